@@ -1,0 +1,77 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings every target of ours shares: Swift 6 mode is the default for tools 6.x; these add
+/// the stricter checks the project holds itself to.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "ConnectorStatus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RedisClient", targets: ["RedisClient"]),
+        .library(name: "EmbeddedRedis", targets: ["EmbeddedRedis"]),
+        .executable(name: "connector-status", targets: ["connector-status"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // The only target that sees C: Debian's libhiredis-dev (0.14).
+        // No pkgConfig: Debian's hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses
+        // with a warning; the headers are in /usr/include/hiredis and the modulemap links it.
+        .systemLibrary(
+            name: "CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // Swift over hiredis: values, errors, configuration, connections, pool, pipelining,
+        // scripts, pub/sub. Knows nothing of connectors or lines.
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Starts and stops a private redis-server (unix socket, no persistence) for the CLI's
+        // defaults and for tests that must kill and restart a server.
+        .target(
+            name: "EmbeddedRedis",
+            dependencies: [],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "connector-status",
+            dependencies: [
+                "RedisClient",
+                "EmbeddedRedis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: ["RedisClient"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RedisClientIntegrationTests",
+            dependencies: ["RedisClient", "EmbeddedRedis"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,45 @@
+// The one C header Swift sees. Inline helpers reach what Swift cannot (fixed-size char arrays,
+// macros) so that no Swift file does pointer arithmetic on hiredis structs.
+#ifndef CHIREDIS_SHIM_H
+#define CHIREDIS_SHIM_H
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+/// The context's error text (`errstr` is a `char[128]`, which Swift imports as a tuple).
+static inline const char *chiredis_errstr(const redisContext *c) { return c->errstr; }
+
+/// The context's error code (`REDIS_ERR_IO`, `REDIS_ERR_EOF`, ...), 0 when healthy.
+static inline int chiredis_err(const redisContext *c) { return c->err; }
+
+/// The context's socket.
+static inline int chiredis_fd(const redisContext *c) { return c->fd; }
+
+/// Waits until the context's socket is readable (`events` = POLLIN) or writable (POLLOUT).
+/// Returns 1 when ready, 0 on timeout, -1 on error (errno set). Retries on EINTR.
+static inline int chiredis_poll(const redisContext *c, short events, int timeout_ms) {
+    struct pollfd pfd;
+    pfd.fd = c->fd;
+    pfd.events = events;
+    pfd.revents = 0;
+    for (;;) {
+        int rc = poll(&pfd, 1, timeout_ms);
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc > 0 && (pfd.revents & (POLLERR | POLLNVAL)) && !(pfd.revents & events)) return -1;
+        return rc;
+    }
+}
+
+/// The i-th element of an array reply.
+static inline redisReply *chiredis_element(const redisReply *r, size_t i) { return r->element[i]; }
+
+static inline short chiredis_pollin(void) { return POLLIN; }
+static inline short chiredis_pollout(void) { return POLLOUT; }
+
+/// Names the calling thread (shown by `top -H`; at most 15 bytes are kept).
+static inline void chiredis_name_current_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+#endif

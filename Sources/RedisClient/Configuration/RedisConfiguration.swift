@@ -1,0 +1,93 @@
+/// How to reach one Redis server and how the pool behaves.
+///
+/// Create one from a URL (``init(url:)``) or field by field. The password is kept out of
+/// ``description`` and out of every log line and error this library produces.
+public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
+    /// The server's address.
+    public var endpoint: RedisEndpoint
+    /// The ACL user for `AUTH user password`; `nil` sends `AUTH password` (the `default` user).
+    public var username: String?
+    /// The password sent with `AUTH` on every (re)connect; `nil` sends no `AUTH`.
+    public var password: String?
+    /// The database index sent with `SELECT` on every (re)connect (0 sends nothing).
+    public var database: Int
+    /// How long connecting (TCP/unix connect plus `AUTH`/`SELECT`) may take.
+    public var connectTimeout: Duration
+    /// How long a reply may take once its command is written; then the command fails with
+    /// ``RedisClientError/Kind/timeout`` and the connection is re-established.
+    public var commandTimeout: Duration
+    /// How many connections the pool keeps (each with its own I/O thread).
+    public var poolSize: Int
+    /// The most commands one connection writes in one pass of automatic pipelining.
+    public var maxPipelineBatch: Int
+    /// The first delay before reconnecting after a failed connect; doubled on each further
+    /// failure up to ``maxReconnectDelay``, with ±20% jitter.
+    public var initialReconnectDelay: Duration
+    /// The cap on the reconnect delay.
+    public var maxReconnectDelay: Duration
+    /// The name sent with `CLIENT SETNAME` on connect, shown by `CLIENT LIST`; `nil` for none.
+    public var clientName: String?
+
+    /// Creates a configuration for `endpoint`.
+    public init(
+        endpoint: RedisEndpoint,
+        username: String? = nil,
+        password: String? = nil,
+        database: Int = 0,
+        connectTimeout: Duration = .seconds(2),
+        commandTimeout: Duration = .seconds(5),
+        poolSize: Int = 2,
+        maxPipelineBatch: Int = 1024,
+        initialReconnectDelay: Duration = .milliseconds(20),
+        maxReconnectDelay: Duration = .seconds(1),
+        clientName: String? = nil
+    ) {
+        self.endpoint = endpoint
+        self.username = username
+        self.password = password
+        self.database = database
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.poolSize = poolSize
+        self.maxPipelineBatch = maxPipelineBatch
+        self.initialReconnectDelay = initialReconnectDelay
+        self.maxReconnectDelay = maxReconnectDelay
+        self.clientName = clientName
+    }
+
+    /// The configuration as a URL with the password replaced by `***`.
+    public var description: String {
+        var text: String
+        switch endpoint {
+        case .tcp: text = "redis://"
+        case .unix: text = "unix://"
+        }
+        if username != nil || password != nil {
+            text += (username ?? "") + (password != nil ? ":***" : "") + "@"
+        }
+        switch endpoint {
+        case .tcp(let host, let port):
+            text += (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+            if database != 0 { text += "/\(database)" }
+        case .unix(let path):
+            text += path
+            if database != 0 { text += "?db=\(database)" }
+        }
+        return text
+    }
+
+    /// Checks the numbers; throws ``RedisClientError/Kind/invalidArgument`` naming the field.
+    func validate() throws(RedisClientError) {
+        if poolSize < 1 { throw RedisClientError(.invalidArgument, "poolSize must be at least 1 (got \(poolSize))") }
+        if maxPipelineBatch < 1 {
+            throw RedisClientError(.invalidArgument, "maxPipelineBatch must be at least 1 (got \(maxPipelineBatch))")
+        }
+        if database < 0 { throw RedisClientError(.invalidArgument, "database must be 0 or more (got \(database))") }
+        if connectTimeout <= .zero || commandTimeout <= .zero {
+            throw RedisClientError(.invalidArgument, "timeouts must be positive")
+        }
+        if case .tcp(_, let port) = endpoint, !(1...65535).contains(port) {
+            throw RedisClientError(.invalidArgument, "port must be 1...65535 (got \(port))")
+        }
+    }
+}

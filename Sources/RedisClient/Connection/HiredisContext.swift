@@ -1,0 +1,199 @@
+import CHiredis
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One hiredis connection, used by exactly one thread at a time (its owner's I/O thread).
+///
+/// All C calls of the client live here and in `RedisValue+Hiredis.swift`. Every call blocks the
+/// calling thread, which is why only dedicated I/O threads use this type. After any error the
+/// context is dead: the owner frees it and connects anew, which re-applies the socket timeouts
+/// (hiredis's own `redisReconnect` would forget them).
+final class HiredisContext {
+    private let context: UnsafeMutablePointer<redisContext>
+    let endpoint: RedisEndpoint
+
+    /// Connects (TCP or unix), sets socket timeouts, then authenticates and selects the database.
+    ///
+    /// - Throws: ``RedisClientError`` (refused, host not found, timeout, authentication failed,
+    ///   invalid database). The password never appears in the error.
+    init(configuration: RedisConfiguration) throws(RedisClientError) {
+        endpoint = configuration.endpoint
+        let connectTimeout = configuration.connectTimeout.timeval
+        let made: UnsafeMutablePointer<redisContext>?
+        switch configuration.endpoint {
+        case .tcp(let host, let port):
+            made = redisConnectWithTimeout(host, Int32(port), connectTimeout)
+        case .unix(let path):
+            made = redisConnectUnixWithTimeout(path, connectTimeout)
+        }
+        guard let made else {
+            throw RedisClientError(.ioError, "could not allocate a hiredis context for \(configuration.endpoint)")
+        }
+        if chiredis_err(made) != 0 {
+            let text = String(cString: chiredis_errstr(made))
+            redisFree(made)
+            throw Self.connectError(text, endpoint: configuration.endpoint)
+        }
+        context = made
+        // Socket timeouts: a blocked read or write gives up instead of hanging forever.
+        redisSetTimeout(context, configuration.commandTimeout.timeval)
+        do {
+            try handshake(configuration)
+        } catch {
+            redisFree(context)
+            throw error
+        }
+    }
+
+    deinit { redisFree(context) }
+
+    /// `AUTH`, `SELECT` and `CLIENT SETNAME` as one pipeline, within the connect timeout.
+    private func handshake(_ configuration: RedisConfiguration) throws(RedisClientError) {
+        var commands: [RedisCommand] = []
+        if let password = configuration.password {
+            if let user = configuration.username {
+                commands.append(RedisCommand("AUTH", user, password))
+            } else {
+                commands.append(RedisCommand("AUTH", password))
+            }
+        }
+        if configuration.database != 0 { commands.append(RedisCommand("SELECT", configuration.database)) }
+        if let name = configuration.clientName { commands.append(RedisCommand("CLIENT", "SETNAME", name)) }
+        guard !commands.isEmpty else { return }
+        let deadline = ContinuousClock.now + configuration.connectTimeout
+        for command in commands { append(command) }
+        try flush(deadline: deadline)
+        for command in commands {
+            let reply = try readReply(deadline: deadline)
+            guard case .error(let error) = reply else { continue }
+            switch command.name {
+            case "AUTH":
+                let who = configuration.username.map { "user '\($0)'" } ?? "the default user"
+                throw RedisClientError(
+                    .authenticationFailed,
+                    "authentication to \(endpoint) as \(who) failed: \(error.message)")
+            case "SELECT":
+                throw RedisClientError(
+                    .invalidDatabase,
+                    "SELECT \(configuration.database) on \(endpoint) failed: \(error.message)")
+            default:
+                throw RedisClientError(.unexpectedReply, "\(command.name) on \(endpoint) failed: \(error.message)")
+            }
+        }
+    }
+
+    /// Queues one command in hiredis's output buffer (argv form: any bytes, NUL included).
+    func append(_ command: RedisCommand) {
+        let count = command.argumentCount
+        command.storage.withUnsafeBufferPointer { storage in
+            let base = storage.baseAddress ?? UnsafePointer(bitPattern: 1)!
+            withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { argv in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { lengths in
+                    var start = 0
+                    for index in 0..<count {
+                        let end = command.ends[index]
+                        argv[index] = UnsafeRawPointer(base + start).assumingMemoryBound(to: CChar.self)
+                        lengths[index] = end - start
+                        start = end
+                    }
+                    _ = redisAppendCommandArgv(context, Int32(count), argv.baseAddress, lengths.baseAddress)
+                }
+            }
+        }
+    }
+
+    /// Writes everything queued.
+    ///
+    /// - Throws: ``RedisClientError`` (`timeout`, `connectionClosed`, `ioError`); the context is
+    ///   dead afterwards.
+    func flush(deadline: ContinuousClock.Instant) throws(RedisClientError) {
+        var done: Int32 = 0
+        while done == 0 {
+            let ready = chiredis_poll(context, chiredis_pollout(), (deadline - .now).pollMilliseconds)
+            if ready == 0 { throw RedisClientError(.timeout, "writing to \(endpoint) timed out") }
+            if ready < 0 { throw currentError(fallback: "poll failed while writing") }
+            if redisBufferWrite(context, &done) != REDIS_OK { throw currentError(fallback: "write failed") }
+        }
+    }
+
+    /// Reads the next reply, waiting at most until `deadline`.
+    ///
+    /// - Returns: the reply; a server error reply is returned as ``RedisValue/error(_:)``.
+    /// - Throws: ``RedisClientError`` (`timeout`, `connectionClosed`, `protocolError`,
+    ///   `ioError`); the context is dead afterwards.
+    func readReply(deadline: ContinuousClock.Instant) throws(RedisClientError) -> RedisValue {
+        if let value = try bufferedReply() { return value }
+        while true {
+            let ready = chiredis_poll(context, chiredis_pollin(), (deadline - .now).pollMilliseconds)
+            if ready == 0 { throw RedisClientError(.timeout, "no reply from \(endpoint) within the command timeout") }
+            if ready < 0 { throw currentError(fallback: "poll failed while reading") }
+            if redisBufferRead(context) != REDIS_OK { throw currentError(fallback: "read failed") }
+            if let value = try bufferedReply() { return value }
+        }
+    }
+
+    /// Whether bytes are waiting on the socket right now (used by the subscriber to wait with a
+    /// short timeout without killing the connection).
+    func waitReadable(timeout: Duration) throws(RedisClientError) -> Bool {
+        let ready = chiredis_poll(context, chiredis_pollin(), timeout.pollMilliseconds)
+        if ready < 0 { throw currentError(fallback: "poll failed") }
+        return ready > 0
+    }
+
+    /// Reads what the socket holds now and returns a complete reply if one is buffered.
+    func readAvailable() throws(RedisClientError) -> RedisValue? {
+        if redisBufferRead(context) != REDIS_OK { throw currentError(fallback: "read failed") }
+        return try bufferedReply()
+    }
+
+    /// A complete reply already in hiredis's reader buffer, or `nil`.
+    func bufferedReply() throws(RedisClientError) -> RedisValue? {
+        var raw: UnsafeMutableRawPointer?
+        if redisGetReplyFromReader(context, &raw) != REDIS_OK {
+            throw currentError(fallback: "protocol error")
+        }
+        guard let raw else { return nil }
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        defer { freeReplyObject(raw) }  // top-level reply only: it frees the nested ones
+        return RedisValue(copying: reply)
+    }
+
+    /// The context's error as a typed error.
+    private func currentError(fallback: String) -> RedisClientError {
+        let code = chiredis_err(context)
+        let text = code == 0 ? fallback : String(cString: chiredis_errstr(context))
+        switch code {
+        case REDIS_ERR_EOF:
+            return RedisClientError(.connectionClosed, "\(endpoint) closed the connection")
+        case REDIS_ERR_PROTOCOL:
+            return RedisClientError(.protocolError, "protocol error from \(endpoint): \(text)")
+        case REDIS_ERR_IO where text.contains("temporarily unavailable") || text.contains("timed out"):
+            return RedisClientError(.timeout, "I/O with \(endpoint) timed out")
+        case REDIS_ERR_IO where text.contains("reset") || text.contains("Broken pipe"):
+            return RedisClientError(.connectionClosed, "connection to \(endpoint) lost: \(text)")
+        default:
+            return RedisClientError(.ioError, "I/O error with \(endpoint): \(text)")
+        }
+    }
+
+    /// Maps hiredis's connect error text to a typed error.
+    private static func connectError(_ text: String, endpoint: RedisEndpoint) -> RedisClientError {
+        let lowered = text.lowercased()
+        if lowered.contains("refused") || lowered.contains("no such file") {
+            return RedisClientError(.connectionRefused, "cannot connect to \(endpoint): \(text)")
+        }
+        if lowered.contains("timed out") || lowered.contains("temporarily unavailable") {
+            return RedisClientError(.timeout, "connecting to \(endpoint) timed out")
+        }
+        if lowered.contains("not known") || lowered.contains("name resolution") || lowered.contains("nodename")
+            || lowered.contains("no address")
+        {
+            return RedisClientError(.hostNotFound, "cannot resolve host of \(endpoint): \(text)")
+        }
+        return RedisClientError(.ioError, "cannot connect to \(endpoint): \(text)")
+    }
+}

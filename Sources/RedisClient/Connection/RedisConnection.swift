@@ -1,0 +1,235 @@
+import CoreMetrics
+import DequeModule
+import Logging
+import Synchronization
+
+/// One connection to Redis with its own I/O thread and automatic pipelining.
+///
+/// Callers on any task or thread ``submit(_:)`` work to a queue. The I/O thread takes
+/// everything queued (up to `maxPipelineBatch` commands), writes it in one pass, then reads the
+/// replies in order and resumes each caller. Requests that arrive during that round trip wait
+/// for the next pass, so N concurrent callers share one round trip instead of paying N.
+///
+/// Threading: the hiredis context, the backoff state and `connectedOnce` belong to the I/O
+/// thread alone. `queue`, `isClosed`, `threadIsIdle` and `exitWaiters` are guarded by `lock`.
+final class RedisConnection: @unchecked Sendable {
+    let configuration: RedisConfiguration
+    let index: Int
+    private let logger: Logger
+    private let metrics: ClientMetrics
+
+    private let lock = ConditionLock()
+    private var queue: Deque<PendingWork> = []
+    private var isClosed = false
+    private var threadIsIdle = false
+    private var threadExited = false
+    private var exitWaiters: [UnsafeContinuation<Void, Never>] = []
+
+    /// Requests queued or in flight, read without the lock for load balancing.
+    let load = Atomic<Int>(0)
+
+    // I/O thread only.
+    private var context: HiredisContext?
+    private var backoff: ReconnectBackoff
+    private var connectedOnce = false
+
+    init(configuration: RedisConfiguration, index: Int, logger: Logger, metrics: ClientMetrics) {
+        self.configuration = configuration
+        self.index = index
+        self.logger = logger
+        self.metrics = metrics
+        backoff = ReconnectBackoff(
+            initial: configuration.initialReconnectDelay, maximum: configuration.maxReconnectDelay)
+        IOThread.start(name: "redis-io-\(index)") { [self] in runLoop() }
+    }
+
+    /// Queues `work`; the I/O thread completes it. Fails it at once when the connection is closed.
+    func submit(_ work: PendingWork) {
+        lock.lock()
+        if isClosed {
+            lock.unlock()
+            work.fail(RedisClientError(.poolClosed, "the Redis connection pool is closed"))
+            return
+        }
+        queue.append(work)
+        let wake = threadIsIdle
+        lock.unlock()
+        load.add(1, ordering: .relaxed)
+        if wake { lock.signal() }
+    }
+
+    /// Stops accepting work, fails what is queued, lets the in-flight pass finish, closes the
+    /// socket, and returns when the I/O thread has exited.
+    func close() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            lock.lock()
+            isClosed = true
+            if threadExited {
+                lock.unlock()
+                continuation.resume()
+            } else {
+                exitWaiters.append(continuation)
+                lock.unlock()
+                lock.broadcast()
+            }
+        }
+    }
+
+    // MARK: - The I/O thread
+
+    private func runLoop() {
+        while let batch = nextBatch() {
+            process(batch)
+            load.subtract(batch.count, ordering: .relaxed)
+        }
+        context = nil
+        lock.lock()
+        threadExited = true
+        let waiters = exitWaiters
+        exitWaiters = []
+        lock.unlock()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Sleeps until work is queued; returns up to `maxPipelineBatch` commands' worth of it, or
+    /// `nil` when the connection is closed (queued work is failed first).
+    private func nextBatch() -> [PendingWork]? {
+        lock.lock()
+        while queue.isEmpty && !isClosed {
+            threadIsIdle = true
+            lock.wait()
+            threadIsIdle = false
+        }
+        if isClosed {
+            let leftovers = Array(queue)
+            queue.removeAll()
+            lock.unlock()
+            let error = RedisClientError(.poolClosed, "the Redis connection pool was closed before the command was sent")
+            for work in leftovers { work.fail(error) }
+            load.subtract(leftovers.count, ordering: .relaxed)
+            return nil
+        }
+        var batch: [PendingWork] = []
+        var commands = 0
+        while let work = queue.first, batch.isEmpty || commands + work.commandCount <= configuration.maxPipelineBatch {
+            queue.removeFirst()
+            batch.append(work)
+            commands += work.commandCount
+        }
+        lock.unlock()
+        return batch
+    }
+
+    /// Writes a batch and completes each request from its replies.
+    private func process(_ batch: [PendingWork]) {
+        let connection: HiredisContext
+        do {
+            connection = try connectIfNeeded()
+        } catch {
+            metrics.recordError(error)
+            for work in batch { work.fail(error) }
+            return
+        }
+        var commandCount = 0
+        for work in batch {
+            switch work {
+            case .single(let command, _):
+                connection.append(command)
+                commandCount += 1
+            case .batch(let commands, _):
+                for command in commands { connection.append(command) }
+                commandCount += commands.count
+            }
+        }
+        metrics.recordBatch(size: commandCount)
+        do {
+            try connection.flush(deadline: .now + configuration.commandTimeout)
+        } catch {
+            dropConnection(after: error)
+            for work in batch { work.fail(error) }
+            return
+        }
+        for (position, work) in batch.enumerated() {
+            do throws(RedisClientError) {
+                switch work {
+                case .single(_, let continuation):
+                    let reply = try connection.readReply(deadline: .now + configuration.commandTimeout)
+                    if case .error(let serverError) = reply {
+                        continuation.resume(throwing: serverError)
+                    } else {
+                        continuation.resume(returning: reply)
+                    }
+                case .batch(let commands, let continuation):
+                    var results: [Result<RedisValue, any Error>] = []
+                    results.reserveCapacity(commands.count)
+                    do throws(RedisClientError) {
+                        for _ in commands {
+                            let reply = try connection.readReply(deadline: .now + configuration.commandTimeout)
+                            if case .error(let serverError) = reply {
+                                results.append(.failure(serverError))
+                            } else {
+                                results.append(.success(reply))
+                            }
+                        }
+                    } catch {
+                        // Some replies came, the rest never will: complete what we have.
+                        while results.count < commands.count { results.append(.failure(error)) }
+                        continuation.resume(returning: results)
+                        throw error
+                    }
+                    continuation.resume(returning: results)
+                }
+            } catch {
+                dropConnection(after: error)
+                for remaining in batch[(position + 1)...] { remaining.fail(error) }
+                if case .single = work { work.fail(error) }
+                return
+            }
+        }
+    }
+
+    /// Returns the live context, connecting first when there is none (after backoff).
+    private func connectIfNeeded() throws(RedisClientError) -> HiredisContext {
+        if let context { return context }
+        let wait = backoff.notBefore - .now
+        if wait > .zero {
+            lock.lock()
+            if !isClosed { lock.wait(timeout: wait) }
+            let closed = isClosed
+            lock.unlock()
+            if closed { throw RedisClientError(.poolClosed, "the Redis connection pool was closed while reconnecting") }
+        }
+        do {
+            let made = try HiredisContext(configuration: configuration)
+            context = made
+            backoff.recordSuccess()
+            if connectedOnce {
+                metrics.reconnects.increment()
+                logger.info("reconnected to Redis", metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)"])
+            } else {
+                logger.debug("connected to Redis", metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)"])
+            }
+            connectedOnce = true
+            return made
+        } catch {
+            backoff.recordFailure()
+            logger.warning(
+                "connecting to Redis failed",
+                metadata: [
+                    "redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)",
+                    "error": "\(error.message)", "retry_in_ms": "\(backoff.nextDelay.pollMilliseconds)",
+                ])
+            throw error
+        }
+    }
+
+    /// Forgets a context after an I/O error; the next request reconnects at once.
+    private func dropConnection(after error: RedisClientError) {
+        metrics.recordError(error)
+        logger.warning(
+            "Redis connection lost",
+            metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)", "error": "\(error.message)"])
+        context = nil
+        backoff.recordConnectionLost()
+    }
+}

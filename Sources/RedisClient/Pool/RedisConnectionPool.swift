@@ -1,0 +1,185 @@
+import CoreMetrics
+import Logging
+import Synchronization
+
+/// A pool of Redis connections, safe to share across every task and thread of a process.
+///
+/// Each connection has its own I/O thread (blocking hiredis calls never run on Swift's
+/// cooperative pool) and pipelines automatically: concurrent calls are written together and
+/// share one round trip. Connections are opened lazily on first use and re-opened after a
+/// failure with capped exponential backoff; AUTH and SELECT are sent on every (re)connect.
+///
+/// ```swift
+/// let redis = try RedisConnectionPool(configuration: RedisConfiguration(url: "redis://127.0.0.1:6379"))
+/// try await redis.send("SET", "greeting", "hello")
+/// let value = try await redis.send("GET", "greeting").string   // "hello"
+/// await redis.close()
+/// ```
+///
+/// Call ``close()`` before dropping the pool: it stops the I/O threads.
+public final class RedisConnectionPool: Sendable {
+    /// The configuration the pool was made with (its description hides the password).
+    public let configuration: RedisConfiguration
+    let logger: Logger
+    let metrics: ClientMetrics
+    private let connections: [RedisConnection]
+    private let roundRobin = Atomic<Int>(0)
+
+    /// Creates the pool's connections (they connect on first use).
+    ///
+    /// - Parameters:
+    ///   - configuration: where Redis is and how the pool behaves.
+    ///   - logger: where connects, reconnects and failures are logged (never the password).
+    ///   - metricsLabel: the `client` dimension of every metric, to tell pools apart.
+    /// - Throws: ``RedisClientError`` of kind `invalidArgument` for impossible settings.
+    public init(
+        configuration: RedisConfiguration,
+        logger: Logger = Logger(label: "redis-client"),
+        metricsLabel: String = "default"
+    ) throws(RedisClientError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        let metrics = ClientMetrics(label: metricsLabel)
+        self.metrics = metrics
+        connections = (0..<configuration.poolSize).map { index in
+            RedisConnection(configuration: configuration, index: index, logger: logger, metrics: metrics)
+        }
+    }
+
+    /// Sends one command and returns its reply.
+    ///
+    /// - Throws: ``RedisServerError`` when Redis answers with an error reply (the server's text
+    ///   is kept); ``RedisClientError`` when the command could not be sent or its reply did not
+    ///   come (refused, closed, timeout, pool closed). With `connectionClosed`, `timeout` or
+    ///   `ioError` the command may or may not have run: it is never retried.
+    @discardableResult
+    public func send(_ command: RedisCommand) async throws -> RedisValue {
+        let connection = pickConnection()
+        let start = ContinuousClock.now
+        defer {
+            metrics.commands.increment()
+            metrics.duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+        }
+        do {
+            return try await withUnsafeThrowingContinuation { continuation in
+                connection.submit(.single(command, continuation))
+            }
+        } catch let error as RedisServerError {
+            metrics.serverErrors.increment()
+            throw error
+        }
+    }
+
+    /// Sends one command built from a name and arguments; see ``send(_:)-(RedisCommand)``.
+    @discardableResult
+    public func send(_ name: String, _ arguments: any RedisArgumentConvertible...) async throws -> RedisValue {
+        try await send(RedisCommand(name, arguments: arguments))
+    }
+
+    /// Sends commands back to back on one connection (an explicit pipeline: one write, one read
+    /// pass) and returns one result per command, in order.
+    ///
+    /// Each result is the reply, or the error for that command alone: ``RedisServerError`` for an
+    /// error reply, ``RedisClientError`` when the connection failed (then every command from
+    /// that point on carries it). Because the commands are contiguous on one connection,
+    /// `MULTI … EXEC` inside a pipeline is atomic. Scripts answering `NOSCRIPT` are loaded and
+    /// run again (after the rest of the pipeline).
+    ///
+    /// This method itself does not throw: every outcome is in the results.
+    public func pipeline(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
+        guard !commands.isEmpty else { return [] }
+        var results = await sendBatch(commands)
+        // Heal NOSCRIPT: load each missing script once, then re-run just those commands.
+        let missing = results.indices.filter { index in
+            guard commands[index].script != nil, case .failure(let error as RedisServerError) = results[index] else {
+                return false
+            }
+            return error.isNoScript
+        }
+        if !missing.isEmpty {
+            var scripts: [RedisScript] = []
+            for index in missing where !scripts.contains(commands[index].script!) {
+                scripts.append(commands[index].script!)
+            }
+            metrics.scriptLoads.increment(by: scripts.count)
+            logger.debug("loading scripts after NOSCRIPT", metadata: ["scripts": "\(scripts.map(\.name))"])
+            let retry = scripts.map { RedisCommand("SCRIPT", "LOAD", $0.source) } + missing.map { commands[$0] }
+            let retried = await sendBatch(retry)
+            for (offset, index) in missing.enumerated() {
+                results[index] = retried[scripts.count + offset]
+            }
+        }
+        return results
+    }
+
+    /// Runs `script` with `EVALSHA`, loading it first if the server answers `NOSCRIPT`.
+    ///
+    /// - Throws: ``RedisServerError`` for an error the script raised (or a wrong key type),
+    ///   ``RedisClientError`` for connection failures.
+    @discardableResult
+    public func run(
+        _ script: RedisScript, keys: [any RedisArgumentConvertible] = [], arguments: [any RedisArgumentConvertible] = []
+    ) async throws -> RedisValue {
+        let command = script.command(keys: keys, arguments: arguments)
+        do {
+            return try await send(command)
+        } catch let error as RedisServerError where error.isNoScript {
+            metrics.scriptLoads.increment()
+            logger.debug("loading script after NOSCRIPT", metadata: ["script": "\(script.name)"])
+            let results = await sendBatch([RedisCommand("SCRIPT", "LOAD", script.source), command])
+            return try results[1].get()
+        }
+    }
+
+    /// Closes every connection: queued commands fail with `poolClosed`, commands already written
+    /// get their replies, and the I/O threads exit before this returns.
+    public func close() async {
+        for connection in connections { await connection.close() }
+    }
+
+    /// The number of connections.
+    public var size: Int { connections.count }
+
+    // MARK: - Internals
+
+    /// Sends commands contiguously on one connection (no NOSCRIPT healing).
+    func sendBatch(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
+        let connection = pickConnection()
+        let start = ContinuousClock.now
+        let results = await withUnsafeContinuation { continuation in
+            connection.submit(.batch(commands, continuation))
+        }
+        metrics.commands.increment(by: commands.count)
+        metrics.duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+        return results
+    }
+
+    /// The connection with the least queued work, scanning from a rotating start so that equal
+    /// loads spread evenly.
+    private func pickConnection() -> RedisConnection {
+        if connections.count == 1 { return connections[0] }
+        let start = roundRobin.add(1, ordering: .relaxed).newValue
+        var best = connections[start % connections.count]
+        var bestLoad = best.load.load(ordering: .relaxed)
+        if bestLoad == 0 { return best }
+        for offset in 1..<connections.count {
+            let candidate = connections[(start + offset) % connections.count]
+            let candidateLoad = candidate.load.load(ordering: .relaxed)
+            if candidateLoad < bestLoad {
+                best = candidate
+                bestLoad = candidateLoad
+                if bestLoad == 0 { break }
+            }
+        }
+        return best
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (for swift-metrics timers).
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension Duration {
+    /// The duration in whole milliseconds, rounded up, clamped to `Int32` (for `poll`).
+    var pollMilliseconds: Int32 {
+        let (seconds, attoseconds) = components
+        let millis = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: max(0, millis))
+    }
+
+    /// The duration as a `timeval` (for hiredis's connect and socket timeouts).
+    var timeval: timeval {
+        let (seconds, attoseconds) = components
+        return .init(tv_sec: Int(seconds), tv_usec: .init(attoseconds / 1_000_000_000_000))
+    }
+
+    /// The duration in seconds as a `Double`.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,2 @@
+import RedisClient
+print("placeholder")
