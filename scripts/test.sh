@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The test command: builds everything with warnings as errors, starts a private redis-server,
+# runs the whole test suite against it and stops the server whatever happens.
+#
+#   bash scripts/test.sh                           # all tests
+#   bash scripts/test.sh --filter RedisClientTests # extra arguments go to `swift test`
+#   SANITIZE=thread bash scripts/test.sh           # the same under ThreadSanitizer (.build-tsan)
+#
+# Exits with the status of `swift test`.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+# Dependencies and PATH (sourced so that /opt/swift/usr/bin stays on PATH here).
+# shellcheck source=scripts/install-deps.sh
+source "$repo_root/scripts/install-deps.sh"
+
+# Build flags: fail on any warning; with SANITIZE, build into a separate scratch path so the
+# sanitized objects never mix with the normal ones.
+swift_flags=(-Xswiftc -warnings-as-errors)
+state_name="redis-test-server.env"
+if [[ -n "${SANITIZE:-}" ]]; then
+    swift_flags+=("--sanitize=$SANITIZE" --scratch-path "$repo_root/.build-tsan")
+    state_name="redis-test-server-$SANITIZE.env"
+fi
+export REDIS_TEST_STATE="${REDIS_TEST_STATE:-$repo_root/.build/$state_name}"
+
+echo "== swift build --build-tests ${swift_flags[*]}"
+swift build --build-tests "${swift_flags[@]}"
+
+# The server lives exactly as long as this script.
+# shellcheck disable=SC2317  # invoked through the trap
+stop_server() { bash "$repo_root/scripts/redis-test-server.sh" stop || true; }
+trap stop_server EXIT
+bash "$repo_root/scripts/redis-test-server.sh" start
+# shellcheck source=/dev/null
+source "$REDIS_TEST_STATE"
+export REDIS_TEST_URL
+echo "== swift test (REDIS_TEST_URL=$REDIS_TEST_URL)"
+
+status=0
+swift test --skip-build "${swift_flags[@]}" "$@" || status=$?
+echo "== swift test exited with $status"
+exit "$status"
