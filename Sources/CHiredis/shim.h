@@ -3,11 +3,17 @@
 #ifndef CHIREDIS_SHIM_H
 #define CHIREDIS_SHIM_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <pthread.h>
+#include <sched.h>
 
 /// The context's error text (`errstr` is a `char[128]`, which Swift imports as a tuple).
 static inline const char *chiredis_errstr(const redisContext *c) { return c->errstr; }
@@ -41,5 +47,16 @@ static inline short chiredis_pollout(void) { return POLLOUT; }
 
 /// Names the calling thread (shown by `top -H`; at most 15 bytes are kept).
 static inline void chiredis_name_current_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+/// The calling thread's id, as an integer.
+static inline unsigned long chiredis_thread_id(void) { return (unsigned long)pthread_self(); }
+
+/// How many CPUs this process may run on (its affinity mask), at least 1.
+static inline int chiredis_usable_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+    int count = CPU_COUNT(&set);
+    return count > 0 ? count : 1;
+}
 
 #endif

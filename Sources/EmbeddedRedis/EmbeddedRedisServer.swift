@@ -1,1 +1,182 @@
-public enum Placeholder {}
+import Foundation
+
+/// A private `redis-server` for this process: a unix socket in a fresh temporary directory, no
+/// persistence, no TCP port, stopped (and its directory removed) by ``stop()``.
+///
+/// The command-line tool starts one when no Redis URL is configured; tests use one when they
+/// must kill and restart a server without disturbing others.
+///
+/// ```swift
+/// let server = try EmbeddedRedisServer.start()
+/// defer { server.stop() }
+/// let url = server.url   // "unix:///tmp/embedded-redis-…/redis.sock"
+/// ```
+public final class EmbeddedRedisServer: @unchecked Sendable {
+    /// The socket path; it stays the same across ``restart()``.
+    public let socketPath: String
+    /// The temporary directory holding the socket and the server log.
+    public let directory: URL
+    /// The `redis-server` binary used.
+    public let executable: String
+    private let extraArguments: [String]
+    private let lock = NSLock()
+    private var process: Process?  // guarded by lock
+
+    /// A `unix://` URL for ``socketPath``.
+    public var url: String { "unix://\(socketPath)" }
+
+    /// Starts a server and waits (up to `timeout`) until its socket accepts connections.
+    ///
+    /// - Parameters:
+    ///   - executable: the `redis-server` binary; by default the first on `PATH`, else
+    ///     `/usr/bin/redis-server`.
+    ///   - arguments: extra `redis-server` options, for example `["--requirepass", "pw"]`.
+    /// - Throws: ``EmbeddedRedisError`` when the binary is missing or the server does not come up
+    ///   (the message includes the end of the server's log).
+    public static func start(
+        executable: String? = nil, arguments: [String] = [], timeout: Duration = .seconds(10)
+    ) throws -> EmbeddedRedisServer {
+        let binary = try executable ?? findExecutable()
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("embedded-redis-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        try FileManager.default.createDirectory(
+            at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let server = EmbeddedRedisServer(
+            executable: binary, directory: directory, socketPath: directory.appendingPathComponent("redis.sock").path,
+            extraArguments: arguments)
+        do {
+            try server.launch(timeout: timeout)
+        } catch {
+            server.stop()
+            throw error
+        }
+        return server
+    }
+
+    private init(executable: String, directory: URL, socketPath: String, extraArguments: [String]) {
+        self.executable = executable
+        self.directory = directory
+        self.socketPath = socketPath
+        self.extraArguments = extraArguments
+    }
+
+    deinit { stopProcess() }
+
+    /// Kills the server at once (SIGKILL, no shutdown), as a crash would. Its socket stops
+    /// answering; ``restart()`` brings it back on the same path.
+    public func kill() {
+        lock.lock()
+        let running = process
+        process = nil
+        lock.unlock()
+        guard let running, running.isRunning else { return }
+        Foundation.kill(running.processIdentifier, SIGKILL)
+        running.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: socketPath)
+    }
+
+    /// Starts the server again on the same socket (after ``kill()``, or stops it first).
+    ///
+    /// - Throws: ``EmbeddedRedisError`` when it does not come up.
+    public func restart(timeout: Duration = .seconds(10)) throws {
+        stopProcess()
+        try launch(timeout: timeout)
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 2 s) and removes its directory.
+    /// Safe to call more than once.
+    public func stop() {
+        stopProcess()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func stopProcess() {
+        lock.lock()
+        let running = process
+        process = nil
+        lock.unlock()
+        guard let running, running.isRunning else { return }
+        running.terminate()
+        let deadline = Date().addingTimeInterval(2)
+        while running.isRunning && Date() < deadline { usleep(10_000) }
+        if running.isRunning {
+            Foundation.kill(running.processIdentifier, SIGKILL)
+        }
+        running.waitUntilExit()
+    }
+
+    private func launch(timeout: Duration) throws {
+        let logPath = directory.appendingPathComponent("redis.log").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments =
+            [
+                "--port", "0",
+                "--unixsocket", socketPath,
+                "--unixsocketperm", "700",
+                "--save", "",
+                "--appendonly", "no",
+                "--daemonize", "no",
+                "--dir", directory.path,
+                "--logfile", logPath,
+            ] + extraArguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw EmbeddedRedisError(message: "cannot run \(executable): \(error.localizedDescription)")
+        }
+        lock.lock()
+        self.process = process
+        lock.unlock()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if !process.isRunning { break }
+            if Self.socketAccepts(socketPath) { return }
+            usleep(5_000)
+        }
+        let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        let tail = log.split(separator: "\n").suffix(5).joined(separator: "\n")
+        throw EmbeddedRedisError(message: "redis-server did not start within \(timeout); log:\n\(tail)")
+    }
+
+    /// Whether a unix socket at `path` accepts a connection right now.
+    private static func socketAccepts(_ path: String) -> Bool {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            buffer.copyBytes(from: bytes)
+            buffer[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return result == 0
+    }
+
+    private static func findExecutable() throws -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let candidates = path.split(separator: ":").map { "\($0)/redis-server" } + ["/usr/bin/redis-server", "/usr/sbin/redis-server"]
+        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        throw EmbeddedRedisError(
+            message: "redis-server not found on PATH; install it (Debian: apt-get install -y redis-server)")
+    }
+}
+
+/// Why an embedded server could not be started.
+public struct EmbeddedRedisError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, with the end of the server's log when there is one.
+    public let message: String
+    public var description: String { message }
+}

@@ -15,7 +15,7 @@ struct ReconnectBackoff {
 
     /// Records a failed connect at `now`.
     mutating func recordFailure(now: ContinuousClock.Instant = .now) {
-        nextDelay = nextDelay == .zero ? initial : min(nextDelay * 2, maximum)
+        nextDelay = min(nextDelay == .zero ? initial : nextDelay * 2, maximum)
         let jitter = Double.random(in: 0.8...1.2)
         notBefore = now + nextDelay * jitter
     }

@@ -1,0 +1,113 @@
+import Foundation
+
+/// Everything one `bench` run measured, as a table for people or JSON for machines.
+struct BenchReport: Codable {
+    var machine: String
+    var redisVersion: String
+    var endpoint: String
+    var poolSize: Int
+    var rounds: Int
+    var results: [BenchResult]
+
+    func table() -> String {
+        var lines: [String] = []
+        lines.append("Machine: \(machine); Redis \(redisVersion) at \(endpoint); pool \(poolSize); \(rounds) rounds, median (min–max)")
+        lines.append("")
+        let header = ["scenario", "reference", "ref ops/s", "ours ops/s", "ratio", "target", "ours p50/p99 µs", "ref p50/p99 µs"]
+        var rows: [[String]] = [header]
+        for result in results {
+            rows.append([
+                result.name,
+                result.reference,
+                Self.range(result.referenceSeries),
+                Self.range(result.oursSeries),
+                String(format: "%.2f", result.ratio),
+                String(format: "≥ %.1f %@", result.targetRatio, result.met ? "met" : "MISSED"),
+                String(format: "%.0f / %.0f", result.oursSeries.medianP50, result.oursSeries.medianP99),
+                String(format: "%.0f / %.0f", result.referenceSeries.medianP50, result.referenceSeries.medianP99),
+            ])
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for (number, row) in rows.enumerated() {
+            let cells = row.enumerated().map { column, cell in
+                cell + String(repeating: " ", count: widths[column] - cell.count)
+            }
+            lines.append("| " + cells.joined(separator: " | ") + " |")
+            if number == 0 { lines.append("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func json() throws -> String {
+        struct Entry: Encodable {
+            var name: String
+            var reference: String
+            var reference_ops_per_sec: Double
+            var reference_min: Double
+            var reference_max: Double
+            var ours_ops_per_sec: Double
+            var ours_min: Double
+            var ours_max: Double
+            var ours_p50_us: Double
+            var ours_p99_us: Double
+            var reference_p50_us: Double
+            var reference_p99_us: Double
+            var ratio: Double
+            var target_ratio: Double
+            var met: Bool
+        }
+        struct Document: Encodable {
+            var machine: String
+            var redis_version: String
+            var endpoint: String
+            var pool_size: Int
+            var rounds: Int
+            var scenarios: [Entry]
+        }
+        let document = Document(
+            machine: machine, redis_version: redisVersion, endpoint: endpoint, pool_size: poolSize, rounds: rounds,
+            scenarios: results.map { result in
+                Entry(
+                    name: result.name, reference: result.reference,
+                    reference_ops_per_sec: result.referenceSeries.medianOpsPerSecond,
+                    reference_min: result.referenceSeries.minOpsPerSecond,
+                    reference_max: result.referenceSeries.maxOpsPerSecond,
+                    ours_ops_per_sec: result.oursSeries.medianOpsPerSecond, ours_min: result.oursSeries.minOpsPerSecond,
+                    ours_max: result.oursSeries.maxOpsPerSecond, ours_p50_us: result.oursSeries.medianP50,
+                    ours_p99_us: result.oursSeries.medianP99, reference_p50_us: result.referenceSeries.medianP50,
+                    reference_p99_us: result.referenceSeries.medianP99, ratio: result.ratio,
+                    target_ratio: result.targetRatio, met: result.met)
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(document), as: UTF8.self)
+    }
+
+    private static func range(_ series: BenchSeries) -> String {
+        String(
+            format: "%@ (%@–%@)", Self.short(series.medianOpsPerSecond), Self.short(series.minOpsPerSecond),
+            Self.short(series.maxOpsPerSecond))
+    }
+
+    private static func short(_ value: Double) -> String {
+        value >= 1_000_000 ? String(format: "%.2fM", value / 1_000_000) : String(format: "%.1fk", value / 1000)
+    }
+}
+
+/// Facts about the machine and server, for the report header.
+enum BenchEnvironment {
+    static func machine() -> String {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model =
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
+        return "\(model), \(cores) cores, \(memory) GiB"
+    }
+
+    static func field(_ name: String, in info: String) -> String? {
+        info.split(whereSeparator: \.isNewline).first { $0.hasPrefix(name + ":") }
+            .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import EmbeddedRedis
+import Foundation
+import RedisClient
+
+/// Runs our client and `redis-benchmark` side by side on the same server, interleaved, and
+/// prints ops/s, latency and the ratio for each scenario.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark the client against redis-benchmark on the same server, in the same run.",
+        discussion: """
+            Each scenario runs `rounds` times, alternating which side goes first; the table shows \
+            the median with min–max and the ratio of medians. For stable figures pin the whole \
+            run to the same CPUs (the embedded redis-server, redis-benchmark and this process \
+            inherit the affinity):
+
+              taskset -c 0 .build/release/connector-status bench --rounds 5
+
+            Example:
+              connector-status bench --json
+            """)
+
+    @OptionGroup var redisOptions: RedisOptions
+
+    @Option(help: "Rounds per scenario (median and min–max are reported).")
+    var rounds: Int = 3
+
+    @Option(help: "Base request count per run (scenarios scale it).")
+    var requests: Int = 100_000
+
+    @Option(help: "Only run scenarios whose name contains this text.")
+    var filter: String?
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard requests >= 1000 else { throw ValidationError("--requests must be at least 1000") }
+    }
+
+    func run() async throws {
+        let (configuration, embedded) = try redisOptions.resolve()
+        defer { embedded?.stop() }
+        let pool = try RedisConnectionPool(configuration: configuration, logger: toolLogger())
+        let reference = try RedisBenchmarkTool.locate(endpoint: configuration.endpoint)
+        let info = try await pool.send("INFO", "server").string ?? ""
+        let version = BenchEnvironment.field("redis_version", in: info) ?? "?"
+        try await pool.send("SET", ClientScenarios.key, "xxx")
+
+        let scenarios = ClientScenarios.all(requests: requests).filter { scenario in
+            filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
+        }
+        var results = scenarios.map { BenchResult(name: $0.name, reference: $0.referenceDescription, targetRatio: $0.targetRatio) }
+        for round in 0..<rounds {
+            for (index, scenario) in scenarios.enumerated() {
+                if !json { log("round \(round + 1)/\(rounds): \(scenario.name)") }
+                if round % 2 == 0 {
+                    results[index].referenceSeries.samples.append(try scenario.runReference(reference))
+                    results[index].oursSeries.samples.append(try await scenario.runOurs(pool))
+                } else {
+                    results[index].oursSeries.samples.append(try await scenario.runOurs(pool))
+                    results[index].referenceSeries.samples.append(try scenario.runReference(reference))
+                }
+            }
+        }
+        try await pool.send("DEL", ClientScenarios.key)
+        await pool.close()
+
+        let report = BenchReport(
+            machine: BenchEnvironment.machine(), redisVersion: version,
+            endpoint: embedded == nil ? "\(configuration.endpoint)" : "embedded \(configuration.endpoint)",
+            poolSize: configuration.poolSize, rounds: rounds, results: results)
+        if json {
+            print(try report.json())
+        } else {
+            print(report.table())
+        }
+    }
+
+    private func log(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import EmbeddedRedis
+import Foundation
+import RedisClient
+
+/// Connects, then prints the server version, the round-trip latency and a pipelined throughput.
+struct InfoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Connect to Redis and print its version, round-trip latency and pipelined throughput.",
+        discussion: """
+            Example:
+              connector-status info --redis redis://127.0.0.1:6379
+            """)
+
+    @OptionGroup var redisOptions: RedisOptions
+
+    func run() async throws {
+        let (configuration, embedded) = try redisOptions.resolve()
+        defer { embedded?.stop() }
+        let redis = try RedisConnectionPool(configuration: configuration, logger: toolLogger())
+        defer { Task { await redis.close() } }
+        print("Redis:       \(configuration)\(embedded != nil ? " (embedded, started for this run)" : "")")
+        let info = try await redis.send("INFO", "server").string ?? ""
+        let version =
+            info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?
+            .dropFirst("redis_version:".count) ?? "?"
+        print("Version:     \(version)")
+
+        // Round trip: serial PINGs.
+        var samples: [Duration] = []
+        for _ in 0..<2000 {
+            let start = ContinuousClock.now
+            try await redis.send("PING")
+            samples.append(ContinuousClock.now - start)
+        }
+        samples.sort()
+        print(String(format: "Round trip:  p50 %.1f µs, p99 %.1f µs (2000 serial PINGs)",
+                     samples[samples.count / 2].microseconds, samples[samples.count * 99 / 100].microseconds))
+
+        // Throughput: 64 concurrent callers, automatic pipelining.
+        let key = "connector-status:info:\(UUID().uuidString)"
+        try await redis.send("SET", key, "value")
+        let perTask = 2000
+        let tasks = 64
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<tasks {
+                group.addTask {
+                    for _ in 0..<perTask { try await redis.send("GET", key) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock.now - start
+        try await redis.send("DEL", key)
+        print(String(format: "Throughput:  %.0f GET/s from %d concurrent callers (automatic pipelining)",
+                     Double(tasks * perTask) / elapsed.secondsValue, tasks))
+        await redis.close()
+    }
+}
+
+extension Duration {
+    var microseconds: Double { secondsValue * 1e6 }
+    var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

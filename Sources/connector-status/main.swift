@@ -1,2 +1,0 @@
-import RedisClient
-print("placeholder")
