@@ -165,7 +165,10 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
 
     private static func findExecutable() throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        let candidates = path.split(separator: ":").map { "\($0)/redis-server" } + ["/usr/bin/redis-server", "/usr/sbin/redis-server"]
+        let candidates =
+            path.split(separator: ":").map { "\($0)/redis-server" } + [
+                "/usr/bin/redis-server", "/usr/sbin/redis-server",
+            ]
         for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }

@@ -4,7 +4,9 @@ extension RedisConfiguration {
     /// Accepted forms:
     /// - `redis://[user[:password]@]host[:port][/db]` (port 6379 by default; IPv6 hosts in
     ///   brackets; user and password percent-decoded),
-    /// - `unix:///path/to/socket[?db=N]` (also `?password=…` and `?user=…` are accepted),
+    /// - `unix:///path/to/socket[?db=N]`,
+    ///
+    /// `?user=…` and `?password=…` are accepted on both forms (the URL's user info wins);
     ///
     /// plus the query options `connect_timeout_ms`, `command_timeout_ms` and `pool_size` on
     /// either form. The other fields keep their defaults.
@@ -39,13 +41,34 @@ enum RedisURLParser {
 
     static let knownOptions: Set<String> = ["connect_timeout_ms", "command_timeout_ms", "pool_size", "db"]
 
+    /// Parses `url`. Error messages name the part that is wrong but never repeat text from the
+    /// URL (beyond the scheme), so that a mistyped password cannot leak through them.
     static func parse(_ url: String) throws(RedisClientError) -> Parsed {
         func fail(_ reason: String) -> RedisClientError {
-            RedisClientError(.invalidURL, "invalid Redis URL (\(reason)); expected redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N]")
+            RedisClientError(
+                .invalidURL,
+                "invalid Redis URL (\(reason)); expected redis://[user[:password]@]host[:port][/db] "
+                    + "or unix:///path[?db=N]")
         }
         guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { throw fail("no scheme") }
         let scheme = url[..<colon].lowercased()
+        guard scheme == "redis" || scheme == "unix" else {
+            let shown = scheme.allSatisfy { $0.isLetter || $0 == "-" } ? "'\(scheme)'" : "in this URL"
+            throw fail("unsupported scheme \(shown)")
+        }
         var rest = url[url.index(colon, offsetBy: 3)...]
+
+        // Credentials end at the last '@' (a password may hold '/', '#' or '@' unencoded), unless
+        // a '?' comes before the first '@': then every '@' is inside the query. A '?' in a
+        // password must be percent-encoded.
+        var credentials: Substring?
+        if scheme == "redis", let firstAt = rest.firstIndex(of: "@"), let lastAt = rest.lastIndex(of: "@") {
+            let queryStart = rest.firstIndex(of: "?")
+            if queryStart == nil || queryStart! > firstAt {
+                credentials = rest[..<lastAt]
+                rest = rest[rest.index(after: lastAt)...]
+            }
+        }
 
         // Query options.
         var query: [String: String] = [:]
@@ -61,43 +84,40 @@ enum RedisURLParser {
         }
         var options: [String: Int] = [:]
         for (key, value) in query where key != "password" && key != "user" {
-            guard knownOptions.contains(key) else { throw fail("unknown option '\(key)'") }
-            guard let number = Int(value), number >= 0 else { throw fail("option '\(key)' must be a whole number") }
+            guard knownOptions.contains(key) else {
+                throw fail(
+                    "unknown query option; known: \(knownOptions.sorted().joined(separator: ", ")), user, password")
+            }
+            guard let number = decimal(value) else { throw fail("query option \(key) must be a whole number") }
             options[key] = number
         }
 
+        var parsed: Parsed
         switch scheme {
         case "unix":
             guard rest.hasPrefix("/"), rest.count > 1 else { throw fail("unix socket path must be absolute") }
             guard let path = percentDecode(rest) else { throw fail("bad percent-encoding in path") }
-            var parsed = Parsed(endpoint: .unix(path: path))
-            parsed.username = query["user"]
-            parsed.password = query["password"]
-            parsed.database = options.removeValue(forKey: "db") ?? 0
-            parsed.options = options
-            return parsed
-        case "redis":
-            var parsed = Parsed(endpoint: .tcp(host: "", port: 6379))
-            // Credentials: everything up to the last '@' before the path.
-            let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-            var authority = rest[..<authorityEnd]
-            let path = rest[authorityEnd...]
-            if let at = authority.lastIndex(of: "@") {
-                let credentials = authority[..<at]
-                authority = authority[authority.index(after: at)...]
+            parsed = Parsed(endpoint: .unix(path: path))
+        default:
+            parsed = Parsed(endpoint: .tcp(host: "", port: 6379))
+            if let credentials {
                 if let colon = credentials.firstIndex(of: ":") {
-                    let user = credentials[..<colon]
-                    guard let decodedUser = percentDecode(user),
-                        let decodedPassword = percentDecode(credentials[credentials.index(after: colon)...])
+                    guard let user = percentDecode(credentials[..<colon]),
+                        let password = percentDecode(credentials[credentials.index(after: colon)...])
                     else { throw fail("bad percent-encoding in credentials") }
-                    parsed.username = decodedUser.isEmpty ? nil : decodedUser
-                    parsed.password = decodedPassword
+                    parsed.username = user.isEmpty ? nil : user
+                    parsed.password = password
                 } else {
                     // `redis://secret@host` is a password alone, as in redis-cli's -u and most clients.
-                    guard let decoded = percentDecode(credentials) else { throw fail("bad percent-encoding in credentials") }
-                    parsed.password = decoded
+                    guard let password = percentDecode(credentials) else {
+                        throw fail("bad percent-encoding in credentials")
+                    }
+                    parsed.password = password
                 }
             }
+            let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            let path = rest[authorityEnd...]
             // Host and port.
             var host: Substring
             var portText: Substring?
@@ -116,28 +136,35 @@ enum RedisURLParser {
                 host = authority
             }
             guard !host.isEmpty else { throw fail("no host") }
-            guard host.allSatisfy({ $0.isLetter || $0.isNumber || "-._:".contains($0) }), host.allSatisfy(\.isASCII)
-            else { throw fail("host '\(host)' has characters a host name cannot have") }
-            var port = 6379
+            guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._:".contains($0)) }) else {
+                throw fail("the host has characters a host name cannot have")
+            }
             if let portText {
-                guard let value = Int(portText), (1...65535).contains(value) else {
-                    throw fail("port '\(portText)' is not a number from 1 to 65535")
+                guard let port = decimal(portText), (1...65535).contains(port) else {
+                    throw fail("port must be a number from 1 to 65535")
                 }
-                port = value
+                parsed.endpoint = .tcp(host: String(host), port: port)
+            } else {
+                parsed.endpoint = .tcp(host: String(host), port: 6379)
             }
-            parsed.endpoint = .tcp(host: String(host), port: port)
             // Database.
-            let dbText = path.drop { $0 == "/" }
-            if !dbText.isEmpty {
-                guard let db = Int(dbText), db >= 0 else { throw fail("database '\(dbText)' is not a whole number") }
-                parsed.database = db
+            let databaseText = path.drop { $0 == "/" }
+            if !databaseText.isEmpty {
+                guard let database = decimal(databaseText) else { throw fail("database must be a whole number") }
+                parsed.database = database
             }
-            if let db = options.removeValue(forKey: "db") { parsed.database = db }
-            parsed.options = options
-            return parsed
-        default:
-            throw fail("unsupported scheme '\(scheme)'")
         }
+        if let user = query["user"], parsed.username == nil { parsed.username = user }
+        if let password = query["password"], parsed.password == nil { parsed.password = password }
+        if let database = options.removeValue(forKey: "db") { parsed.database = database }
+        parsed.options = options
+        return parsed
+    }
+
+    /// A non-negative decimal made of ASCII digits only (no sign, no spaces), or `nil`.
+    static func decimal(_ text: some StringProtocol) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
+        return Int(text)
     }
 
     /// Decodes `%XX` escapes; `nil` when an escape is malformed or the result is not UTF-8.
@@ -147,14 +174,24 @@ enum RedisURLParser {
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next(), let low = iterator.next(),
-                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-                else { return nil }
-                bytes.append(value)
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                    return nil
+                }
+                bytes.append(high << 4 | low)
             } else {
                 bytes.append(byte)
             }
         }
         return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// The value of one hex digit, or `nil`.
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 }

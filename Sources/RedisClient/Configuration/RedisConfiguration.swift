@@ -89,6 +89,9 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             throw RedisClientError(.invalidArgument, "maxPipelineBatch must be at least 1 (got \(maxPipelineBatch))")
         }
         if database < 0 { throw RedisClientError(.invalidArgument, "database must be 0 or more (got \(database))") }
+        if initialReconnectDelay > maxReconnectDelay {
+            throw RedisClientError(.invalidArgument, "initialReconnectDelay must not exceed maxReconnectDelay")
+        }
         if connectTimeout <= .zero || commandTimeout <= .zero {
             throw RedisClientError(.invalidArgument, "timeouts must be positive")
         }

@@ -136,7 +136,8 @@ final class RedisConnection: @unchecked Sendable {
                 let leftovers = Array(queue)
                 queue.removeAll()
                 lock.unlock()
-                let error = RedisClientError(.poolClosed, "the Redis connection pool was closed before the command was sent")
+                let error = RedisClientError(
+                    .poolClosed, "the Redis connection pool was closed before the command was sent")
                 for work in leftovers { work.fail(error) }
                 load.subtract(leftovers.count, ordering: .relaxed)
                 continue
@@ -256,9 +257,13 @@ final class RedisConnection: @unchecked Sendable {
             backoff.recordSuccess()
             if connectedOnce {
                 metrics.reconnects.increment()
-                logger.info("reconnected to Redis", metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)"])
+                logger.info(
+                    "reconnected to Redis",
+                    metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)"])
             } else {
-                logger.debug("connected to Redis", metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)"])
+                logger.debug(
+                    "connected to Redis",
+                    metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)"])
             }
             connectedOnce = true
             return made
@@ -279,7 +284,10 @@ final class RedisConnection: @unchecked Sendable {
         metrics.recordError(error)
         logger.warning(
             "Redis connection lost",
-            metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)", "error": "\(error.message)"])
+            metadata: [
+                "redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)",
+                "error": "\(error.message)",
+            ])
         context = nil
         backoff.recordConnectionLost()
     }

@@ -11,9 +11,13 @@ struct BenchReport: Codable {
 
     func table() -> String {
         var lines: [String] = []
-        lines.append("Machine: \(machine); Redis \(redisVersion) at \(endpoint); pool \(poolSize); \(rounds) rounds, median (min–max)")
+        lines.append(
+            "Machine: \(machine); Redis \(redisVersion) at \(endpoint); pool \(poolSize); \(rounds) rounds, median (min–max)"
+        )
         lines.append("")
-        let header = ["scenario", "reference", "ref ops/s", "ours ops/s", "ratio", "target", "ours p50/p99 µs", "ref p50/p99 µs"]
+        let header = [
+            "scenario", "reference", "ref ops/s", "ours ops/s", "ratio", "target", "ours p50/p99 µs", "ref p50/p99 µs",
+        ]
         var rows: [[String]] = [header]
         for result in results {
             rows.append([
@@ -33,7 +37,9 @@ struct BenchReport: Codable {
                 cell + String(repeating: " ", count: widths[column] - cell.count)
             }
             lines.append("| " + cells.joined(separator: " | ") + " |")
-            if number == 0 { lines.append("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|") }
+            if number == 0 {
+                lines.append("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|")
+            }
         }
         return lines.joined(separator: "\n")
     }
@@ -42,44 +48,45 @@ struct BenchReport: Codable {
         struct Entry: Encodable {
             var name: String
             var reference: String
-            var reference_ops_per_sec: Double
-            var reference_min: Double
-            var reference_max: Double
-            var ours_ops_per_sec: Double
-            var ours_min: Double
-            var ours_max: Double
-            var ours_p50_us: Double
-            var ours_p99_us: Double
-            var reference_p50_us: Double
-            var reference_p99_us: Double
+            var referenceOpsPerSec: Double
+            var referenceMin: Double
+            var referenceMax: Double
+            var oursOpsPerSec: Double
+            var oursMin: Double
+            var oursMax: Double
+            var oursP50Us: Double
+            var oursP99Us: Double
+            var referenceP50Us: Double
+            var referenceP99Us: Double
             var ratio: Double
-            var target_ratio: Double
+            var targetRatio: Double
             var met: Bool
         }
         struct Document: Encodable {
             var machine: String
-            var redis_version: String
+            var redisVersion: String
             var endpoint: String
-            var pool_size: Int
+            var poolSize: Int
             var rounds: Int
             var scenarios: [Entry]
         }
         let document = Document(
-            machine: machine, redis_version: redisVersion, endpoint: endpoint, pool_size: poolSize, rounds: rounds,
+            machine: machine, redisVersion: redisVersion, endpoint: endpoint, poolSize: poolSize, rounds: rounds,
             scenarios: results.map { result in
                 Entry(
                     name: result.name, reference: result.reference,
-                    reference_ops_per_sec: result.referenceSeries.medianOpsPerSecond,
-                    reference_min: result.referenceSeries.minOpsPerSecond,
-                    reference_max: result.referenceSeries.maxOpsPerSecond,
-                    ours_ops_per_sec: result.oursSeries.medianOpsPerSecond, ours_min: result.oursSeries.minOpsPerSecond,
-                    ours_max: result.oursSeries.maxOpsPerSecond, ours_p50_us: result.oursSeries.medianP50,
-                    ours_p99_us: result.oursSeries.medianP99, reference_p50_us: result.referenceSeries.medianP50,
-                    reference_p99_us: result.referenceSeries.medianP99, ratio: result.ratio,
-                    target_ratio: result.targetRatio, met: result.met)
+                    referenceOpsPerSec: result.referenceSeries.medianOpsPerSecond,
+                    referenceMin: result.referenceSeries.minOpsPerSecond,
+                    referenceMax: result.referenceSeries.maxOpsPerSecond,
+                    oursOpsPerSec: result.oursSeries.medianOpsPerSecond, oursMin: result.oursSeries.minOpsPerSecond,
+                    oursMax: result.oursSeries.maxOpsPerSecond, oursP50Us: result.oursSeries.medianP50,
+                    oursP99Us: result.oursSeries.medianP99, referenceP50Us: result.referenceSeries.medianP50,
+                    referenceP99Us: result.referenceSeries.medianP99, ratio: result.ratio,
+                    targetRatio: result.targetRatio, met: result.met)
             })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         return String(decoding: try encoder.encode(document), as: UTF8.self)
     }
 

@@ -40,7 +40,8 @@ enum ClientScenarios {
                     try await ClientWorkload.serial(pool: pool, requests: requests / 10) { try await $0.send(get) }
                 }),
             BenchScenario(
-                name: "GET, 1 caller, serial, on the pool's executor", referenceDescription: "redis-benchmark -c 1 -t get",
+                name: "GET, 1 caller, serial, on the pool's executor",
+                referenceDescription: "redis-benchmark -c 1 -t get",
                 targetRatio: 0.9,
                 runReference: { try $0.run(clients: 1, requests: requests / 10, command: ["GET", key]) },
                 runOurs: { pool in

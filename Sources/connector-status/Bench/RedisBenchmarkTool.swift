@@ -40,12 +40,15 @@ struct RedisBenchmarkTool {
         let text = String(decoding: data, as: UTF8.self)
         // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
         guard
-            let line = text.split(whereSeparator: \.isNewline).last(where: { !$0.hasPrefix("\"test\"") && $0.contains(",") })
+            let line = text.split(whereSeparator: \.isNewline).last(where: {
+                !$0.hasPrefix("\"test\"") && $0.contains(",")
+            })
         else {
             throw BenchError("redis-benchmark printed no result: \(text.prefix(200))")
         }
         let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-        guard fields.count >= 7, let rps = Double(fields[1]), let p50 = Double(fields[4]), let p99 = Double(fields[6]) else {
+        guard fields.count >= 7, let rps = Double(fields[1]), let p50 = Double(fields[4]), let p99 = Double(fields[6])
+        else {
             throw BenchError("cannot parse redis-benchmark output: \(line)")
         }
         return BenchSample(opsPerSecond: rps, p50Microseconds: p50 * 1000, p99Microseconds: p99 * 1000)

@@ -52,7 +52,9 @@ struct BenchCommand: AsyncParsableCommand {
         let scenarios = ClientScenarios.all(requests: requests).filter { scenario in
             filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
         }
-        var results = scenarios.map { BenchResult(name: $0.name, reference: $0.referenceDescription, targetRatio: $0.targetRatio) }
+        var results = scenarios.map {
+            BenchResult(name: $0.name, reference: $0.referenceDescription, targetRatio: $0.targetRatio)
+        }
         for round in 0..<rounds {
             for (index, scenario) in scenarios.enumerated() {
                 if !json { log("round \(round + 1)/\(rounds): \(scenario.name)") }

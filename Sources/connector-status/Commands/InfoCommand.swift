@@ -35,8 +35,10 @@ struct InfoCommand: AsyncParsableCommand {
             samples.append(ContinuousClock.now - start)
         }
         samples.sort()
-        print(String(format: "Round trip:  p50 %.1f µs, p99 %.1f µs (2000 serial PINGs)",
-                     samples[samples.count / 2].microseconds, samples[samples.count * 99 / 100].microseconds))
+        print(
+            String(
+                format: "Round trip:  p50 %.1f µs, p99 %.1f µs (2000 serial PINGs)",
+                samples[samples.count / 2].microseconds, samples[samples.count * 99 / 100].microseconds))
 
         // Throughput: 64 concurrent callers, automatic pipelining.
         let key = "connector-status:info:\(UUID().uuidString)"
@@ -54,8 +56,10 @@ struct InfoCommand: AsyncParsableCommand {
         }
         let elapsed = ContinuousClock.now - start
         try await redis.send("DEL", key)
-        print(String(format: "Throughput:  %.0f GET/s from %d concurrent callers (automatic pipelining)",
-                     Double(tasks * perTask) / elapsed.secondsValue, tasks))
+        print(
+            String(
+                format: "Throughput:  %.0f GET/s from %d concurrent callers (automatic pipelining)",
+                Double(tasks * perTask) / elapsed.secondsValue, tasks))
         await redis.close()
     }
 }
