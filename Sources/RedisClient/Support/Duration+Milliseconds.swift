@@ -26,3 +26,11 @@ extension Duration {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
+
+extension Duration {
+    /// The duration as a `timespec` (for `nanosleep`).
+    var timespecValue: timespec {
+        let (seconds, attoseconds) = components
+        return timespec(tv_sec: Int(max(0, seconds)), tv_nsec: Int(max(0, attoseconds / 1_000_000_000)))
+    }
+}
