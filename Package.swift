@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "EmbeddedRedis", targets: ["EmbeddedRedis"]),
+        .library(name: "ConnectorStatus", targets: ["ConnectorStatus"]),
         .executable(name: "connector-status", targets: ["connector-status"]),
     ],
     dependencies: [
@@ -45,6 +46,25 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The domain: connector status per (connector, line), readiness, events, line caches, the
+        // connector registry, and the one KeySpace that names every key. Every Lua script of
+        // lua/ is listed here and embedded into the binary (a directory cannot be listed).
+        .target(
+            name: "ConnectorStatus",
+            dependencies: [
+                "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            resources: [
+                .embedInCode("../../lua/status_ready.lua"),
+                .embedInCode("../../lua/status_ready_many.lua"),
+                .embedInCode("../../lua/status_update.lua"),
+                .embedInCode("../../lua/status_delete.lua"),
+                .embedInCode("../../lua/status_delete_line.lua"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Starts and stops a private redis-server (unix socket, no persistence) for the CLI's
         // defaults and for tests that must kill and restart a server.
         .target(
@@ -56,6 +76,7 @@ let package = Package(
             name: "connector-status",
             dependencies: [
                 "RedisClient",
+                "ConnectorStatus",
                 "EmbeddedRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,6 +87,11 @@ let package = Package(
         .testTarget(
             name: "RedisClientTests",
             dependencies: ["RedisClient"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ConnectorStatusTests",
+            dependencies: ["ConnectorStatus", "RedisClient", "EmbeddedRedis"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,72 @@
+import Foundation
+
+/// A change to one pair's status, published by the write itself (Bitrix's
+/// `OnAddStatusConnector`, `OnUpdateStatusConnector`, `OnDeleteStatusConnector`).
+public struct StatusEvent: Sendable, Hashable {
+    /// Which of Bitrix's three events this is.
+    public enum Kind: String, Sendable, Hashable, Codable {
+        /// `OnAddStatusConnector`: the pair got its first status.
+        case added
+        /// `OnUpdateStatusConnector`: fields changed (see ``StatusEvent/changedFields``).
+        case updated
+        /// `OnDeleteStatusConnector`: the status was deleted.
+        case deleted
+    }
+
+    public var kind: Kind
+    public var connector: ConnectorID
+    public var line: LineID
+    /// The pair's VERSION after the change (for `deleted`: the last version it had).
+    public var version: Int64
+    /// The line's event sequence: consecutive per line, so a gap means missed events.
+    public var sequence: Int64
+    /// The fields that changed: `ACTIVE`, `CONNECTION`, `REGISTER`, `ERROR`, `DATA`.
+    public var changedFields: [String]
+    /// When the write happened.
+    public var timestamp: Date
+
+    /// Decodes the JSON the scripts publish; `nil` for anything else.
+    init?(json payload: [UInt8]) {
+        struct Wire: Decodable {
+            var type: String
+            var connector: String
+            var line: Int64
+            var version: Int64
+            var seq: Int64
+            var changed: String
+            var ts: Double
+        }
+        guard let wire = try? JSONDecoder().decode(Wire.self, from: Data(payload)),
+            let kind = Kind(rawValue: wire.type),
+            let connector = try? ConnectorID(wire.connector),
+            let line = try? LineID(wire.line)
+        else { return nil }
+        self.kind = kind
+        self.connector = connector
+        self.line = line
+        version = wire.version
+        sequence = wire.seq
+        changedFields = wire.changed.split(separator: ",").map(String.init)
+        timestamp = Date(timeIntervalSince1970: wire.ts / 1000)
+    }
+}
+
+/// What a ``StatusEvents`` sequence delivers.
+public enum StatusNotification: Sendable, Hashable {
+    /// The subscription is active; events written from now on will arrive.
+    case subscribed
+    /// A status changed.
+    case event(StatusEvent)
+    /// Events may have been missed: reread the line (or, with `nil`, every line you track).
+    case resyncNeeded(line: LineID?, reason: ResyncReason)
+}
+
+/// Why a subscriber must resynchronise.
+public enum ResyncReason: Sendable, Hashable {
+    /// The line's sequence jumped from `last` to `received`: events in between were missed.
+    case sequenceGap(last: Int64, received: Int64)
+    /// The subscription's connection was lost and re-established.
+    case reconnected
+    /// The consumer fell behind and events were dropped from the buffer.
+    case overflow
+}

@@ -1,0 +1,50 @@
+/// An open line id: a positive integer.
+public struct LineID: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    /// The id.
+    public let rawValue: Int64
+
+    /// Validates `rawValue`.
+    ///
+    /// - Throws: ``StatusError/invalidLineID(_:)`` for 0 and negative numbers.
+    public init(_ rawValue: Int64) throws(StatusError) {
+        guard rawValue > 0 else { throw .invalidLineID(String(rawValue)) }
+        self.rawValue = rawValue
+    }
+
+    /// Parses a decimal line id (digits only).
+    ///
+    /// - Throws: ``StatusError/invalidLineID(_:)`` when `text` is not a positive integer.
+    public init(parsing text: String) throws(StatusError) {
+        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let value = Int64(text)
+        else { throw .invalidLineID(String(text.prefix(40))) }
+        try self.init(value)
+    }
+
+    public var description: String { String(rawValue) }
+
+    public static func < (lhs: LineID, rhs: LineID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let value = try decoder.singleValueContainer().decode(Int64.self)
+        try self.init(value)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// One (connector, line) pair: the unit a status belongs to.
+public struct StatusPair: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var connector: ConnectorID
+    public var line: LineID
+
+    public init(connector: ConnectorID, line: LineID) {
+        self.connector = connector
+        self.line = line
+    }
+
+    public var description: String { "\(connector)@\(line)" }
+}

@@ -1,0 +1,151 @@
+/// Names every Redis key and channel this library uses. Nothing else builds key strings.
+///
+/// Layout (namespace `imc` by default; `{L<line>}` is the hash tag that keeps all of a line in
+/// one cluster slot, so one Lua script may touch all of it):
+///
+/// ```
+/// imc:{L5}:st:<connector>           hash   ACTIVE CONNECTION REGISTER ERROR ('Y'/'N') DATA VERSION UPDATED
+/// imc:{L5}:st                       set    connectors that have a status on line 5
+/// imc:{L5}:seq                      string per-line event sequence (INCR)
+/// imc:{L5}:ev                       channel status events of line 5
+/// imc:{L5}:c:<dir>:gen              string generation of cache directory <dir> on line 5
+/// imc:{L5}:c:<dir>:<gen>:<key>      string cache entry (always with a TTL)
+/// imc:connectors                    hash   connector id -> descriptor JSON
+/// ```
+///
+/// User-supplied names (cache directories and keys) are encoded by ``encodeName(_:)`` so that
+/// two different names never produce the same key, and no `{`, `}` or `:` from a user can move
+/// a key to another slot or another namespace.
+public struct KeySpace: Sendable, Hashable {
+    /// The prefix of every key, validated.
+    public let namespace: String
+
+    /// Creates a key space under `namespace`.
+    ///
+    /// - Throws: ``StatusError/invalidName(_:reason:)`` unless `namespace` is 1–32 characters of
+    ///   ASCII letters, digits, `_`, `-` or `.`.
+    public init(namespace: String = "imc") throws(StatusError) {
+        guard !namespace.isEmpty, namespace.utf8.count <= 32 else {
+            throw .invalidName(String(namespace.prefix(40)), reason: "a namespace must be 1 to 32 characters")
+        }
+        guard namespace.utf8.allSatisfy({ Self.isPlain($0) }) else {
+            throw .invalidName(namespace, reason: "a namespace may only hold ASCII letters, digits, '_', '-' and '.'")
+        }
+        self.namespace = namespace
+    }
+
+    /// The default key space, `imc`.
+    public static let standard = KeySpace(validated: "imc")
+
+    private init(validated namespace: String) { self.namespace = namespace }
+
+    // MARK: Status
+
+    /// `ns:{L<line>}` — the prefix of everything that belongs to one line.
+    public func linePrefix(_ line: LineID) -> String { "\(namespace):{L\(line.rawValue)}" }
+
+    /// The status hash of one pair.
+    public func status(_ connector: ConnectorID, line: LineID) -> String {
+        "\(linePrefix(line)):st:\(connector.rawValue)"
+    }
+
+    /// The set of connectors with a status on `line`.
+    public func lineIndex(_ line: LineID) -> String { "\(linePrefix(line)):st" }
+
+    /// The per-line event sequence counter.
+    public func lineSequence(_ line: LineID) -> String { "\(linePrefix(line)):seq" }
+
+    /// The channel status events of `line` are published on.
+    public func eventChannel(_ line: LineID) -> String { "\(linePrefix(line)):ev" }
+
+    /// The `PSUBSCRIBE` pattern matching every line's event channel.
+    public var eventChannelPattern: String { "\(Self.escapeGlob(namespace)):{L*}:ev" }
+
+    /// The `SCAN MATCH` pattern of every status hash; with `connector`, only that connector's.
+    public func statusScanPattern(connector: ConnectorID? = nil) -> String {
+        "\(Self.escapeGlob(namespace)):{L*}:st:\(connector?.rawValue ?? "*")"
+    }
+
+    /// Parses a status hash key back into its pair; `nil` for any other key.
+    public func pair(fromStatusKey key: String) -> StatusPair? {
+        let prefix = "\(namespace):{L"
+        guard key.hasPrefix(prefix) else { return nil }
+        let rest = key.dropFirst(prefix.count)
+        guard let close = rest.firstIndex(of: "}") else { return nil }
+        let lineText = rest[..<close]
+        let tail = rest[rest.index(after: close)...]
+        guard tail.hasPrefix(":st:") else { return nil }
+        guard let line = try? LineID(parsing: String(lineText)),
+            let connector = try? ConnectorID(String(tail.dropFirst(4)))
+        else { return nil }
+        return StatusPair(connector: connector, line: line)
+    }
+
+    /// The line of an event channel name; `nil` for any other channel.
+    public func line(fromEventChannel channel: String) -> LineID? {
+        let prefix = "\(namespace):{L"
+        guard channel.hasPrefix(prefix), channel.hasSuffix("}:ev") else { return nil }
+        return try? LineID(parsing: String(channel.dropFirst(prefix.count).dropLast(4)))
+    }
+
+    // MARK: Line cache
+
+    /// The generation counter of cache directory `directory` on `line`.
+    public func cacheGeneration(directory: String, line: LineID) -> String {
+        "\(linePrefix(line)):c:\(Self.encodeName(directory)):gen"
+    }
+
+    /// A cache entry of `directory` on `line` under `generation`.
+    public func cacheEntry(directory: String, line: LineID, generation: Int64, key: String) -> String {
+        "\(linePrefix(line)):c:\(Self.encodeName(directory)):\(generation):\(Self.encodeName(key))"
+    }
+
+    /// The `SCAN MATCH` pattern of every entry of `directory` on `line`, all generations.
+    public func cacheEntryScanPattern(directory: String, line: LineID) -> String {
+        "\(Self.escapeGlob(linePrefix(line))):c:\(Self.escapeGlob(Self.encodeName(directory))):*"
+    }
+
+    // MARK: Registry
+
+    /// The hash of connector descriptors.
+    public var connectorRegistry: String { "\(namespace):connectors" }
+
+    // MARK: Encoding
+
+    /// Encodes a user-supplied name for use inside a key: ASCII letters, digits and `_ - . /`
+    /// stay as they are; every other byte (`:`, `{`, `}`, `%`, glob characters, spaces,
+    /// non-ASCII) becomes `%XX`. The encoding is injective, and its output holds no `:`, `{`
+    /// or `}`.
+    public static func encodeName(_ name: String) -> String {
+        var out = ""
+        out.reserveCapacity(name.utf8.count)
+        for byte in name.utf8 {
+            if isPlain(byte) || byte == UInt8(ascii: "/") {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "%" + hexDigits(byte)
+            }
+        }
+        return out
+    }
+
+    /// Escapes the glob characters of `SCAN MATCH` (`* ? [ ] \`) with a backslash.
+    public static func escapeGlob(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if "*?[]\\".contains(character) { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+
+    private static func isPlain(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+    }
+
+    private static func hexDigits(_ byte: UInt8) -> String {
+        let digits = Array("0123456789ABCDEF")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+    }
+}

@@ -1,0 +1,56 @@
+import RedisClient
+
+/// Why a status (or cache) operation was refused or failed.
+///
+/// Input errors (`invalid…`, `dataTooLarge`) are raised before anything is sent, so Redis is
+/// untouched. Redis failures keep the underlying ``RedisClientError`` or ``RedisServerError``.
+public enum StatusError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The connector id breaks a rule; `reason` says which.
+    case invalidConnectorID(String, reason: String)
+    /// The line id is not a positive integer.
+    case invalidLineID(String)
+    /// DATA is larger than the configured limit.
+    case dataTooLarge(size: Int, limit: Int)
+    /// DATA is not valid JSON.
+    case invalidData(String)
+    /// A namespace or another name breaks the key-layout rules.
+    case invalidName(String, reason: String)
+    /// Compare-and-set refused: the pair's VERSION is `actual`, not the `expected` one.
+    case versionConflict(expected: Int64, actual: Int64)
+    /// A key at our name holds another Redis type; nothing was overwritten.
+    case wrongType(key: String, message: String)
+    /// Redis answered something this library did not expect (a bug or a foreign writer).
+    case unexpectedReply(String)
+    /// The Redis client failed (connection refused, lost, timeout, ...).
+    case redis(RedisClientError)
+    /// Redis answered with an error reply.
+    case server(RedisServerError)
+
+    public var description: String {
+        switch self {
+        case .invalidConnectorID(let id, let reason): return "invalid connector id '\(id)': \(reason)"
+        case .invalidLineID(let id): return "invalid line id '\(id)': must be a positive integer"
+        case .dataTooLarge(let size, let limit): return "DATA is \(size) bytes, over the limit of \(limit)"
+        case .invalidData(let reason): return "DATA is not valid JSON: \(reason)"
+        case .invalidName(let name, let reason): return "invalid name '\(name)': \(reason)"
+        case .versionConflict(let expected, let actual):
+            return "version conflict: expected VERSION \(expected), found \(actual); nothing was changed"
+        case .wrongType(let key, let message): return "key \(key) holds another type; nothing was changed (\(message))"
+        case .unexpectedReply(let text): return "unexpected reply from Redis: \(text)"
+        case .redis(let error): return error.description
+        case .server(let error): return error.description
+        }
+    }
+
+    /// Wraps any error from the Redis layer.
+    static func wrap(_ error: any Error, key: String? = nil) -> StatusError {
+        switch error {
+        case let error as StatusError: return error
+        case let error as RedisClientError: return .redis(error)
+        case let error as RedisServerError:
+            if error.isWrongType { return .wrongType(key: key ?? "?", message: error.message) }
+            return .server(error)
+        default: return .unexpectedReply(String(describing: error))
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import CoreMetrics
+import Foundation
+import RedisClient
+
+/// Bitrix's static operations over many pairs: whole lines, whole connectors, everything.
+extension StatusStore {
+    /// Deletes every status of `line` (Bitrix `deleteAll`), one delete event per pair.
+    ///
+    /// Cost: `SMEMBERS` of the line index, then `EVALSHA status_delete_line` with every key
+    /// declared; repeated while another instance adds to the line meanwhile. O(connectors of the
+    /// line); never blocks Redis for long.
+    /// - Returns: how many statuses were deleted.
+    @discardableResult
+    public func deleteAll(line: LineID) async throws(StatusError) -> Int {
+        let index = keys.lineIndex(line)
+        var connectors = try await members(of: index)
+        var deleted = 0
+        var rounds = 0
+        while !connectors.isEmpty && rounds < 100 {
+            rounds += 1
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let scriptKeys: [any RedisArgumentConvertible] =
+                [index, keys.lineSequence(line), keys.cacheGeneration(directory: connectorInfoDirectory, line: line)]
+                + connectors.map { keys.status($0, line: line) }
+            let arguments: [any RedisArgumentConvertible] =
+                [line.rawValue, now, keys.eventChannel(line)] + connectors.map(\.rawValue)
+            let reply: RedisValue
+            do {
+                reply = try await redis.run(StatusScripts.deleteLine, keys: scriptKeys, arguments: arguments)
+            } catch {
+                throw StatusError.wrap(error, key: index)
+            }
+            guard let parts = reply.array, let count = parts.first?.int else {
+                throw .unexpectedReply("status_delete_line returned \(reply)")
+            }
+            deleted += Int(count)
+            connectors = parts.dropFirst().compactMap { $0.string.flatMap { try? ConnectorID($0) } }
+        }
+        metrics.deletes.increment(by: deleted)
+        return deleted
+    }
+
+    /// Deletes `connector`'s status on every line except those in `keep` (Bitrix
+    /// `deleteLinesExcept`).
+    ///
+    /// Cost: a `SCAN` over the keyspace (`MATCH` on this connector's status keys, `COUNT`
+    /// ``StatusLimits/scanCount``), then one `EVALSHA status_delete` per deleted pair. Never
+    /// `KEYS`; each step is short.
+    /// - Returns: how many statuses were deleted.
+    @discardableResult
+    public func deleteLinesExcept(connector: ConnectorID, keep: Set<LineID>) async throws(StatusError) -> Int {
+        var deleted = 0
+        for pair in try await scanPairs(connector: connector) where !keep.contains(pair.line) {
+            if try await delete(pair.connector, line: pair.line) { deleted += 1 }
+        }
+        return deleted
+    }
+
+    /// Every status of `line` (Bitrix `getInstanceAllConnector`), sorted by connector.
+    ///
+    /// Cost: `SMEMBERS` of the line index, then one pipeline of `HGETALL`s: two round trips,
+    /// O(connectors of the line).
+    public func statuses(line: LineID) async throws(StatusError) -> [ConnectorStatus] {
+        let connectors = try await members(of: keys.lineIndex(line))
+        return try await load(connectors.sorted().map { StatusPair(connector: $0, line: line) })
+    }
+
+    /// Every status of `connector` across lines (Bitrix `getInstanceAllLine`), sorted by line.
+    ///
+    /// Cost: a `SCAN` of the keyspace matching this connector's status keys, then pipelined
+    /// `HGETALL`s. O(keys in the database) spread over many short round trips.
+    public func statuses(connector: ConnectorID) async throws(StatusError) -> [ConnectorStatus] {
+        try await load(try await scanPairs(connector: connector).sorted { $0.line < $1.line })
+    }
+
+    /// Every status of every line (Bitrix `getInstanceAll`), sorted by line then connector.
+    ///
+    /// Cost: as ``statuses(connector:)``, for all connectors.
+    public func allStatuses() async throws(StatusError) -> [ConnectorStatus] {
+        let pairs = try await scanPairs(connector: nil).sorted {
+            ($0.line, $0.connector) < ($1.line, $1.connector)
+        }
+        return try await load(pairs)
+    }
+
+    // MARK: Internals
+
+    /// The connector ids in a line index set.
+    func members(of index: String) async throws(StatusError) -> [ConnectorID] {
+        let reply = try await send(RedisCommand("SMEMBERS", index), key: index)
+        guard let values = reply.array else { throw .unexpectedReply("SMEMBERS returned \(reply)") }
+        return values.compactMap { $0.string.flatMap { try? ConnectorID($0) } }
+    }
+
+    /// Loads many pairs with one pipeline of `HGETALL`s; pairs that vanished meanwhile are skipped.
+    func load(_ pairs: [StatusPair]) async throws(StatusError) -> [ConnectorStatus] {
+        guard !pairs.isEmpty else { return [] }
+        var statuses: [ConnectorStatus] = []
+        for chunk in stride(from: 0, to: pairs.count, by: 500) {
+            let slice = pairs[chunk..<min(chunk + 500, pairs.count)]
+            let results = await redis.pipeline(
+                slice.map { RedisCommand("HGETALL", keys.status($0.connector, line: $0.line)) })
+            for (pair, result) in zip(slice, results) {
+                let key = keys.status(pair.connector, line: pair.line)
+                do {
+                    guard let hash = try result.get().array else { continue }
+                    if let status = try ConnectorStatus(connector: pair.connector, line: pair.line, hash: hash) {
+                        statuses.append(status)
+                    }
+                } catch {
+                    throw StatusError.wrap(error, key: key)
+                }
+            }
+        }
+        return statuses
+    }
+
+    /// Status pairs found by `SCAN … MATCH … TYPE hash`.
+    func scanPairs(connector: ConnectorID?) async throws(StatusError) -> [StatusPair] {
+        let pattern = keys.statusScanPattern(connector: connector)
+        var cursor = "0"
+        var pairs = Set<StatusPair>()
+        repeat {
+            let reply = try await send(
+                RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", limits.scanCount, "TYPE", "hash"),
+                key: pattern)
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let found = parts[1].array
+            else { throw .unexpectedReply("SCAN returned \(reply)") }
+            for key in found {
+                if let text = key.string, let pair = keys.pair(fromStatusKey: text) { pairs.insert(pair) }
+            }
+            cursor = next
+        } while cursor != "0"
+        return Array(pairs)
+    }
+}

@@ -1,0 +1,229 @@
+import CoreMetrics
+import Foundation
+import Logging
+import Metrics
+import RedisClient
+
+/// Connector status per (connector, line), shared by every instance through Redis.
+///
+/// Every write is one atomic Lua script that is immediate (when it returns, every instance reads
+/// the new value), writes nothing when nothing changes, bumps `VERSION`, keeps the line index,
+/// and publishes an event. Reads of one pair are single-hash reads (atomic without Lua);
+/// readiness goes through a script so it is checked in one step.
+///
+/// ```swift
+/// let store = StatusStore(redis: pool, logger: logger)
+/// let telegram = try ConnectorID("telegram")
+/// let line = try LineID(5)
+/// try await store.update(telegram, line: line, .bringUp)
+/// let ready = try await store.isReady(telegram, line: line)   // true
+/// ```
+public struct StatusStore: Sendable {
+    /// The Redis pool every call goes through.
+    public let redis: RedisConnectionPool
+    /// The key layout.
+    public let keys: KeySpace
+    /// Input limits.
+    public let limits: StatusLimits
+    /// The cache directory whose generation is bumped when a flag changes or a status is deleted
+    /// (Bitrix: "upon any config updates, reset channel data cache").
+    public let connectorInfoDirectory: String
+    let logger: Logger
+    let metrics: StatusMetrics
+
+    /// Creates a store over `redis`.
+    ///
+    /// - Parameters:
+    ///   - connectorInfoDirectory: the line-cache directory cleaned by status changes; Bitrix's
+    ///     `CACHE_DIR_INFO_CONNECTORS_LINE` by default.
+    public init(
+        redis: RedisConnectionPool, keys: KeySpace = .standard, limits: StatusLimits = StatusLimits(),
+        connectorInfoDirectory: String = "/imconnector/infoconnectorsline/", logger: Logger
+    ) {
+        self.redis = redis
+        self.keys = keys
+        self.limits = limits
+        self.connectorInfoDirectory = connectorInfoDirectory
+        self.logger = logger
+        metrics = StatusMetrics()
+    }
+
+    // MARK: Reads
+
+    /// The status of one pair, or `nil` when it was never written (or was deleted).
+    ///
+    /// Sends `HGETALL` on the pair's hash (one round trip, atomic).
+    /// - Throws: ``StatusError/wrongType(key:message:)`` when another type sits at the key;
+    ///   ``StatusError/redis(_:)`` for connection failures.
+    public func status(_ connector: ConnectorID, line: LineID) async throws(StatusError) -> ConnectorStatus? {
+        let key = keys.status(connector, line: line)
+        let reply = try await send(RedisCommand("HGETALL", key), key: key)
+        guard let fields = reply.array else { throw .unexpectedReply("HGETALL returned \(reply)") }
+        return try ConnectorStatus(connector: connector, line: line, hash: fields)
+    }
+
+    /// Whether the pair is ready (Bitrix `isStatus`): active, connection, register and no error.
+    /// A pair that was never written is not ready.
+    ///
+    /// Sends `EVALSHA status_ready` (one round trip; atomic against any concurrent update).
+    /// - Throws: ``StatusError/wrongType(key:message:)``, ``StatusError/redis(_:)``.
+    public func isReady(_ connector: ConnectorID, line: LineID) async throws(StatusError) -> Bool {
+        let key = keys.status(connector, line: line)
+        metrics.readinessChecks.increment()
+        do {
+            let reply = try await redis.run(StatusScripts.ready, keys: [key])
+            return reply.int == 1
+        } catch {
+            throw StatusError.wrap(error, key: key)
+        }
+    }
+
+    /// Readiness of many pairs in one round trip: one `EVALSHA status_ready_many` per line (all
+    /// of a line's keys share one slot), sent as one pipeline.
+    ///
+    /// - Returns: readiness per pair; pairs never written are `false`.
+    /// - Throws: the first error any line's script raised.
+    public func readiness(of pairs: [StatusPair]) async throws(StatusError) -> [StatusPair: Bool] {
+        guard !pairs.isEmpty else { return [:] }
+        var byLine: [LineID: [ConnectorID]] = [:]
+        for pair in pairs where !(byLine[pair.line]?.contains(pair.connector) ?? false) {
+            byLine[pair.line, default: []].append(pair.connector)
+        }
+        let lines = Array(byLine.keys)
+        let commands = lines.map { line in
+            StatusScripts.readyMany.command(keys: byLine[line]!.map { keys.status($0, line: line) })
+        }
+        metrics.readinessChecks.increment(by: pairs.count)
+        let results = await redis.pipeline(commands)
+        var answer: [StatusPair: Bool] = [:]
+        answer.reserveCapacity(pairs.count)
+        for (index, line) in lines.enumerated() {
+            let values: [RedisValue]
+            do {
+                guard let array = try results[index].get().array else {
+                    throw StatusError.unexpectedReply("status_ready_many did not return an array")
+                }
+                values = array
+            } catch {
+                throw StatusError.wrap(error, key: keys.lineIndex(line))
+            }
+            for (position, connector) in byLine[line]!.enumerated() {
+                answer[StatusPair(connector: connector, line: line)] = values[position].int == 1
+            }
+        }
+        return answer
+    }
+
+    // MARK: Writes
+
+    /// Applies `change` to one pair in one atomic script and returns what happened.
+    ///
+    /// Equal values write nothing, bump nothing and publish nothing (outcome `unchanged`).
+    /// Otherwise `VERSION` is bumped, `UPDATED` stamped, the line index kept, the line's event
+    /// sequence incremented, the event published, and — when a flag changed — the line's
+    /// connector-info cache directory cleaned. A missing pair is created with every flag `N`
+    /// except those set here.
+    ///
+    /// Sends `EVALSHA status_update` (one round trip).
+    /// - Parameters:
+    ///   - ifVersion: compare-and-set: apply only if the pair's `VERSION` is this (0 = only if
+    ///     the pair does not exist yet).
+    /// - Throws: ``StatusError/versionConflict(expected:actual:)`` when `ifVersion` does not
+    ///   match (nothing changed); ``StatusError/dataTooLarge(size:limit:)`` and
+    ///   ``StatusError/invalidData(_:)`` before anything is sent;
+    ///   ``StatusError/wrongType(key:message:)`` when another type sits at the key (nothing
+    ///   overwritten); ``StatusError/redis(_:)``: with `outcomeUnknown` the write may or may not
+    ///   have happened — read the status back before retrying.
+    @discardableResult
+    public func update(
+        _ connector: ConnectorID, line: LineID, _ change: StatusChange, ifVersion: Int64? = nil
+    ) async throws(StatusError) -> StatusUpdate {
+        if let data = change.data { try validate(data: data) }
+        if let ifVersion, ifVersion < 0 { throw .versionConflict(expected: ifVersion, actual: 0) }
+        let key = keys.status(connector, line: line)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let scriptKeys: [any RedisArgumentConvertible] = [
+            key, keys.lineIndex(line), keys.lineSequence(line),
+            keys.cacheGeneration(directory: connectorInfoDirectory, line: line),
+        ]
+        var arguments: [any RedisArgumentConvertible] = [
+            connector.rawValue, line.rawValue, ifVersion.map { String($0) } ?? "", now, keys.eventChannel(line),
+        ]
+        arguments += change.scriptArguments.map { $0 as any RedisArgumentConvertible }
+        let reply: RedisValue
+        do {
+            reply = try await redis.run(StatusScripts.update, keys: scriptKeys, arguments: arguments)
+        } catch {
+            metrics.writeErrors.increment()
+            throw StatusError.wrap(error, key: key)
+        }
+        guard let parts = reply.array, parts.count == 5, let outcomeText = parts[0].string,
+            let version = parts[1].int, let sequence = parts[2].int, let hash = parts[4].array
+        else { throw .unexpectedReply("status_update returned \(reply)") }
+        if outcomeText == "conflict" {
+            metrics.conflicts.increment()
+            throw .versionConflict(expected: ifVersion ?? -1, actual: version)
+        }
+        guard let outcome = StatusUpdate.Outcome(rawValue: outcomeText),
+            let status = try ConnectorStatus(connector: connector, line: line, hash: hash)
+        else { throw .unexpectedReply("status_update returned \(reply)") }
+        let changed = (parts[3].string ?? "").split(separator: ",").map(String.init)
+        if outcome != .unchanged {
+            metrics.writes.increment()
+            logger.debug(
+                "status \(outcome.rawValue)",
+                metadata: [
+                    "connector": "\(connector)", "line": "\(line)", "version": "\(version)",
+                    "changed": "\(changed.joined(separator: ","))",
+                ])
+        }
+        return StatusUpdate(outcome: outcome, status: status, changedFields: changed, sequence: sequence)
+    }
+
+    /// Deletes the status of one pair (Bitrix `Status::delete`), publishes a delete event and
+    /// cleans the line's connector-info cache directory.
+    ///
+    /// Sends `EVALSHA status_delete` (one round trip).
+    /// - Returns: `true` when a status existed.
+    /// - Throws: ``StatusError/wrongType(key:message:)``, ``StatusError/redis(_:)``.
+    @discardableResult
+    public func delete(_ connector: ConnectorID, line: LineID) async throws(StatusError) -> Bool {
+        let key = keys.status(connector, line: line)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        do {
+            let reply = try await redis.run(
+                StatusScripts.delete,
+                keys: [
+                    key, keys.lineIndex(line), keys.lineSequence(line),
+                    keys.cacheGeneration(directory: connectorInfoDirectory, line: line),
+                ],
+                arguments: [connector.rawValue, line.rawValue, now, keys.eventChannel(line)])
+            let deleted = reply.array?.first?.int == 1
+            if deleted { metrics.deletes.increment() }
+            return deleted
+        } catch {
+            throw StatusError.wrap(error, key: key)
+        }
+    }
+
+    // MARK: Helpers
+
+    func validate(data: String) throws(StatusError) {
+        let size = data.utf8.count
+        if size > limits.maxDataBytes { throw .dataTooLarge(size: size, limit: limits.maxDataBytes) }
+        if size == 0 { return }
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(data.utf8), options: [.fragmentsAllowed])
+        } catch {
+            throw .invalidData("it does not parse (\(size) bytes)")
+        }
+    }
+
+    func send(_ command: RedisCommand, key: String) async throws(StatusError) -> RedisValue {
+        do {
+            return try await redis.send(command)
+        } catch {
+            throw StatusError.wrap(error, key: key)
+        }
+    }
+}
