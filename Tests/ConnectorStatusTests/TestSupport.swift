@@ -1,0 +1,59 @@
+import ConnectorStatus
+import EmbeddedRedis
+import Foundation
+import Logging
+import RedisClient
+import Testing
+
+/// The Redis the status tests share: `REDIS_TEST_URL` (set by scripts/test.sh), else one
+/// embedded server for the whole test process. Every test uses its own namespace, so tests run
+/// in parallel without seeing each other's keys.
+enum StatusTestRedis {
+    static let url: String = {
+        if let url = ProcessInfo.processInfo.environment["REDIS_TEST_URL"], !url.isEmpty { return url }
+        guard let server = try? EmbeddedRedisServer.start() else { return "redis://127.0.0.1:1" }
+        embedded.lock()
+        embeddedServer = server
+        embedded.unlock()
+        atexit {
+            StatusTestRedis.embedded.lock()
+            StatusTestRedis.embeddedServer?.stop()
+            StatusTestRedis.embedded.unlock()
+        }
+        return server.url
+    }()
+    static let embedded = NSLock()
+    nonisolated(unsafe) static var embeddedServer: EmbeddedRedisServer?
+}
+
+/// A pool plus a store in a fresh namespace; `close()` deletes nothing (namespaces are unique).
+struct StatusFixture {
+    let pool: RedisConnectionPool
+    let keys: KeySpace
+    let store: StatusStore
+
+    init(poolSize: Int = 2, maxDataBytes: Int = 64 * 1024) throws {
+        var configuration = try RedisConfiguration(url: StatusTestRedis.url)
+        configuration.poolSize = poolSize
+        pool = try RedisConnectionPool(configuration: configuration)
+        keys = try KeySpace(namespace: "t" + UUID().uuidString.prefix(12).replacingOccurrences(of: "-", with: ""))
+        store = StatusStore(
+            redis: pool, keys: keys, limits: StatusLimits(maxDataBytes: maxDataBytes),
+            logger: Logger(label: "test"))
+    }
+
+    func close() async { await pool.close() }
+}
+
+func connector(_ text: String) throws -> ConnectorID { try ConnectorID(text) }
+func line(_ number: Int64) throws -> LineID { try LineID(number) }
+
+/// Waits until `condition` holds (polling), at most `timeout`.
+func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
+}
