@@ -14,7 +14,7 @@ struct ConnectorStatusTool: AsyncParsableCommand {
               connector-status info
               connector-status bench --json
             """,
-        subcommands: [InfoCommand.self, BenchCommand.self],
+        subcommands: [InfoCommand.self, BenchCommand.self, WorkerCommand.self],
         defaultSubcommand: InfoCommand.self
     )
 }

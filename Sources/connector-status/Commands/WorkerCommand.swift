@@ -1,0 +1,147 @@
+import ArgumentParser
+import ConnectorStatus
+import Foundation
+import RedisClient
+
+/// Hidden helpers run as separate OS processes by the multi-process tests (and the load test):
+/// each plays one app-server instance and prints one JSON line with what it saw.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Play one app-server instance for multi-process tests (prints JSON).",
+        shouldDisplay: false,
+        subcommands: [CASWorker.self, FlipWorker.self, ReadWorker.self, WatchWorker.self])
+}
+
+/// Performs N successful compare-and-set updates on one pair, retrying on conflict.
+struct CASWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cas")
+    @OptionGroup var store: StoreOptions
+    @Option var connector: String
+    @Option var line: Int64
+    @Option var updates: Int = 100
+
+    func run() async throws {
+        let session = try store.open()
+        let connector = try ConnectorID(connector)
+        let line = try LineID(line)
+        var successes = 0
+        var conflicts = 0
+        while successes < updates {
+            let current = try await session.store.status(connector, line: line)
+            let version = current?.version ?? 0
+            let change = StatusChange(data: "{\"pid\":\(getpid()),\"n\":\(successes)}")
+            let result: Result<StatusUpdate, StatusError>
+            do {
+                result = .success(try await session.store.update(connector, line: line, change, ifVersion: version))
+            } catch {
+                result = .failure(error)
+            }
+            switch result {
+            case .success: successes += 1
+            case .failure(.versionConflict): conflicts += 1
+            case .failure(let error): throw error
+            }
+        }
+        print("{\"successes\":\(successes),\"conflicts\":\(conflicts)}")
+        await session.close()
+    }
+}
+
+/// Flips one pair between two whole states: ready (A) and down-with-error (B).
+struct FlipWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "flip")
+    @OptionGroup var store: StoreOptions
+    @Option var connector: String
+    @Option var line: Int64
+    @Option var count: Int = 200
+
+    func run() async throws {
+        let session = try store.open()
+        let connector = try ConnectorID(connector)
+        let line = try LineID(line)
+        for index in 0..<count {
+            let up = index % 2 == 0
+            try await session.store.update(
+                connector, line: line, StatusChange(active: up, connection: up, register: up, error: !up))
+        }
+        print("{\"flips\":\(count)}")
+        await session.close()
+    }
+}
+
+/// Reads one pair repeatedly and counts states no single write produced.
+struct ReadWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "read")
+    @OptionGroup var store: StoreOptions
+    @Option var connector: String
+    @Option var line: Int64
+    @Option var count: Int = 500
+
+    func run() async throws {
+        let session = try store.open()
+        let connector = try ConnectorID(connector)
+        let line = try LineID(line)
+        var violations = 0
+        var readyWhileError = 0
+        var readyReads = 0
+        for _ in 0..<count {
+            let ready = try await session.store.isReady(connector, line: line)
+            if ready { readyReads += 1 }
+            guard let status = try await session.store.status(connector, line: line) else { continue }
+            let stateA = status.active && status.connection && status.register && !status.error
+            let stateB = !status.active && !status.connection && !status.register && status.error
+            if !stateA && !stateB { violations += 1 }
+            if status.isReady && status.error { readyWhileError += 1 }
+        }
+        print(
+            "{\"reads\":\(count),\"torn\":\(violations),\"ready_with_error\":\(readyWhileError),\"ready_reads\":\(readyReads)}"
+        )
+        await session.close()
+    }
+}
+
+/// Subscribes to one line, prints `subscribed`, then the sequence numbers of N events as JSON.
+struct WatchWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "watch")
+    @OptionGroup var store: StoreOptions
+    @Option var line: Int64
+    @Option var count: Int = 100
+    @Option var timeout: Double = 20
+
+    func run() async throws {
+        let session = try store.open()
+        let line = try LineID(line)
+        let events = session.store.events(lines: [line])
+        let expected = count
+        let limit = timeout
+        let sequences = try await withThrowingTaskGroup(of: [Int64]?.self) { group in
+            group.addTask {
+                var sequences: [Int64] = []
+                for await notification in events {
+                    switch notification {
+                    case .subscribed:
+                        // Unbuffered, so the parent sees it at once.
+                        FileHandle.standardOutput.write(Data("subscribed\n".utf8))
+                    case .event(let event):
+                        sequences.append(event.sequence)
+                        if sequences.count == expected { return sequences }
+                    case .resyncNeeded:
+                        sequences.append(-1)
+                    }
+                }
+                return sequences
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(limit))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            events.close()
+            return first ?? []
+        }
+        print("{\"sequences\":[\(sequences.map(String.init).joined(separator: ","))]}")
+        await session.close()
+    }
+}

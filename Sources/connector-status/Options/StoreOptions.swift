@@ -1,0 +1,40 @@
+import ArgumentParser
+import ConnectorStatus
+import EmbeddedRedis
+import Logging
+import RedisClient
+
+/// `--redis` and `--namespace`: what every status, cache and registry command needs.
+struct StoreOptions: ParsableArguments {
+    @OptionGroup var redisOptions: RedisOptions
+
+    @Option(help: "Key namespace (prefix of every key), 1–32 of [A-Za-z0-9_.-].")
+    var namespace: String = "imc"
+
+    /// An open pool and store; call `close()` when done.
+    struct Session {
+        let pool: RedisConnectionPool
+        let store: StatusStore
+        let keys: KeySpace
+        let embedded: EmbeddedRedisServer?
+
+        func close() async {
+            await pool.close()
+            embedded?.stop()
+        }
+    }
+
+    /// Opens the pool (starting an embedded server when no Redis is configured).
+    func open(logger: Logger = toolLogger()) throws -> Session {
+        let keys = try KeySpace(namespace: namespace)
+        let (configuration, embedded) = try redisOptions.resolve()
+        do {
+            let pool = try RedisConnectionPool(configuration: configuration, logger: logger)
+            return Session(
+                pool: pool, store: StatusStore(redis: pool, keys: keys, logger: logger), keys: keys, embedded: embedded)
+        } catch {
+            embedded?.stop()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import ConnectorStatus
+import Foundation
+import RedisClient
+import Testing
+
+/// Several OS processes (the `connector-status worker` helpers) sharing one Redis, as app-server
+/// instances do.
+@Suite("Multiple processes", .timeLimit(.minutes(2)))
+struct MultiProcessTests {
+    /// The `connector-status` binary built next to this test bundle.
+    static let executable: URL? = {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for directory in [here, here.deletingLastPathComponent()] {
+            let candidate = directory.appendingPathComponent("connector-status")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }()
+
+    /// A running worker process with its standard output captured.
+    final class Worker: @unchecked Sendable {
+        let process = Process()
+        private let output = Pipe()
+
+        init(_ arguments: [String]) throws {
+            let executable = try #require(MultiProcessTests.executable, "build connector-status first (swift build)")
+            process.executableURL = executable
+            process.arguments = ["worker"] + arguments
+            process.standardOutput = output
+            process.standardError = FileHandle.standardError
+            try process.run()
+        }
+
+        /// Waits until the worker printed `line` (for readiness handshakes).
+        func waitForLine(_ line: String, timeout: Duration = .seconds(10)) -> Bool {
+            let handle = output.fileHandleForReading
+            var buffer = ""
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return false }
+                buffer += String(decoding: chunk, as: UTF8.self)
+                if buffer.split(separator: "\n").contains(Substring(line)) {
+                    pendingOutput = buffer
+                    return true
+                }
+            }
+            return false
+        }
+
+        private var pendingOutput = ""
+
+        /// Waits for exit and decodes the last output line as a JSON object.
+        func result() throws -> [String: Any] {
+            let rest = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let text = pendingOutput + String(decoding: rest, as: UTF8.self)
+            #expect(process.terminationStatus == 0, "worker failed: \(text)")
+            let last = try #require(text.split(separator: "\n").last)
+            let object = try JSONSerialization.jsonObject(with: Data(last.utf8))
+            return try #require(object as? [String: Any])
+        }
+    }
+
+    @Test func compareAndSetAcrossProcessesLosesNoUpdate() async throws {
+        let fixture = try StatusFixture()
+        let common = [
+            "--redis", StatusTestRedis.url, "--namespace", fixture.keys.namespace, "--connector", "shared", "--line",
+            "11",
+        ]
+        let workers = try (0..<3).map { _ in try Worker(["cas"] + common + ["--updates", "150"]) }
+        var successes = 0
+        var conflicts = 0
+        for worker in workers {
+            let result = try worker.result()
+            successes += result["successes"] as? Int ?? 0
+            conflicts += result["conflicts"] as? Int ?? 0
+        }
+        #expect(successes == 450)
+        let status = try #require(try await fixture.store.status(connector("shared"), line: line(11)))
+        #expect(status.version == Int64(successes))
+        // Three processes on two cores do collide; the count shows CAS was exercised.
+        print("CAS across 3 processes: \(successes) updates, \(conflicts) conflicts retried")
+        await fixture.close()
+    }
+
+    @Test func readersInOtherProcessesNeverSeeATornOrReadyWithErrorState() async throws {
+        let fixture = try StatusFixture()
+        let common = [
+            "--redis", StatusTestRedis.url, "--namespace", fixture.keys.namespace, "--connector", "flipper", "--line",
+            "12",
+        ]
+        try await fixture.store.bringUp(connector("flipper"), line: line(12))
+        let flippers = try (0..<2).map { _ in try Worker(["flip"] + common + ["--count", "400"]) }
+        let readers = try (0..<2).map { _ in try Worker(["read"] + common + ["--count", "400"]) }
+        for reader in readers {
+            let result = try reader.result()
+            #expect(result["reads"] as? Int == 400)
+            #expect(result["torn"] as? Int == 0)
+            #expect(result["ready_with_error"] as? Int == 0)
+        }
+        for flipper in flippers { _ = try flipper.result() }
+        await fixture.close()
+    }
+
+    @Test func eventsFromOneProcessArriveAtAnotherInLineOrder() async throws {
+        let fixture = try StatusFixture()
+        let common = ["--redis", StatusTestRedis.url, "--namespace", fixture.keys.namespace]
+        let watcher = try Worker(["watch"] + common + ["--line", "13", "--count", "120", "--timeout", "30"])
+        #expect(watcher.waitForLine("subscribed"))
+        let writer = try Worker(["flip"] + common + ["--connector", "writer", "--line", "13", "--count", "120"])
+        _ = try writer.result()
+        let result = try watcher.result()
+        let sequences = try #require(result["sequences"] as? [Int])
+        #expect(sequences == Array(1...120))
+        await fixture.close()
+    }
+}
