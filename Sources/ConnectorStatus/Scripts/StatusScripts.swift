@@ -13,3 +13,27 @@ enum StatusScripts {
 
     private static func source(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 }
+
+extension StatusStore {
+    /// The readiness script (`lua/status_ready.lua`), e.g. to benchmark it with `redis-benchmark`.
+    public static var readinessScript: RedisScript { StatusScripts.ready }
+
+    /// Every script the store runs, with its name and SHA1 (for `doctor` and benchmarks).
+    public static var scripts: [RedisScript] { StatusScripts.all }
+
+    /// Loads every script into the server's script cache (`SCRIPT LOAD` each, one pipeline).
+    /// Optional: scripts are loaded on first use anyway (after `NOSCRIPT`).
+    ///
+    /// - Throws: ``StatusError/server(_:)`` when Redis refuses (e.g. an ACL without `SCRIPT`),
+    ///   ``StatusError/redis(_:)`` for connection failures.
+    public func preloadScripts() async throws(StatusError) {
+        let results = await redis.pipeline(StatusScripts.all.map { RedisCommand("SCRIPT", "LOAD", $0.source) })
+        for result in results {
+            do {
+                _ = try result.get()
+            } catch {
+                throw StatusError.wrap(error)
+            }
+        }
+    }
+}

@@ -8,6 +8,8 @@ struct BenchReport: Codable {
     var poolSize: Int
     var rounds: Int
     var results: [BenchResult]
+    /// Single figures that are not comparisons (batch timings, memory per status).
+    var facts: [String] = []
 
     func table() -> String {
         var lines: [String] = []
@@ -26,7 +28,8 @@ struct BenchReport: Codable {
                 Self.range(result.referenceSeries),
                 Self.range(result.oursSeries),
                 String(format: "%.2f", result.ratio),
-                String(format: "≥ %.1f %@", result.targetRatio, result.met ? "met" : "MISSED"),
+                result.targetRatio > 0
+                    ? String(format: "≥ %.1f %@", result.targetRatio, result.met ? "met" : "MISSED") : "(info)",
                 String(format: "%.0f / %.0f", result.oursSeries.medianP50, result.oursSeries.medianP99),
                 String(format: "%.0f / %.0f", result.referenceSeries.medianP50, result.referenceSeries.medianP99),
             ])
@@ -40,6 +43,10 @@ struct BenchReport: Codable {
             if number == 0 {
                 lines.append("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|")
             }
+        }
+        if !facts.isEmpty {
+            lines.append("")
+            lines += facts.map { "- " + $0 }
         }
         return lines.joined(separator: "\n")
     }
@@ -69,6 +76,7 @@ struct BenchReport: Codable {
             var poolSize: Int
             var rounds: Int
             var scenarios: [Entry]
+            var facts: [String]
         }
         let document = Document(
             machine: machine, redisVersion: redisVersion, endpoint: endpoint, poolSize: poolSize, rounds: rounds,
@@ -83,7 +91,7 @@ struct BenchReport: Codable {
                     oursP99Us: result.oursSeries.medianP99, referenceP50Us: result.referenceSeries.medianP50,
                     referenceP99Us: result.referenceSeries.medianP99, ratio: result.ratio,
                     targetRatio: result.targetRatio, met: result.met)
-            })
+            }, facts: facts)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase

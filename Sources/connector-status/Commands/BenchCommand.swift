@@ -48,8 +48,9 @@ struct BenchCommand: AsyncParsableCommand {
         let info = try await pool.send("INFO", "server").string ?? ""
         let version = BenchEnvironment.field("redis_version", in: info) ?? "?"
         try await pool.send("SET", ClientScenarios.key, "xxx")
+        try await StatusScenarios.prepare(pool)
 
-        let scenarios = ClientScenarios.all(requests: requests).filter { scenario in
+        let scenarios = (ClientScenarios.all(requests: requests) + StatusScenarios.all(requests: requests)).filter { scenario in
             filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
         }
         var results = scenarios.map {
@@ -67,13 +68,14 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             }
         }
+        let facts = filter == nil ? try await StatusScenarios.facts(pool: pool) : []
         try await pool.send("DEL", ClientScenarios.key)
         await pool.close()
 
         let report = BenchReport(
             machine: BenchEnvironment.machine(), redisVersion: version,
             endpoint: embedded == nil ? "\(configuration.endpoint)" : "embedded \(configuration.endpoint)",
-            poolSize: configuration.poolSize, rounds: rounds, results: results)
+            poolSize: configuration.poolSize, rounds: rounds, results: results, facts: facts)
         if json {
             print(try report.json())
         } else {
