@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 
 /// The context's error text (`errstr` is a `char[128]`, which Swift imports as a tuple).
 static inline const char *chiredis_errstr(const redisContext *c) { return c->errstr; }
@@ -47,6 +48,15 @@ static inline short chiredis_pollout(void) { return POLLOUT; }
 
 /// Names the calling thread (shown by `top -H`; at most 15 bytes are kept).
 static inline void chiredis_name_current_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+/// Blocks SIGPIPE on the calling thread: hiredis writes with plain write(2), and a write to a
+/// socket the server closed must fail with EPIPE instead of killing the process.
+static inline void chiredis_block_sigpipe(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
 
 /// The calling thread's id, as an integer.
 static inline unsigned long chiredis_thread_id(void) { return (unsigned long)pthread_self(); }

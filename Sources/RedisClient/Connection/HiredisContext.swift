@@ -41,12 +41,8 @@ final class HiredisContext {
         context = made
         // Socket timeouts: a blocked read or write gives up instead of hanging forever.
         redisSetTimeout(context, configuration.commandTimeout.timeval)
-        do {
-            try handshake(configuration)
-        } catch {
-            redisFree(context)
-            throw error
-        }
+        // On failure `deinit` frees the context (every stored property is set by now).
+        try handshake(configuration)
     }
 
     deinit { redisFree(context) }
@@ -134,6 +130,18 @@ final class HiredisContext {
             if redisBufferRead(context) != REDIS_OK { throw currentError(fallback: "read failed") }
             if let value = try bufferedReply() { return value }
         }
+    }
+
+    /// Whether an idle connection is still usable: nothing may arrive on it between requests,
+    /// so a readable socket means the server closed it (EOF, for example after `CLIENT KILL`,
+    /// a restart or an idle timeout) or sent garbage. Checked before each write so that a
+    /// command is never written into a connection known to be dead (its outcome would then be
+    /// unknown, and the caller could not retry safely).
+    func isHealthyWhileIdle() -> Bool {
+        let ready = chiredis_poll(context, chiredis_pollin(), 0)
+        if ready == 0 { return true }
+        if ready < 0 { return false }
+        return false
     }
 
     /// Whether bytes are waiting on the socket right now (used by the subscriber to wait with a

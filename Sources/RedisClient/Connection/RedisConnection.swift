@@ -242,7 +242,15 @@ final class RedisConnection: @unchecked Sendable {
 
     /// Returns the live context, connecting first when there is none (after backoff).
     private func connectIfNeeded() throws(RedisClientError) -> HiredisContext {
-        if let context { return context }
+        if let context {
+            if context.isHealthyWhileIdle() { return context }
+            // Closed by the server while idle: nothing was sent yet, so reconnecting is safe.
+            logger.debug(
+                "idle Redis connection was closed by the server; reconnecting",
+                metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)"])
+            self.context = nil
+            backoff.recordConnectionLost()
+        }
         let wait = backoff.notBefore - .now
         if wait > .zero {
             lock.lock()

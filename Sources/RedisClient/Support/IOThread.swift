@@ -19,6 +19,7 @@ enum IOThread {
         let box = Unmanaged.passRetained(
             Box {
                 chiredis_name_current_thread(name)
+                chiredis_block_sigpipe()
                 body()
             }
         ).toOpaque()

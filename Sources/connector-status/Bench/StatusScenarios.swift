@@ -52,13 +52,24 @@ enum StatusScenarios {
                     }
                 }),
             BenchScenario(
-                name: "isReady, 64 concurrent callers", referenceDescription: "redis-benchmark -c 50 EVALSHA status_ready",
+                name: "isReady, 64 concurrent callers",
+                referenceDescription: "redis-benchmark -c 50 EVALSHA status_ready",
                 targetRatio: 3.0,
                 runReference: { try $0.run(clients: 50, requests: requests, command: evalsha) },
                 runOurs: { pool in
                     let store = store(pool)
                     return try await ClientWorkload.concurrent(pool: pool, requests: requests * 3, callers: 64) { _ in
                         guard try await store.isReady(connector, line: line) else { throw BenchError("not ready") }
+                    }
+                }),
+            BenchScenario(
+                name: "raw EVALSHA status_ready (no store layer), 64 concurrent callers",
+                referenceDescription: "redis-benchmark -c 50 EVALSHA status_ready", targetRatio: 0,
+                runReference: { try $0.run(clients: 50, requests: requests, command: evalsha) },
+                runOurs: { pool in
+                    let command = RedisCommand("EVALSHA", arguments: Array(evalsha.dropFirst()))
+                    return try await ClientWorkload.concurrent(pool: pool, requests: requests * 3, callers: 64) {
+                        try await $0.send(command)
                     }
                 }),
             BenchScenario(
@@ -92,7 +103,9 @@ enum StatusScenarios {
             let start = ContinuousClock.now
             let answer = try await store.readiness(of: pairs)
             times.append((ContinuousClock.now - start).secondsValue * 1000)
-            guard answer.count == pairs.count else { throw BenchError("batch readiness answered \(answer.count) pairs") }
+            guard answer.count == pairs.count else {
+                throw BenchError("batch readiness answered \(answer.count) pairs")
+            }
         }
         times.sort()
         let typical = try await pool.send("MEMORY", "USAGE", statusKey, "SAMPLES", "0").int ?? -1
@@ -101,7 +114,8 @@ enum StatusScenarios {
         for lineNumber in 1...50 { try await store.deleteAll(line: try LineID(Int64(lineNumber))) }
         return [
             String(
-                format: "Batch readiness of 1,000 pairs (50 lines × 20 connectors) in one call: median %.2f ms, p99 %.2f ms (%d calls)",
+                format:
+                    "Batch readiness of 1,000 pairs (50 lines × 20 connectors) in one call: median %.2f ms, p99 %.2f ms (%d calls)",
                 times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)], rounds),
             "MEMORY USAGE of a status hash: \(typical) bytes (flags, VERSION, UPDATED); \(withData) bytes with 40 bytes of DATA (target ≤ 256)",
         ]

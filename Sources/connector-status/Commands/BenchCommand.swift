@@ -50,7 +50,8 @@ struct BenchCommand: AsyncParsableCommand {
         try await pool.send("SET", ClientScenarios.key, "xxx")
         try await StatusScenarios.prepare(pool)
 
-        let scenarios = (ClientScenarios.all(requests: requests) + StatusScenarios.all(requests: requests)).filter { scenario in
+        let scenarios = (ClientScenarios.all(requests: requests) + StatusScenarios.all(requests: requests)).filter {
+            scenario in
             filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
         }
         var results = scenarios.map {
