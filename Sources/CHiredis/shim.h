@@ -3,9 +3,6 @@
 #ifndef CHIREDIS_SHIM_H
 #define CHIREDIS_SHIM_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
@@ -13,7 +10,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <pthread.h>
-#include <sched.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <signal.h>
 
 /// The context's error text (`errstr` is a `char[128]`, which Swift imports as a tuple).
@@ -61,11 +59,15 @@ static inline void chiredis_block_sigpipe(void) {
 /// The calling thread's id, as an integer.
 static inline unsigned long chiredis_thread_id(void) { return (unsigned long)pthread_self(); }
 
-/// How many CPUs this process may run on (its affinity mask), at least 1.
+/// How many CPUs this process may run on (its affinity mask), at least 1. Uses the raw
+/// syscall: `sched_getaffinity`/`CPU_COUNT` need _GNU_SOURCE, and defining that here would make
+/// this module's view of the system headers differ from Swift's Glibc module.
 static inline int chiredis_usable_cpus(void) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
-    int count = CPU_COUNT(&set);
+    unsigned long mask[16] = {0};
+    long bytes = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+    if (bytes <= 0) return 1;
+    int count = 0;
+    for (long i = 0; i < bytes / (long)sizeof(unsigned long); i++) count += __builtin_popcountl(mask[i]);
     return count > 0 ? count : 1;
 }
 

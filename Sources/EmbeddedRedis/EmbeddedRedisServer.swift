@@ -22,6 +22,13 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
     private let lock = NSLock()
     private var process: Process?  // guarded by lock
 
+    /// The server's process id while it runs (for pinning it to CPUs in benchmarks).
+    public var processIdentifier: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return process?.processIdentifier
+    }
+
     /// A `unix://` URL for ``socketPath``.
     public var url: String { "unix://\(socketPath)" }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmbeddedRedis
 import Foundation
+
 import RedisClient
 
 /// Runs our client and `redis-benchmark` side by side on the same server, interleaved, and
@@ -11,11 +12,12 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmark the client against redis-benchmark on the same server, in the same run.",
         discussion: """
             Each scenario runs `rounds` times, alternating which side goes first; the table shows \
-            the median with min–max and the ratio of medians. For stable figures pin the whole \
-            run to the same CPUs (the embedded redis-server, redis-benchmark and this process \
-            inherit the affinity):
+            the median with min–max and the ratio of medians. Loopback round trips swing 2-3x \
+            with CPU placement, so pin: --server-cpu puts the embedded redis-server on one CPU, \
+            --client-cpu puts this process and redis-benchmark (which inherits it) on another, \
+            the same for both sides of every comparison:
 
-              taskset -c 0 .build/release/connector-status bench --rounds 5
+              connector-status bench --server-cpu 1 --client-cpu 0 --rounds 5
 
             Example:
               connector-status bench --json
@@ -35,14 +37,27 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
+    @Option(help: "Pin the embedded redis-server to this CPU (taskset).")
+    var serverCPU: Int?
+
+    @Option(help: "Pin this process, and so redis-benchmark, to this CPU (taskset).")
+    var clientCPU: Int?
+
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard requests >= 1000 else { throw ValidationError("--requests must be at least 1000") }
     }
 
     func run() async throws {
+        if let clientCPU { try CPUPinning.pin(pid: getpid(), cpu: clientCPU) }
         let (configuration, embedded) = try redisOptions.resolve()
         defer { embedded?.stop() }
+        if let serverCPU {
+            guard let pid = embedded?.processIdentifier else {
+                throw ValidationError("--server-cpu needs the embedded server (no --redis, no REDIS_URL)")
+            }
+            try CPUPinning.pin(pid: pid, cpu: serverCPU)
+        }
         let pool = try RedisConnectionPool(configuration: configuration, logger: toolLogger())
         let reference = try RedisBenchmarkTool.locate(endpoint: configuration.endpoint)
         let info = try await pool.send("INFO", "server").string ?? ""
@@ -76,7 +91,8 @@ struct BenchCommand: AsyncParsableCommand {
         let report = BenchReport(
             machine: BenchEnvironment.machine(), redisVersion: version,
             endpoint: embedded == nil ? "\(configuration.endpoint)" : "embedded \(configuration.endpoint)",
-            poolSize: configuration.poolSize, rounds: rounds, results: results, facts: facts)
+            poolSize: configuration.poolSize, rounds: rounds, results: results,
+            facts: facts + CPUPinning.describe(server: serverCPU, client: clientCPU))
         if json {
             print(try report.json())
         } else {
