@@ -185,3 +185,30 @@ public struct EmbeddedRedisError: Error, Sendable, CustomStringConvertible {
     public let message: String
     public var description: String { message }
 }
+
+extension EmbeddedRedisServer {
+    /// ``start(executable:arguments:timeout:)`` for async code: the blocking launch and wait run
+    /// on a dedicated thread, never on Swift's cooperative pool.
+    public static func start(
+        executable: String? = nil, arguments: [String] = [], timeout: Duration = .seconds(10)
+    ) async throws -> EmbeddedRedisServer {
+        try await offThePool {
+            try EmbeddedRedisServer.start(executable: executable, arguments: arguments, timeout: timeout)
+        }
+    }
+
+    /// ``restart(timeout:)`` for async code, off the cooperative pool.
+    public func restart(timeout: Duration = .seconds(10)) async throws {
+        try await Self.offThePool { try self.restart(timeout: timeout) }
+    }
+
+    /// Runs blocking `work` on a new thread and returns its result.
+    static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try work() })
+            }
+            thread.start()
+        }
+    }
+}

@@ -31,8 +31,12 @@ struct MultiProcessTests {
             try process.run()
         }
 
-        /// Waits until the worker printed `line` (for readiness handshakes).
-        func waitForLine(_ line: String, timeout: Duration = .seconds(10)) -> Bool {
+        /// Waits until the worker printed `line` (for readiness handshakes), off the cooperative pool.
+        func waitForLine(_ line: String, timeout: Duration = .seconds(10)) async -> Bool {
+            (try? await offThePool { self.blockingWaitForLine(line, timeout: timeout) }) ?? false
+        }
+
+        private func blockingWaitForLine(_ line: String, timeout: Duration) -> Bool {
             let handle = output.fileHandleForReading
             var buffer = ""
             let deadline = ContinuousClock.now + timeout
@@ -50,11 +54,13 @@ struct MultiProcessTests {
 
         private var pendingOutput = ""
 
-        /// Waits for exit and decodes the last output line as a JSON object.
-        func result() throws -> [String: Any] {
-            let rest = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let text = pendingOutput + String(decoding: rest, as: UTF8.self)
+        /// Waits for exit (off the cooperative pool) and decodes the last output line as JSON.
+        func result() async throws -> [String: Any] {
+            let text = try await offThePool {
+                let rest = self.output.fileHandleForReading.readDataToEndOfFile()
+                self.process.waitUntilExit()
+                return self.pendingOutput + String(decoding: rest, as: UTF8.self)
+            }
             #expect(process.terminationStatus == 0, "worker failed: \(text)")
             let last = try #require(text.split(separator: "\n").last)
             let object = try JSONSerialization.jsonObject(with: Data(last.utf8))
@@ -72,7 +78,7 @@ struct MultiProcessTests {
         var successes = 0
         var conflicts = 0
         for worker in workers {
-            let result = try worker.result()
+            let result = try await worker.result()
             successes += result["successes"] as? Int ?? 0
             conflicts += result["conflicts"] as? Int ?? 0
         }
@@ -94,12 +100,12 @@ struct MultiProcessTests {
         let flippers = try (0..<2).map { _ in try Worker(["flip"] + common + ["--count", "400"]) }
         let readers = try (0..<2).map { _ in try Worker(["read"] + common + ["--count", "400"]) }
         for reader in readers {
-            let result = try reader.result()
+            let result = try await reader.result()
             #expect(result["reads"] as? Int == 400)
             #expect(result["torn"] as? Int == 0)
             #expect(result["ready_with_error"] as? Int == 0)
         }
-        for flipper in flippers { _ = try flipper.result() }
+        for flipper in flippers { _ = try await flipper.result() }
         await fixture.close()
     }
 
@@ -107,10 +113,10 @@ struct MultiProcessTests {
         let fixture = try StatusFixture()
         let common = ["--redis", StatusTestRedis.url, "--namespace", fixture.keys.namespace]
         let watcher = try Worker(["watch"] + common + ["--line", "13", "--count", "120", "--timeout", "30"])
-        #expect(watcher.waitForLine("subscribed"))
+        #expect(await watcher.waitForLine("subscribed"))
         let writer = try Worker(["flip"] + common + ["--connector", "writer", "--line", "13", "--count", "120"])
-        _ = try writer.result()
-        let result = try watcher.result()
+        _ = try await writer.result()
+        let result = try await watcher.result()
         let sequences = try #require(result["sequences"] as? [Int])
         #expect(sequences == Array(1...120))
         await fixture.close()

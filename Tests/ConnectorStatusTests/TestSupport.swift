@@ -11,6 +11,7 @@ import Testing
 enum StatusTestRedis {
     static let url: String = {
         if let url = ProcessInfo.processInfo.environment["REDIS_TEST_URL"], !url.isEmpty { return url }
+        // Runs once, at first use, before any test has a pool: a short blocking start is fine.
         guard let server = try? EmbeddedRedisServer.start() else { return "redis://127.0.0.1:1" }
         embedded.lock()
         embeddedServer = server
@@ -56,4 +57,12 @@ func eventually(timeout: Duration = .seconds(5), _ condition: () async throws ->
         try? await Task.sleep(for: .milliseconds(10))
     }
     return try await condition()
+}
+
+/// Runs blocking `work` (waiting for a process, reading a pipe) on a new thread, so that it never
+/// holds one of the cooperative pool's few threads while other tests need them.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
 }

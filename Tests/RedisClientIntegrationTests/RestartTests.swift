@@ -84,7 +84,7 @@ struct RestartTests {
             #expect(downElapsed < .seconds(3), "a command sent while the server was down took \(downElapsed)")
             #expect(downError is RedisClientError, "\(String(describing: downError))")
 
-            try server.restart()
+            try await server.restart()
             // A fresh server (no persistence): the key is gone, so GET answers nil.
             let outcome = await Self.firstSuccess(pool, key: key, within: .seconds(2))
             #expect(outcome.reply == .null, "no success within 2 s after restart: \(outcome.errors)")
@@ -145,7 +145,7 @@ struct RestartTests {
                 #expect(error is RedisClientError, "\(error)")
             }
 
-            try server.restart()
+            try await server.restart()
             let outcome = await Self.firstSuccess(pool, key: "k0", within: .seconds(2))
             #expect(outcome.reply == .null, "no success within 2 s after restart: \(outcome.errors)")
         }
@@ -174,7 +174,7 @@ struct RestartTests {
             #expect(clients.split(separator: "\n").count == 2, "both connections should be open: \(clients)")
 
             server.kill()
-            try server.restart()
+            try await server.restart()
             var failures: [String] = []
             for index in 0..<6 {
                 do {

@@ -43,7 +43,7 @@ struct SubscriptionTests {
     }
 
     @Test func deliversChannelAndPatternMessagesInOrder() async throws {
-        let server = try EmbeddedRedisServer.start()
+        let server = try await EmbeddedRedisServer.start()
         defer { server.stop() }
         let pool = try RedisConnectionPool(configuration: RedisConfiguration(url: server.url))
         let channel = "news-\(UUID().uuidString)"
@@ -70,7 +70,7 @@ struct SubscriptionTests {
     }
 
     @Test func resubscribesAfterServerRestartAndSaysSo() async throws {
-        let server = try EmbeddedRedisServer.start()
+        let server = try await EmbeddedRedisServer.start()
         defer { server.stop() }
         let pool = try RedisConnectionPool(configuration: RedisConfiguration(url: server.url))
         let subscription = pool.subscribe(channels: ["restart-test"])
@@ -82,7 +82,7 @@ struct SubscriptionTests {
             await collector.wait { events in
                 events.contains { if case .disconnected = $0 { return true } else { return false } }
             })
-        try server.restart()
+        try await server.restart()
         #expect(await collector.wait(timeout: .seconds(10)) { $0.contains(.subscribed(afterReconnect: true)) })
 
         // The pool's own connection died with the server too: its first call may fail.
@@ -95,7 +95,7 @@ struct SubscriptionTests {
     }
 
     @Test func endsWhenTheConsumerStops() async throws {
-        let server = try EmbeddedRedisServer.start()
+        let server = try await EmbeddedRedisServer.start()
         defer { server.stop() }
         let pool = try RedisConnectionPool(configuration: RedisConfiguration(url: server.url))
         let subscription = pool.subscribe(channels: ["stop-test"])

@@ -20,7 +20,9 @@ enum CPUPinning {
 
     static func describe(server: Int?, client: Int?) -> [String] {
         guard server != nil || client != nil else { return ["Unpinned: figures swing with CPU placement"] }
-        return ["Pinned: redis-server on CPU \(server.map(String.init) ?? "any"), "
-            + "clients (ours and redis-benchmark) on CPU \(client.map(String.init) ?? "any")"]
+        return [
+            "Pinned: redis-server on CPU \(server.map(String.init) ?? "any"), "
+                + "clients (ours and redis-benchmark) on CPU \(client.map(String.init) ?? "any")"
+        ]
     }
 }

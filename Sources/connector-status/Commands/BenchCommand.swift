@@ -1,7 +1,6 @@
 import ArgumentParser
 import EmbeddedRedis
 import Foundation
-
 import RedisClient
 
 /// Runs our client and `redis-benchmark` side by side on the same server, interleaved, and
