@@ -62,6 +62,10 @@ let package = Package(
                 .embedInCode("../../lua/status_update.lua"),
                 .embedInCode("../../lua/status_delete.lua"),
                 .embedInCode("../../lua/status_delete_line.lua"),
+                .embedInCode("../../lua/cache_get.lua"),
+                .embedInCode("../../lua/cache_set.lua"),
+                .embedInCode("../../lua/cache_release_lease.lua"),
+                .embedInCode("../../lua/cache_reclaim.lua"),
             ],
             swiftSettings: strictSettings
         ),

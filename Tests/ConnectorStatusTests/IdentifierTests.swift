@@ -6,7 +6,7 @@ import Testing
 struct IdentifierTests {
     @Test(arguments: ["", "a-b", "a:b", "{x}", "*", String(repeating: "a", count: 65), "тест", "a b", "a.b", "a\u{0}b"])
     func invalidConnectorIDsAreRefused(text: String) {
-        #expect(throws: StatusError.self) { try ConnectorID(text) }
+        #expect(throws: ConnectorStatusError.self) { try ConnectorID(text) }
         do {
             _ = try ConnectorID(text)
         } catch {
@@ -29,12 +29,12 @@ struct IdentifierTests {
 
     @Test(arguments: [0, -1, Int64.min])
     func invalidLineIDsAreRefused(value: Int64) {
-        #expect(throws: StatusError.invalidLineID(String(value))) { try LineID(value) }
+        #expect(throws: ConnectorStatusError.invalidLineID(String(value))) { try LineID(value) }
     }
 
     @Test(arguments: ["", "0", "-3", "+3", "3a", " 3", "99999999999999999999"])
     func invalidLineTextIsRefused(text: String) {
-        #expect(throws: StatusError.self) { try LineID(parsing: text) }
+        #expect(throws: ConnectorStatusError.self) { try LineID(parsing: text) }
     }
 
     @Test func lineTextParses() throws {
@@ -43,7 +43,7 @@ struct IdentifierTests {
 
     @Test(arguments: ["", "a:b", "a{b}", "a*", String(repeating: "n", count: 33), "ns space"])
     func invalidNamespacesAreRefused(namespace: String) {
-        #expect(throws: StatusError.self) { try KeySpace(namespace: namespace) }
+        #expect(throws: ConnectorStatusError.self) { try KeySpace(namespace: namespace) }
     }
 
     @Test func keyLayoutIsExactlyAsDocumented() throws {

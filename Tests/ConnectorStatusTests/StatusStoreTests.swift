@@ -97,12 +97,12 @@ struct StatusStoreTests {
         let three = try line(3)
         let created = try await store.update(bot, line: three, StatusChange(active: true), ifVersion: 0)
         #expect(created.status.version == 1)
-        await #expect(throws: StatusError.versionConflict(expected: 0, actual: 1)) {
+        await #expect(throws: ConnectorStatusError.versionConflict(expected: 0, actual: 1)) {
             try await store.update(bot, line: three, StatusChange(active: false), ifVersion: 0)
         }
         let updated = try await store.update(bot, line: three, StatusChange(connection: true), ifVersion: 1)
         #expect(updated.status.version == 2)
-        await #expect(throws: StatusError.versionConflict(expected: 1, actual: 2)) {
+        await #expect(throws: ConnectorStatusError.versionConflict(expected: 1, actual: 2)) {
             try await store.update(bot, line: three, StatusChange(active: false), ifVersion: 1)
         }
         let current = try #require(try await store.status(bot, line: three))
@@ -116,10 +116,10 @@ struct StatusStoreTests {
         let bot = try connector("bot")
         let four = try line(4)
         let key = fixture.keys.status(bot, line: four)
-        await #expect(throws: StatusError.dataTooLarge(size: 112, limit: 100)) {
+        await #expect(throws: ConnectorStatusError.dataTooLarge(size: 112, limit: 100)) {
             try await store.setData("\"" + String(repeating: "x", count: 110) + "\"", connector: bot, line: four)
         }
-        await #expect(throws: StatusError.self) {
+        await #expect(throws: ConnectorStatusError.self) {
             try await store.setData("{not json", connector: bot, line: four)
         }
         #expect(try await fixture.pool.send("EXISTS", key).int == 0)
@@ -141,12 +141,12 @@ struct StatusStoreTests {
         await #expect {
             try await store.update(bot, line: six, .bringUp)
         } throws: { error in
-            guard case .wrongType(let errorKey, _) = error as? StatusError else { return false }
+            guard case .wrongType(let errorKey, _) = error as? ConnectorStatusError else { return false }
             return errorKey == key
         }
-        await #expect(throws: StatusError.self) { try await store.status(bot, line: six) }
-        await #expect(throws: StatusError.self) { try await store.isReady(bot, line: six) }
-        await #expect(throws: StatusError.self) { try await store.delete(bot, line: six) }
+        await #expect(throws: ConnectorStatusError.self) { try await store.status(bot, line: six) }
+        await #expect(throws: ConnectorStatusError.self) { try await store.isReady(bot, line: six) }
+        await #expect(throws: ConnectorStatusError.self) { try await store.delete(bot, line: six) }
         #expect(try await fixture.pool.send("GET", key).string == "someone else's value")
         #expect(try await fixture.pool.send("EXISTS", fixture.keys.lineSequence(six)).int == 0)
         await fixture.close()

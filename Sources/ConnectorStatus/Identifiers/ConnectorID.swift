@@ -9,8 +9,8 @@ public struct ConnectorID: Sendable, Hashable, Comparable, Codable, CustomString
 
     /// Validates `rawValue`.
     ///
-    /// - Throws: ``StatusError/invalidConnectorID(_:reason:)`` naming the rule that failed.
-    public init(_ rawValue: String) throws(StatusError) {
+    /// - Throws: ``ConnectorStatusError/invalidConnectorID(_:reason:)`` naming the rule that failed.
+    public init(_ rawValue: String) throws(ConnectorStatusError) {
         if rawValue.isEmpty { throw .invalidConnectorID(rawValue, reason: "must not be empty") }
         if rawValue.utf8.count > Self.maximumLength {
             throw .invalidConnectorID(

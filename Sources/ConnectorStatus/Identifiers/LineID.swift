@@ -5,16 +5,16 @@ public struct LineID: Sendable, Hashable, Comparable, Codable, CustomStringConve
 
     /// Validates `rawValue`.
     ///
-    /// - Throws: ``StatusError/invalidLineID(_:)`` for 0 and negative numbers.
-    public init(_ rawValue: Int64) throws(StatusError) {
+    /// - Throws: ``ConnectorStatusError/invalidLineID(_:)`` for 0 and negative numbers.
+    public init(_ rawValue: Int64) throws(ConnectorStatusError) {
         guard rawValue > 0 else { throw .invalidLineID(String(rawValue)) }
         self.rawValue = rawValue
     }
 
     /// Parses a decimal line id (digits only).
     ///
-    /// - Throws: ``StatusError/invalidLineID(_:)`` when `text` is not a positive integer.
-    public init(parsing text: String) throws(StatusError) {
+    /// - Throws: ``ConnectorStatusError/invalidLineID(_:)`` when `text` is not a positive integer.
+    public init(parsing text: String) throws(ConnectorStatusError) {
         guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
             let value = Int64(text)
         else { throw .invalidLineID(String(text.prefix(40))) }

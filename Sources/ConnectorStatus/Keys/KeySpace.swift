@@ -9,7 +9,8 @@
 /// imc:{L5}:seq                      string per-line event sequence (INCR)
 /// imc:{L5}:ev                       channel status events of line 5
 /// imc:{L5}:c:<dir>:gen              string generation of cache directory <dir> on line 5
-/// imc:{L5}:c:<dir>:<gen>:<key>      string cache entry (always with a TTL)
+/// imc:{L5}:c:<dir>:e:<key>          string cache entry "<generation>:<payload>" (always a TTL)
+/// imc:{L5}:c:<dir>:l:<key>          string get-or-compute lease (token, short TTL)
 /// imc:connectors                    hash   connector id -> descriptor JSON
 /// ```
 ///
@@ -22,9 +23,9 @@ public struct KeySpace: Sendable, Hashable {
 
     /// Creates a key space under `namespace`.
     ///
-    /// - Throws: ``StatusError/invalidName(_:reason:)`` unless `namespace` is 1–32 characters of
+    /// - Throws: ``ConnectorStatusError/invalidName(_:reason:)`` unless `namespace` is 1–32 characters of
     ///   ASCII letters, digits, `_`, `-` or `.`.
-    public init(namespace: String = "imc") throws(StatusError) {
+    public init(namespace: String = "imc") throws(ConnectorStatusError) {
         guard !namespace.isEmpty, namespace.utf8.count <= 32 else {
             throw .invalidName(String(namespace.prefix(40)), reason: "a namespace must be 1 to 32 characters")
         }
@@ -95,14 +96,35 @@ public struct KeySpace: Sendable, Hashable {
         "\(linePrefix(line)):c:\(Self.encodeName(directory)):gen"
     }
 
-    /// A cache entry of `directory` on `line` under `generation`.
-    public func cacheEntry(directory: String, line: LineID, generation: Int64, key: String) -> String {
-        "\(linePrefix(line)):c:\(Self.encodeName(directory)):\(generation):\(Self.encodeName(key))"
+    /// A cache entry of `directory` on `line`. Its value starts with the generation it was
+    /// written under, so a clean (a new generation) hides it at once.
+    public func cacheEntry(directory: String, line: LineID, key: String) -> String {
+        "\(linePrefix(line)):c:\(Self.encodeName(directory)):e:\(Self.encodeName(key))"
     }
 
-    /// The `SCAN MATCH` pattern of every entry of `directory` on `line`, all generations.
-    public func cacheEntryScanPattern(directory: String, line: LineID) -> String {
-        "\(Self.escapeGlob(linePrefix(line))):c:\(Self.escapeGlob(Self.encodeName(directory))):*"
+    /// The get-or-compute lease of one cache entry.
+    public func cacheLease(directory: String, line: LineID, key: String) -> String {
+        "\(linePrefix(line)):c:\(Self.encodeName(directory)):l:\(Self.encodeName(key))"
+    }
+
+    /// The `SCAN MATCH` pattern of every entry of `directory` on `line`, or on every line.
+    public func cacheEntryScanPattern(directory: String, line: LineID?) -> String {
+        let linePart = line.map { Self.escapeGlob(linePrefix($0)) } ?? "\(Self.escapeGlob(namespace)):{L*}"
+        return "\(linePart):c:\(Self.escapeGlob(Self.encodeName(directory))):e:*"
+    }
+
+    /// The `SCAN MATCH` pattern of the generation keys of `directory` on every line.
+    public func cacheGenerationScanPattern(directory: String) -> String {
+        "\(Self.escapeGlob(namespace)):{L*}:c:\(Self.escapeGlob(Self.encodeName(directory))):gen"
+    }
+
+    /// The line a key of this namespace belongs to (from its `{L<line>}` hash tag), or `nil`.
+    public func line(ofKey key: String) -> LineID? {
+        let prefix = "\(namespace):{L"
+        guard key.hasPrefix(prefix) else { return nil }
+        let rest = key.dropFirst(prefix.count)
+        guard let close = rest.firstIndex(of: "}") else { return nil }
+        return try? LineID(parsing: String(rest[..<close]))
     }
 
     // MARK: Registry

@@ -18,21 +18,22 @@ extension StatusStore {
     /// The readiness script (`lua/status_ready.lua`), e.g. to benchmark it with `redis-benchmark`.
     public static var readinessScript: RedisScript { StatusScripts.ready }
 
-    /// Every script the store runs, with its name and SHA1 (for `doctor` and benchmarks).
-    public static var scripts: [RedisScript] { StatusScripts.all }
+    /// Every script of this library (status and line cache), with its name and SHA1 (for
+    /// `doctor` and benchmarks).
+    public static var scripts: [RedisScript] { StatusScripts.all + LineCacheScripts.all }
 
     /// Loads every script into the server's script cache (`SCRIPT LOAD` each, one pipeline).
     /// Optional: scripts are loaded on first use anyway (after `NOSCRIPT`).
     ///
-    /// - Throws: ``StatusError/server(_:)`` when Redis refuses (e.g. an ACL without `SCRIPT`),
-    ///   ``StatusError/redis(_:)`` for connection failures.
-    public func preloadScripts() async throws(StatusError) {
-        let results = await redis.pipeline(StatusScripts.all.map { RedisCommand("SCRIPT", "LOAD", $0.source) })
+    /// - Throws: ``ConnectorStatusError/server(_:)`` when Redis refuses (e.g. an ACL without `SCRIPT`),
+    ///   ``ConnectorStatusError/redis(_:)`` for connection failures.
+    public func preloadScripts() async throws(ConnectorStatusError) {
+        let results = await redis.pipeline(Self.scripts.map { RedisCommand("SCRIPT", "LOAD", $0.source) })
         for result in results {
             do {
                 _ = try result.get()
             } catch {
-                throw StatusError.wrap(error)
+                throw ConnectorStatusError.wrap(error)
             }
         }
     }

@@ -56,7 +56,7 @@ public struct StatusUpdate: Sendable, Hashable {
 
     public var outcome: Outcome
     /// The status after the update.
-    public var status: ConnectorStatus
+    public var status: StatusSnapshot
     /// The fields that changed (`ACTIVE`, `CONNECTION`, `REGISTER`, `ERROR`, `DATA`).
     public var changedFields: [String]
     /// The line's event sequence number of the published event; 0 when nothing was published.

@@ -11,7 +11,7 @@ extension StatusStore {
     /// line); never blocks Redis for long.
     /// - Returns: how many statuses were deleted.
     @discardableResult
-    public func deleteAll(line: LineID) async throws(StatusError) -> Int {
+    public func deleteAll(line: LineID) async throws(ConnectorStatusError) -> Int {
         let index = keys.lineIndex(line)
         var connectors = try await members(of: index)
         var deleted = 0
@@ -28,7 +28,7 @@ extension StatusStore {
             do {
                 reply = try await redis.run(StatusScripts.deleteLine, keys: scriptKeys, arguments: arguments)
             } catch {
-                throw StatusError.wrap(error, key: index)
+                throw ConnectorStatusError.wrap(error, key: index)
             }
             guard let parts = reply.array, let count = parts.first?.int else {
                 throw .unexpectedReply("status_delete_line returned \(reply)")
@@ -48,7 +48,7 @@ extension StatusStore {
     /// `KEYS`; each step is short.
     /// - Returns: how many statuses were deleted.
     @discardableResult
-    public func deleteLinesExcept(connector: ConnectorID, keep: Set<LineID>) async throws(StatusError) -> Int {
+    public func deleteLinesExcept(connector: ConnectorID, keep: Set<LineID>) async throws(ConnectorStatusError) -> Int {
         var deleted = 0
         for pair in try await scanPairs(connector: connector) where !keep.contains(pair.line) {
             if try await delete(pair.connector, line: pair.line) { deleted += 1 }
@@ -60,7 +60,7 @@ extension StatusStore {
     ///
     /// Cost: `SMEMBERS` of the line index, then one pipeline of `HGETALL`s: two round trips,
     /// O(connectors of the line).
-    public func statuses(line: LineID) async throws(StatusError) -> [ConnectorStatus] {
+    public func statuses(line: LineID) async throws(ConnectorStatusError) -> [StatusSnapshot] {
         let connectors = try await members(of: keys.lineIndex(line))
         return try await load(connectors.sorted().map { StatusPair(connector: $0, line: line) })
     }
@@ -69,14 +69,14 @@ extension StatusStore {
     ///
     /// Cost: a `SCAN` of the keyspace matching this connector's status keys, then pipelined
     /// `HGETALL`s. O(keys in the database) spread over many short round trips.
-    public func statuses(connector: ConnectorID) async throws(StatusError) -> [ConnectorStatus] {
+    public func statuses(connector: ConnectorID) async throws(ConnectorStatusError) -> [StatusSnapshot] {
         try await load(try await scanPairs(connector: connector).sorted { $0.line < $1.line })
     }
 
     /// Every status of every line (Bitrix `getInstanceAll`), sorted by line then connector.
     ///
     /// Cost: as ``statuses(connector:)``, for all connectors.
-    public func allStatuses() async throws(StatusError) -> [ConnectorStatus] {
+    public func allStatuses() async throws(ConnectorStatusError) -> [StatusSnapshot] {
         let pairs = try await scanPairs(connector: nil).sorted {
             ($0.line, $0.connector) < ($1.line, $1.connector)
         }
@@ -86,16 +86,16 @@ extension StatusStore {
     // MARK: Internals
 
     /// The connector ids in a line index set.
-    func members(of index: String) async throws(StatusError) -> [ConnectorID] {
+    func members(of index: String) async throws(ConnectorStatusError) -> [ConnectorID] {
         let reply = try await send(RedisCommand("SMEMBERS", index), key: index)
         guard let values = reply.array else { throw .unexpectedReply("SMEMBERS returned \(reply)") }
         return values.compactMap { $0.string.flatMap { try? ConnectorID($0) } }
     }
 
     /// Loads many pairs with one pipeline of `HGETALL`s; pairs that vanished meanwhile are skipped.
-    func load(_ pairs: [StatusPair]) async throws(StatusError) -> [ConnectorStatus] {
+    func load(_ pairs: [StatusPair]) async throws(ConnectorStatusError) -> [StatusSnapshot] {
         guard !pairs.isEmpty else { return [] }
-        var statuses: [ConnectorStatus] = []
+        var statuses: [StatusSnapshot] = []
         for chunk in stride(from: 0, to: pairs.count, by: 500) {
             let slice = pairs[chunk..<min(chunk + 500, pairs.count)]
             let results = await redis.pipeline(
@@ -104,11 +104,11 @@ extension StatusStore {
                 let key = keys.status(pair.connector, line: pair.line)
                 do {
                     guard let hash = try result.get().array else { continue }
-                    if let status = try ConnectorStatus(connector: pair.connector, line: pair.line, hash: hash) {
+                    if let status = try StatusSnapshot(connector: pair.connector, line: pair.line, hash: hash) {
                         statuses.append(status)
                     }
                 } catch {
-                    throw StatusError.wrap(error, key: key)
+                    throw ConnectorStatusError.wrap(error, key: key)
                 }
             }
         }
@@ -116,7 +116,7 @@ extension StatusStore {
     }
 
     /// Status pairs found by `SCAN … MATCH … TYPE hash`.
-    func scanPairs(connector: ConnectorID?) async throws(StatusError) -> [StatusPair] {
+    func scanPairs(connector: ConnectorID?) async throws(ConnectorStatusError) -> [StatusPair] {
         let pattern = keys.statusScanPattern(connector: connector)
         var cursor = "0"
         var pairs = Set<StatusPair>()

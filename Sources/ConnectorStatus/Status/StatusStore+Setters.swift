@@ -2,7 +2,7 @@
 extension StatusStore {
     /// Bitrix `setActive`. Sends `EVALSHA status_update`; throws as ``update(_:line:_:ifVersion:)``.
     @discardableResult
-    public func setActive(_ value: Bool, connector: ConnectorID, line: LineID) async throws(StatusError)
+    public func setActive(_ value: Bool, connector: ConnectorID, line: LineID) async throws(ConnectorStatusError)
         -> StatusUpdate
     {
         try await update(connector, line: line, StatusChange(active: value))
@@ -10,7 +10,7 @@ extension StatusStore {
 
     /// Bitrix `setConnection`. Sends `EVALSHA status_update`.
     @discardableResult
-    public func setConnection(_ value: Bool, connector: ConnectorID, line: LineID) async throws(StatusError)
+    public func setConnection(_ value: Bool, connector: ConnectorID, line: LineID) async throws(ConnectorStatusError)
         -> StatusUpdate
     {
         try await update(connector, line: line, StatusChange(connection: value))
@@ -18,7 +18,7 @@ extension StatusStore {
 
     /// Bitrix `setRegister`. Sends `EVALSHA status_update`.
     @discardableResult
-    public func setRegister(_ value: Bool, connector: ConnectorID, line: LineID) async throws(StatusError)
+    public func setRegister(_ value: Bool, connector: ConnectorID, line: LineID) async throws(ConnectorStatusError)
         -> StatusUpdate
     {
         try await update(connector, line: line, StatusChange(register: value))
@@ -26,7 +26,7 @@ extension StatusStore {
 
     /// Bitrix `setError`. Sends `EVALSHA status_update`.
     @discardableResult
-    public func setError(_ value: Bool, connector: ConnectorID, line: LineID) async throws(StatusError)
+    public func setError(_ value: Bool, connector: ConnectorID, line: LineID) async throws(ConnectorStatusError)
         -> StatusUpdate
     {
         try await update(connector, line: line, StatusChange(error: value))
@@ -35,7 +35,7 @@ extension StatusStore {
     /// Bitrix `setData`: stores opaque JSON (validated, at most ``StatusLimits/maxDataBytes``).
     /// Sends `EVALSHA status_update`.
     @discardableResult
-    public func setData(_ json: String, connector: ConnectorID, line: LineID) async throws(StatusError)
+    public func setData(_ json: String, connector: ConnectorID, line: LineID) async throws(ConnectorStatusError)
         -> StatusUpdate
     {
         try await update(connector, line: line, StatusChange(data: json))
@@ -44,7 +44,7 @@ extension StatusStore {
     /// Bitrix `Connector::add`: active, connection tested, registered and no error, in one
     /// atomic step. Sends `EVALSHA status_update`.
     @discardableResult
-    public func bringUp(_ connector: ConnectorID, line: LineID) async throws(StatusError) -> StatusUpdate {
+    public func bringUp(_ connector: ConnectorID, line: LineID) async throws(ConnectorStatusError) -> StatusUpdate {
         try await update(connector, line: line, .bringUp)
     }
 }

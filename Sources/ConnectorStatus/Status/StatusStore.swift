@@ -53,28 +53,28 @@ public struct StatusStore: Sendable {
     /// The status of one pair, or `nil` when it was never written (or was deleted).
     ///
     /// Sends `HGETALL` on the pair's hash (one round trip, atomic).
-    /// - Throws: ``StatusError/wrongType(key:message:)`` when another type sits at the key;
-    ///   ``StatusError/redis(_:)`` for connection failures.
-    public func status(_ connector: ConnectorID, line: LineID) async throws(StatusError) -> ConnectorStatus? {
+    /// - Throws: ``ConnectorStatusError/wrongType(key:message:)`` when another type sits at the key;
+    ///   ``ConnectorStatusError/redis(_:)`` for connection failures.
+    public func status(_ connector: ConnectorID, line: LineID) async throws(ConnectorStatusError) -> StatusSnapshot? {
         let key = keys.status(connector, line: line)
         let reply = try await send(RedisCommand("HGETALL", key), key: key)
         guard let fields = reply.array else { throw .unexpectedReply("HGETALL returned \(reply)") }
-        return try ConnectorStatus(connector: connector, line: line, hash: fields)
+        return try StatusSnapshot(connector: connector, line: line, hash: fields)
     }
 
     /// Whether the pair is ready (Bitrix `isStatus`): active, connection, register and no error.
     /// A pair that was never written is not ready.
     ///
     /// Sends `EVALSHA status_ready` (one round trip; atomic against any concurrent update).
-    /// - Throws: ``StatusError/wrongType(key:message:)``, ``StatusError/redis(_:)``.
-    public func isReady(_ connector: ConnectorID, line: LineID) async throws(StatusError) -> Bool {
+    /// - Throws: ``ConnectorStatusError/wrongType(key:message:)``, ``ConnectorStatusError/redis(_:)``.
+    public func isReady(_ connector: ConnectorID, line: LineID) async throws(ConnectorStatusError) -> Bool {
         let key = keys.status(connector, line: line)
         metrics.readinessChecks.increment()
         do {
             let reply = try await redis.run(StatusScripts.ready, keys: [key])
             return reply.int == 1
         } catch {
-            throw StatusError.wrap(error, key: key)
+            throw ConnectorStatusError.wrap(error, key: key)
         }
     }
 
@@ -83,7 +83,7 @@ public struct StatusStore: Sendable {
     ///
     /// - Returns: readiness per pair; pairs never written are `false`.
     /// - Throws: the first error any line's script raised.
-    public func readiness(of pairs: [StatusPair]) async throws(StatusError) -> [StatusPair: Bool] {
+    public func readiness(of pairs: [StatusPair]) async throws(ConnectorStatusError) -> [StatusPair: Bool] {
         guard !pairs.isEmpty else { return [:] }
         var byLine: [LineID: [ConnectorID]] = [:]
         for pair in pairs where !(byLine[pair.line]?.contains(pair.connector) ?? false) {
@@ -101,11 +101,11 @@ public struct StatusStore: Sendable {
             let values: [RedisValue]
             do {
                 guard let array = try results[index].get().array else {
-                    throw StatusError.unexpectedReply("status_ready_many did not return an array")
+                    throw ConnectorStatusError.unexpectedReply("status_ready_many did not return an array")
                 }
                 values = array
             } catch {
-                throw StatusError.wrap(error, key: keys.lineIndex(line))
+                throw ConnectorStatusError.wrap(error, key: keys.lineIndex(line))
             }
             for (position, connector) in byLine[line]!.enumerated() {
                 answer[StatusPair(connector: connector, line: line)] = values[position].int == 1
@@ -128,16 +128,16 @@ public struct StatusStore: Sendable {
     /// - Parameters:
     ///   - ifVersion: compare-and-set: apply only if the pair's `VERSION` is this (0 = only if
     ///     the pair does not exist yet).
-    /// - Throws: ``StatusError/versionConflict(expected:actual:)`` when `ifVersion` does not
-    ///   match (nothing changed); ``StatusError/dataTooLarge(size:limit:)`` and
-    ///   ``StatusError/invalidData(_:)`` before anything is sent;
-    ///   ``StatusError/wrongType(key:message:)`` when another type sits at the key (nothing
-    ///   overwritten); ``StatusError/redis(_:)``: with `outcomeUnknown` the write may or may not
+    /// - Throws: ``ConnectorStatusError/versionConflict(expected:actual:)`` when `ifVersion` does not
+    ///   match (nothing changed); ``ConnectorStatusError/dataTooLarge(size:limit:)`` and
+    ///   ``ConnectorStatusError/invalidData(_:)`` before anything is sent;
+    ///   ``ConnectorStatusError/wrongType(key:message:)`` when another type sits at the key (nothing
+    ///   overwritten); ``ConnectorStatusError/redis(_:)``: with `outcomeUnknown` the write may or may not
     ///   have happened — read the status back before retrying.
     @discardableResult
     public func update(
         _ connector: ConnectorID, line: LineID, _ change: StatusChange, ifVersion: Int64? = nil
-    ) async throws(StatusError) -> StatusUpdate {
+    ) async throws(ConnectorStatusError) -> StatusUpdate {
         if let data = change.data { try validate(data: data) }
         if let ifVersion, ifVersion < 0 { throw .versionConflict(expected: ifVersion, actual: 0) }
         let key = keys.status(connector, line: line)
@@ -155,7 +155,7 @@ public struct StatusStore: Sendable {
             reply = try await redis.run(StatusScripts.update, keys: scriptKeys, arguments: arguments)
         } catch {
             metrics.writeErrors.increment()
-            throw StatusError.wrap(error, key: key)
+            throw ConnectorStatusError.wrap(error, key: key)
         }
         guard let parts = reply.array, parts.count == 5, let outcomeText = parts[0].string,
             let version = parts[1].int, let sequence = parts[2].int, let hash = parts[4].array
@@ -165,7 +165,7 @@ public struct StatusStore: Sendable {
             throw .versionConflict(expected: ifVersion ?? -1, actual: version)
         }
         guard let outcome = StatusUpdate.Outcome(rawValue: outcomeText),
-            let status = try ConnectorStatus(connector: connector, line: line, hash: hash)
+            let status = try StatusSnapshot(connector: connector, line: line, hash: hash)
         else { throw .unexpectedReply("status_update returned \(reply)") }
         let changed = (parts[3].string ?? "").split(separator: ",").map(String.init)
         if outcome != .unchanged {
@@ -185,9 +185,9 @@ public struct StatusStore: Sendable {
     ///
     /// Sends `EVALSHA status_delete` (one round trip).
     /// - Returns: `true` when a status existed.
-    /// - Throws: ``StatusError/wrongType(key:message:)``, ``StatusError/redis(_:)``.
+    /// - Throws: ``ConnectorStatusError/wrongType(key:message:)``, ``ConnectorStatusError/redis(_:)``.
     @discardableResult
-    public func delete(_ connector: ConnectorID, line: LineID) async throws(StatusError) -> Bool {
+    public func delete(_ connector: ConnectorID, line: LineID) async throws(ConnectorStatusError) -> Bool {
         let key = keys.status(connector, line: line)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         do {
@@ -202,13 +202,13 @@ public struct StatusStore: Sendable {
             if deleted { metrics.deletes.increment() }
             return deleted
         } catch {
-            throw StatusError.wrap(error, key: key)
+            throw ConnectorStatusError.wrap(error, key: key)
         }
     }
 
     // MARK: Helpers
 
-    func validate(data: String) throws(StatusError) {
+    func validate(data: String) throws(ConnectorStatusError) {
         let size = data.utf8.count
         if size > limits.maxDataBytes { throw .dataTooLarge(size: size, limit: limits.maxDataBytes) }
         if size == 0 { return }
@@ -219,11 +219,11 @@ public struct StatusStore: Sendable {
         }
     }
 
-    func send(_ command: RedisCommand, key: String) async throws(StatusError) -> RedisValue {
+    func send(_ command: RedisCommand, key: String) async throws(ConnectorStatusError) -> RedisValue {
         do {
             return try await redis.send(command)
         } catch {
-            throw StatusError.wrap(error, key: key)
+            throw ConnectorStatusError.wrap(error, key: key)
         }
     }
 }

@@ -31,7 +31,7 @@ struct CASWorker: AsyncParsableCommand {
             let current = try await session.store.status(connector, line: line)
             let version = current?.version ?? 0
             let change = StatusChange(data: "{\"pid\":\(getpid()),\"n\":\(successes)}")
-            let result: Result<StatusUpdate, StatusError>
+            let result: Result<StatusUpdate, ConnectorStatusError>
             do {
                 result = .success(try await session.store.update(connector, line: line, change, ifVersion: version))
             } catch {

@@ -2,7 +2,7 @@ import Foundation
 import RedisClient
 
 /// The status of one (connector, line) pair at one VERSION: Bitrix's `Status` object.
-public struct ConnectorStatus: Sendable, Hashable, Codable, CustomStringConvertible {
+public struct StatusSnapshot: Sendable, Hashable, Codable, CustomStringConvertible {
     public var connector: ConnectorID
     public var line: LineID
     /// The connector is switched on for the line (`ACTIVE`).
@@ -32,7 +32,7 @@ public struct ConnectorStatus: Sendable, Hashable, Codable, CustomStringConverti
     }
 
     /// Decodes the flat field/value list of `HGETALL`; `nil` when the hash is empty (no status).
-    init?(connector: ConnectorID, line: LineID, hash: [RedisValue]) throws(StatusError) {
+    init?(connector: ConnectorID, line: LineID, hash: [RedisValue]) throws(ConnectorStatusError) {
         guard !hash.isEmpty else { return nil }
         guard hash.count % 2 == 0 else { throw .unexpectedReply("HGETALL returned an odd number of elements") }
         var fields: [String: String] = [:]

@@ -1,10 +1,10 @@
 import RedisClient
 
-/// Why a status (or cache) operation was refused or failed.
+/// Why an operation of this library (status, line cache, registry) was refused or failed.
 ///
 /// Input errors (`invalid…`, `dataTooLarge`) are raised before anything is sent, so Redis is
 /// untouched. Redis failures keep the underlying ``RedisClientError`` or ``RedisServerError``.
-public enum StatusError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The connector id breaks a rule; `reason` says which.
     case invalidConnectorID(String, reason: String)
     /// The line id is not a positive integer.
@@ -15,6 +15,10 @@ public enum StatusError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidData(String)
     /// A namespace or another name breaks the key-layout rules.
     case invalidName(String, reason: String)
+    /// A cache value encodes to more bytes than the configured limit; nothing was written.
+    case valueTooLarge(size: Int, limit: Int)
+    /// A value could not be encoded for the cache.
+    case encodingFailed(String)
     /// Compare-and-set refused: the pair's VERSION is `actual`, not the `expected` one.
     case versionConflict(expected: Int64, actual: Int64)
     /// A key at our name holds another Redis type; nothing was overwritten.
@@ -33,6 +37,9 @@ public enum StatusError: Error, Sendable, Equatable, CustomStringConvertible {
         case .dataTooLarge(let size, let limit): return "DATA is \(size) bytes, over the limit of \(limit)"
         case .invalidData(let reason): return "DATA is not valid JSON: \(reason)"
         case .invalidName(let name, let reason): return "invalid name '\(name)': \(reason)"
+        case .valueTooLarge(let size, let limit):
+            return "cache value is \(size) bytes, over the limit of \(limit); nothing was written"
+        case .encodingFailed(let reason): return "cache value could not be encoded: \(reason)"
         case .versionConflict(let expected, let actual):
             return "version conflict: expected VERSION \(expected), found \(actual); nothing was changed"
         case .wrongType(let key, let message): return "key \(key) holds another type; nothing was changed (\(message))"
@@ -43,9 +50,9 @@ public enum StatusError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Wraps any error from the Redis layer.
-    static func wrap(_ error: any Error, key: String? = nil) -> StatusError {
+    static func wrap(_ error: any Error, key: String? = nil) -> ConnectorStatusError {
         switch error {
-        case let error as StatusError: return error
+        case let error as ConnectorStatusError: return error
         case let error as RedisClientError: return .redis(error)
         case let error as RedisServerError:
             if error.isWrongType { return .wrongType(key: key ?? "?", message: error.message) }

@@ -1,0 +1,200 @@
+import CoreMetrics
+import Foundation
+import Logging
+import RedisClient
+
+/// The round trips behind ``LineCache``'s public API.
+extension LineCache {
+    /// What `cache_get.lua` answered.
+    struct EntryRead {
+        var generation: Int64
+        /// `hit`, `miss`, `lease`, `wait` or `corrupt`.
+        var state: String
+        /// The current value on a hit; the previous generation's when asked, on a miss.
+        var payload: [UInt8]?
+    }
+
+    func readEntry(
+        key: String, directory: CacheDirectory, line: LineID, leaseToken: String?, wantStale: Bool
+    ) async throws(ConnectorStatusError) -> EntryRead {
+        let entry = keys.cacheEntry(directory: directory.name, line: line, key: key)
+        let reply: RedisValue
+        do {
+            reply = try await redis.run(
+                LineCacheScripts.get,
+                keys: [
+                    keys.cacheGeneration(directory: directory.name, line: line), entry,
+                    keys.cacheLease(directory: directory.name, line: line, key: key),
+                ],
+                arguments: [leaseToken ?? "", options.leaseTime.milliseconds, wantStale ? "1" : "0"])
+        } catch {
+            throw ConnectorStatusError.wrap(error, key: entry)
+        }
+        guard let parts = reply.array, parts.count >= 2, let generation = parts[0].int, let state = parts[1].string
+        else { throw .unexpectedReply("cache_get returned \(reply)") }
+        if state == "corrupt" {
+            metrics.corrupt.increment()
+            logger.warning(
+                "removed a line-cache entry without a generation prefix",
+                metadata: ["key": "\(entry)"])
+        }
+        return EntryRead(generation: generation, state: state, payload: parts.count > 2 ? parts[2].bytes : nil)
+    }
+
+    @discardableResult
+    func store(
+        _ bytes: [UInt8], key: String, directory: CacheDirectory, line: LineID, ttl: Duration?,
+        expectedGeneration: Int64?
+    ) async throws(ConnectorStatusError) -> Bool {
+        let entry = keys.cacheEntry(directory: directory.name, line: line, key: key)
+        let lifetime = jittered(ttl ?? directory.defaultTTL)
+        let reply: RedisValue
+        do {
+            reply = try await redis.run(
+                LineCacheScripts.set,
+                keys: [keys.cacheGeneration(directory: directory.name, line: line), entry],
+                arguments: [expectedGeneration.map { String($0) } ?? "", bytes, lifetime.milliseconds])
+        } catch {
+            throw ConnectorStatusError.wrap(error, key: entry)
+        }
+        guard let stored = reply.array?.first?.int else { throw .unexpectedReply("cache_set returned \(reply)") }
+        if stored != 1 {
+            metrics.staleWritesRefused.increment()
+            logger.debug(
+                "line-cache write refused: the directory was cleaned after the writer read it",
+                metadata: ["key": "\(entry)"])
+        }
+        return stored == 1
+    }
+
+    /// The cross-instance half of get-or-compute: read; on a miss take the lease and compute,
+    /// or wait for the holder.
+    func loadOrCompute(
+        key: String, directory: CacheDirectory, line: LineID, ttl: Duration?, staleWhileComputing: Bool,
+        compute: @Sendable () async throws -> [UInt8]
+    ) async throws -> [UInt8] {
+        let token = UUID().uuidString
+        let deadline = ContinuousClock.now + options.leaseWait
+        var waited = false
+        while true {
+            let read = try await readEntry(
+                key: key, directory: directory, line: line, leaseToken: token, wantStale: staleWhileComputing)
+            switch read.state {
+            case "hit":
+                if let payload = read.payload {
+                    metrics.hits.increment()
+                    return payload
+                }
+            case "wait":
+                if !waited {
+                    metrics.leaseWaits.increment()
+                    waited = true
+                }
+                if staleWhileComputing, let stale = read.payload { return stale }
+                if ContinuousClock.now < deadline {
+                    try await Task.sleep(for: options.leasePollInterval)
+                    continue
+                }
+                // The holder is slow or gone: compute without the lease, still refusing to
+                // overwrite a clean that comes meanwhile.
+                logger.info("line-cache lease wait timed out; computing", metadata: ["key": "\(key)"])
+                metrics.misses.increment()
+                let bytes = try await compute()
+                try await store(
+                    bytes, key: key, directory: directory, line: line, ttl: ttl, expectedGeneration: read.generation)
+                return bytes
+            default:
+                break
+            }
+            // A miss with the lease in hand ("lease"), or a corrupt entry: compute and store.
+            metrics.misses.increment()
+            do {
+                let bytes = try await compute()
+                try await store(
+                    bytes, key: key, directory: directory, line: line, ttl: ttl, expectedGeneration: read.generation)
+                await releaseLease(key: key, directory: directory, line: line, token: token)
+                return bytes
+            } catch {
+                await releaseLease(key: key, directory: directory, line: line, token: token)
+                throw error
+            }
+        }
+    }
+
+    func releaseLease(key: String, directory: CacheDirectory, line: LineID, token: String) async {
+        let lease = keys.cacheLease(directory: directory.name, line: line, key: key)
+        do {
+            try await redis.run(LineCacheScripts.releaseLease, keys: [lease], arguments: [token])
+        } catch {
+            // The lease expires by itself; losing it early only lets another caller compute.
+            logger.debug("could not release a line-cache lease", metadata: ["key": "\(lease)", "error": "\(error)"])
+        }
+    }
+
+    func encode<Value: Encodable>(_ value: Value) throws(ConnectorStatusError) -> [UInt8] {
+        let bytes: [UInt8]
+        do {
+            bytes = try coder.encode(value)
+        } catch {
+            throw .encodingFailed(String(describing: error))
+        }
+        if bytes.count > options.maxValueBytes {
+            throw .valueTooLarge(size: bytes.count, limit: options.maxValueBytes)
+        }
+        return bytes
+    }
+
+    /// Decodes a payload; `nil` (and a warning) when it is not a `Value`.
+    func decode<Value: Decodable>(
+        _ type: Value.Type, _ bytes: [UInt8], key: String, directory: CacheDirectory, line: LineID
+    ) -> Value? {
+        do {
+            return try coder.decode(type, from: bytes)
+        } catch {
+            metrics.corrupt.increment()
+            logger.warning(
+                "line-cache entry does not decode; treating it as a miss",
+                metadata: [
+                    "directory": "\(directory)", "line": "\(line)", "key": "\(key)", "type": "\(Value.self)",
+                    "bytes": "\(bytes.count)",
+                ])
+            return nil
+        }
+    }
+
+    func removeCorrupt(key: String, directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) {
+        _ = try await remove(key: key, in: directory, line: line)
+    }
+
+    func scan(cursor: String, pattern: String, type: String) async throws(ConnectorStatusError) -> (String, [String]) {
+        let reply = try await send(
+            RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", options.reclaimScanCount, "TYPE", type),
+            key: pattern)
+        guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let found = parts[1].array else {
+            throw .unexpectedReply("SCAN returned \(reply)")
+        }
+        return (next, found.compactMap(\.string))
+    }
+
+    func send(_ command: RedisCommand, key: String) async throws(ConnectorStatusError) -> RedisValue {
+        do {
+            return try await redis.send(command)
+        } catch {
+            throw ConnectorStatusError.wrap(error, key: key)
+        }
+    }
+
+    func jittered(_ ttl: Duration) -> Duration {
+        guard options.ttlJitter > 0 else { return ttl }
+        let factor = Double.random(in: (1 - options.ttlJitter)...(1 + options.ttlJitter))
+        return max(.milliseconds(1), ttl * factor)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, at least 1 (for `PX`).
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,227 @@
+import CoreMetrics
+import Foundation
+import Logging
+import RedisClient
+
+/// A per-line cache in Redis that every instance shares and can clear in one step
+/// (Bitrix `Main\Data\Cache` with `clean($line, $dir)` and `cleanDir($dir)`).
+///
+/// Each (directory, line) has a generation counter. Entries carry the generation they were
+/// written under; a read returns an entry only if it matches the current generation. So a
+/// clean is one `INCR` — O(1) whatever the number of keys — and is visible to every instance
+/// the moment it returns. A write carries the generation its writer read *before* computing,
+/// and is refused if a clean came in between: stale data is never resurrected. Old entries
+/// stay invisible until their TTL ends or ``reclaim(_:line:from:maxBatches:)`` unlinks them
+/// with SCAN.
+///
+/// ```swift
+/// let cache = LineCache(redis: pool, logger: logger)
+/// let info: LineInfo = try await cache.value(key: "info", in: .infoConnectorsLine, line: line) {
+///     try await loadLineInfo(line)          // runs once across instances on a miss
+/// }
+/// try await cache.clean(.infoConnectorsLine, line: line)   // after a config change
+/// ```
+public struct LineCache: Sendable {
+    public let redis: RedisConnectionPool
+    public let keys: KeySpace
+    public let options: LineCacheOptions
+    let coder: any CacheValueCoder
+    let logger: Logger
+    let metrics = LineCacheMetrics()
+    private let flights = SingleFlight()
+
+    /// Creates a cache over `redis`.
+    public init(
+        redis: RedisConnectionPool, keys: KeySpace = .standard, options: LineCacheOptions = LineCacheOptions(),
+        coder: any CacheValueCoder = JSONCacheCoder(), logger: Logger
+    ) {
+        self.redis = redis
+        self.keys = keys
+        self.options = options
+        self.coder = coder
+        self.logger = logger
+    }
+
+    // MARK: Reading
+
+    /// The current value of `key`, or `nil` on a miss. An entry that cannot be decoded as
+    /// `Value` counts as a miss, is removed, and is logged.
+    ///
+    /// Sends `EVALSHA cache_get` (one round trip).
+    /// - Throws: ``ConnectorStatusError/wrongType(key:message:)`` when another type sits at the
+    ///   key, ``ConnectorStatusError/redis(_:)`` for connection failures.
+    public func get<Value: Decodable & Sendable>(
+        _ type: Value.Type = Value.self, key: String, in directory: CacheDirectory, line: LineID
+    ) async throws(ConnectorStatusError) -> Value? {
+        try await lookup(type, key: key, in: directory, line: line).value
+    }
+
+    /// Like ``get(_:key:in:line:)``, and also returns the generation read, for a later
+    /// ``set(_:key:in:line:ttl:ifGeneration:)`` that must not outlive a clean.
+    public func lookup<Value: Decodable & Sendable>(
+        _ type: Value.Type = Value.self, key: String, in directory: CacheDirectory, line: LineID
+    ) async throws(ConnectorStatusError) -> CacheLookup<Value> {
+        let read = try await readEntry(key: key, directory: directory, line: line, leaseToken: nil, wantStale: false)
+        guard let payload = read.payload, read.state == "hit" else {
+            metrics.misses.increment()
+            return CacheLookup(value: nil, generation: read.generation)
+        }
+        guard let value = decode(type, payload, key: key, directory: directory, line: line) else {
+            try await removeCorrupt(key: key, directory: directory, line: line)
+            metrics.misses.increment()
+            return CacheLookup(value: nil, generation: read.generation)
+        }
+        metrics.hits.increment()
+        return CacheLookup(value: value, generation: read.generation)
+    }
+
+    // MARK: Writing
+
+    /// Stores `value` with a TTL (the directory's default when `nil`), jittered.
+    ///
+    /// Sends `EVALSHA cache_set` (one round trip).
+    /// - Parameter ifGeneration: the generation from an earlier ``lookup(_:key:in:line:)``:
+    ///   the write is refused if the directory was cleaned since. `nil` writes under the current
+    ///   generation.
+    /// - Returns: `true` when stored, `false` when refused because a clean came first.
+    /// - Throws: ``ConnectorStatusError/valueTooLarge(size:limit:)`` and
+    ///   ``ConnectorStatusError/encodingFailed(_:)`` before anything is sent; Redis failures.
+    @discardableResult
+    public func set<Value: Encodable>(
+        _ value: Value, key: String, in directory: CacheDirectory, line: LineID, ttl: Duration? = nil,
+        ifGeneration: Int64? = nil
+    ) async throws(ConnectorStatusError) -> Bool {
+        let bytes = try encode(value)
+        return try await store(
+            bytes, key: key, directory: directory, line: line, ttl: ttl, expectedGeneration: ifGeneration)
+    }
+
+    /// The cached value of `key`, or — on a miss — the result of `compute`, stored for the
+    /// others. Stampede protection: inside this process concurrent calls for one key run
+    /// `compute` once; across instances one holder of a short lease (`SET NX PX` with a random
+    /// token) computes while the others wait up to ``LineCacheOptions/leaseWait`` for its value
+    /// (then compute themselves). With `staleWhileComputing`, waiters get the previous
+    /// generation's value at once if there is one.
+    ///
+    /// Sends `EVALSHA cache_get` (taking the lease on a miss), then on a miss `EVALSHA
+    /// cache_set` and `EVALSHA cache_release_lease`.
+    /// - Throws: what `compute` throws (nothing is stored then), encoding and size errors, Redis
+    ///   failures.
+    public func value<Value: Codable & Sendable>(
+        key: String, in directory: CacheDirectory, line: LineID, ttl: Duration? = nil,
+        staleWhileComputing: Bool = false, compute: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        let flightKey = keys.cacheEntry(directory: directory.name, line: line, key: key)
+        let cache = self
+        let bytes = try await flights.run(flightKey) {
+            try await cache.loadOrCompute(
+                key: key, directory: directory, line: line, ttl: ttl, staleWhileComputing: staleWhileComputing
+            ) { try cache.encode(try await compute()) }
+        }
+        if let value = decode(Value.self, bytes, key: key, directory: directory, line: line) { return value }
+        // Bytes we just produced or read did not decode as Value (another type was cached under
+        // this key): compute directly.
+        return try await compute()
+    }
+
+    // MARK: Cleaning
+
+    /// Removes one entry (Bitrix `clean($id, $dir)` for one id). Sends `UNLINK`.
+    /// - Returns: `true` when an entry existed.
+    @discardableResult
+    public func remove(key: String, in directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError)
+        -> Bool
+    {
+        let entry = keys.cacheEntry(directory: directory.name, line: line, key: key)
+        return try await send(RedisCommand("UNLINK", entry), key: entry).int == 1
+    }
+
+    /// Cleans `directory` on `line` (Bitrix `$cache->clean($line, $dir)`): when this returns,
+    /// no instance reads any entry written before. Sends one `INCR` of the generation: O(1),
+    /// whatever the number of entries. Memory of the old entries is freed by their TTL or by
+    /// ``reclaim(_:line:from:maxBatches:)``.
+    public func clean(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) {
+        let generation = keys.cacheGeneration(directory: directory.name, line: line)
+        _ = try await send(RedisCommand("INCR", generation), key: generation)
+        metrics.cleans.increment()
+        logger.debug("line cache cleaned", metadata: ["directory": "\(directory)", "line": "\(line)"])
+    }
+
+    /// Cleans `directory` on every line (Bitrix `cleanDir`). Sends `SCAN MATCH` over the
+    /// generation keys of that directory (`COUNT` ``LineCacheOptions/reclaimScanCount``) and one
+    /// pipelined `INCR` per batch: O(keys in the database) spread over short round trips; each
+    /// line's clean is atomic, the whole is not.
+    /// - Returns: how many lines were cleaned.
+    @discardableResult
+    public func clean(_ directory: CacheDirectory) async throws(ConnectorStatusError) -> Int {
+        let pattern = keys.cacheGenerationScanPattern(directory: directory.name)
+        var cursor = "0"
+        var cleaned = 0
+        repeat {
+            let (next, found) = try await scan(cursor: cursor, pattern: pattern, type: "string")
+            if !found.isEmpty {
+                let results = await redis.pipeline(found.map { RedisCommand("INCR", $0) })
+                for (key, result) in zip(found, results) {
+                    do {
+                        _ = try result.get()
+                        cleaned += 1
+                    } catch {
+                        throw ConnectorStatusError.wrap(error, key: key)
+                    }
+                }
+            }
+            cursor = next
+        } while cursor != "0"
+        metrics.cleans.increment(by: cleaned)
+        return cleaned
+    }
+
+    /// Frees the memory of entries written under older generations of `directory` (on `line`,
+    /// or on every line when `nil`). Resumable: pass the returned cursor back with `from`.
+    ///
+    /// Sends `SCAN MATCH <entries of the directory> COUNT` ``LineCacheOptions/reclaimScanCount``,
+    /// then for each batch one `EVALSHA cache_reclaim` per line (reads only each value's
+    /// generation prefix, `UNLINK`s the old ones), pausing ``LineCacheOptions/reclaimPause``
+    /// between batches. Never `KEYS`, never one long script.
+    /// - Parameters:
+    ///   - maxBatches: stop after this many SCAN batches (`nil`: run to the end).
+    ///   - progress: called after each batch.
+    public func reclaim(
+        _ directory: CacheDirectory, line: LineID?, from cursor: String = "0", maxBatches: Int? = nil,
+        progress: (@Sendable (ReclaimProgress) -> Void)? = nil
+    ) async throws(ConnectorStatusError) -> ReclaimProgress {
+        let pattern = keys.cacheEntryScanPattern(directory: directory.name, line: line)
+        var state = ReclaimProgress(cursor: cursor, examined: 0, reclaimed: 0)
+        var batches = 0
+        repeat {
+            let (next, found) = try await scan(cursor: state.cursor, pattern: pattern, type: "string")
+            state.examined += found.count
+            var byLine: [LineID: [String]] = [:]
+            for key in found {
+                if let keyLine = keys.line(ofKey: key) { byLine[keyLine, default: []].append(key) }
+            }
+            if !byLine.isEmpty {
+                let lines = Array(byLine.keys)
+                let commands = lines.map { entryLine in
+                    LineCacheScripts.reclaim.command(
+                        keys: [keys.cacheGeneration(directory: directory.name, line: entryLine)] + byLine[entryLine]!)
+                }
+                for (index, result) in await redis.pipeline(commands).enumerated() {
+                    do {
+                        state.reclaimed += Int(try result.get().int ?? 0)
+                    } catch {
+                        throw ConnectorStatusError.wrap(error, key: keys.linePrefix(lines[index]))
+                    }
+                }
+            }
+            state.cursor = next
+            batches += 1
+            progress?(state)
+            if !state.isComplete && options.reclaimPause > .zero {
+                try? await Task.sleep(for: options.reclaimPause)
+            }
+        } while !state.isComplete && batches < (maxBatches ?? Int.max)
+        metrics.reclaimed.increment(by: state.reclaimed)
+        return state
+    }
+}

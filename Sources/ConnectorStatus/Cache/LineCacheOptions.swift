@@ -1,0 +1,55 @@
+/// Tuning of a ``LineCache``.
+public struct LineCacheOptions: Sendable, Hashable {
+    /// The largest encoded value accepted, in bytes. Default 1 MiB.
+    public var maxValueBytes: Int
+    /// Each TTL is multiplied by a random factor in `1 ± ttlJitter`, so entries written together
+    /// do not all expire together. Default 0.1.
+    public var ttlJitter: Double
+    /// How long a get-or-compute lease lives if its holder never releases it. Default 5 s.
+    public var leaseTime: Duration
+    /// How long other callers wait for the lease holder's value before computing themselves.
+    /// Default 2 s.
+    public var leaseWait: Duration
+    /// How often a waiting caller looks again. Default 20 ms.
+    public var leasePollInterval: Duration
+    /// `SCAN COUNT` of a reclaim pass: keys examined per round trip. Default 500.
+    public var reclaimScanCount: Int
+    /// Pause between reclaim batches, so other clients keep their latency. Default 1 ms.
+    public var reclaimPause: Duration
+
+    public init(
+        maxValueBytes: Int = 1 << 20, ttlJitter: Double = 0.1, leaseTime: Duration = .seconds(5),
+        leaseWait: Duration = .seconds(2), leasePollInterval: Duration = .milliseconds(20),
+        reclaimScanCount: Int = 500, reclaimPause: Duration = .milliseconds(1)
+    ) {
+        self.maxValueBytes = maxValueBytes
+        self.ttlJitter = ttlJitter
+        self.leaseTime = leaseTime
+        self.leaseWait = leaseWait
+        self.leasePollInterval = leasePollInterval
+        self.reclaimScanCount = reclaimScanCount
+        self.reclaimPause = reclaimPause
+    }
+}
+
+/// A cache read that remembers the generation it saw, so a later write can be refused if the
+/// directory was cleaned in between.
+public struct CacheLookup<Value: Sendable>: Sendable {
+    /// The current value, or `nil` on a miss.
+    public var value: Value?
+    /// The directory's generation when it was read; pass it to
+    /// ``LineCache/set(_:key:in:line:ttl:ifGeneration:)``.
+    public var generation: Int64
+}
+
+/// Where a reclaim pass stopped; pass `cursor` back to resume it.
+public struct ReclaimProgress: Sendable, Hashable {
+    /// The SCAN cursor to resume from; `"0"` when the scan is complete.
+    public var cursor: String
+    /// Keys examined so far.
+    public var examined: Int
+    /// Entries of older generations unlinked so far.
+    public var reclaimed: Int
+    /// `true` when the whole keyspace was scanned.
+    public var isComplete: Bool { cursor == "0" }
+}
