@@ -1,5 +1,6 @@
 import ConnectorStatus
 import Foundation
+import Logging
 import RedisClient
 import Testing
 
@@ -119,6 +120,40 @@ struct MultiProcessTests {
         let result = try await watcher.result()
         let sequences = try #require(result["sequences"] as? [Int])
         #expect(sequences == Array(1...120))
+        await fixture.close()
+    }
+
+    @Test func aCleanInOneProcessIsSeenByAnotherProcessNextRead() async throws {
+        let fixture = try StatusFixture()
+        let cache = LineCache(redis: fixture.pool, keys: fixture.keys, logger: Logger(label: "test"))
+        let directory = CacheDirectory(name: "/imconnector/infoconnectorsline/", defaultTTL: .seconds(60))
+        try await cache.set("before", key: "k", in: directory, line: line(21))
+        let common = ["--redis", StatusTestRedis.url, "--namespace", fixture.keys.namespace, "--line", "21"]
+        let firstRead = try await Worker(["cache-get"] + common + ["--dir", directory.name, "--key", "k"]).result()
+        #expect(firstRead["value"] as? String == "before")
+        _ = try await Worker(["cache-clean"] + common + ["--dir", directory.name]).result()
+        let secondRead = try await Worker(["cache-get"] + common + ["--dir", directory.name, "--key", "k"]).result()
+        #expect(secondRead["value"] is NSNull)
+        #expect(try await cache.get(String.self, key: "k", in: directory, line: line(21)) == nil)
+        await fixture.close()
+    }
+
+    @Test func fiftyGetOrComputeCallsAcrossTwoProcessesComputeOnce() async throws {
+        let fixture = try StatusFixture()
+        let counter = "\(fixture.keys.namespace):computations"
+        let common = [
+            "--redis", StatusTestRedis.url, "--namespace", fixture.keys.namespace, "--line", "22", "--key", "shared",
+            "--count", "25", "--counter-key", counter, "--sleep-ms", "500",
+        ]
+        let workers = try (0..<2).map { _ in try Worker(["cache-compute"] + common) }
+        var values = 0
+        for worker in workers {
+            let result = try await worker.result()
+            values += result["values"] as? Int ?? 0
+            #expect(result["distinct"] as? Int == 1)
+        }
+        #expect(values == 50)
+        #expect(try await fixture.pool.send("GET", counter).int == 1)
         await fixture.close()
     }
 }

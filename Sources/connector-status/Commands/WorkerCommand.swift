@@ -10,7 +10,10 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Play one app-server instance for multi-process tests (prints JSON).",
         shouldDisplay: false,
-        subcommands: [CASWorker.self, FlipWorker.self, ReadWorker.self, WatchWorker.self])
+        subcommands: [
+            CASWorker.self, FlipWorker.self, ReadWorker.self, WatchWorker.self, CacheComputeWorker.self,
+            CacheCleanWorker.self, CacheGetWorker.self,
+        ])
 }
 
 /// Performs N successful compare-and-set updates on one pair, retrying on conflict.
@@ -142,6 +145,74 @@ struct WatchWorker: AsyncParsableCommand {
             return first ?? []
         }
         print("{\"sequences\":[\(sequences.map(String.init).joined(separator: ","))]}")
+        await session.close()
+    }
+}
+
+/// Runs `count` concurrent get-or-compute calls for one key; each computation bumps a Redis
+/// counter (so the test can count computations across processes) and takes `sleep-ms`.
+struct CacheComputeWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cache-compute")
+    @OptionGroup var store: StoreOptions
+    @Option var line: Int64
+    @Option var key: String
+    @Option var count: Int = 25
+    @Option var counterKey: String
+    @Option var sleepMs: Int = 300
+
+    func run() async throws {
+        let session = try store.open()
+        let cache = LineCache(redis: session.pool, keys: session.keys, logger: toolLogger())
+        let line = try LineID(line)
+        let pool = session.pool
+        let (key, counterKey, sleepMs) = (key, counterKey, sleepMs)
+        let values = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    try await cache.value(key: key, in: .infoConnectorsLine, line: line) {
+                        let number = try await pool.send("INCR", counterKey).int ?? -1
+                        try await Task.sleep(for: .milliseconds(sleepMs))
+                        return "computed by \(getpid()) as #\(number)"
+                    }
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        print("{\"values\":\(values.count),\"distinct\":\(Set(values).count)}")
+        await session.close()
+    }
+}
+
+/// Cleans one line's directory and exits.
+struct CacheCleanWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cache-clean")
+    @OptionGroup var store: StoreOptions
+    @Option var line: Int64
+    @Option var dir: String
+
+    func run() async throws {
+        let session = try store.open()
+        let cache = LineCache(redis: session.pool, keys: session.keys, logger: toolLogger())
+        try await cache.clean(CacheDirectory(name: dir, defaultTTL: .seconds(60)), line: try LineID(line))
+        print("{\"cleaned\":true}")
+        await session.close()
+    }
+}
+
+/// Reads one string entry and prints it (`null` on a miss).
+struct CacheGetWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cache-get")
+    @OptionGroup var store: StoreOptions
+    @Option var line: Int64
+    @Option var dir: String
+    @Option var key: String
+
+    func run() async throws {
+        let session = try store.open()
+        let cache = LineCache(redis: session.pool, keys: session.keys, logger: toolLogger())
+        let value = try await cache.get(
+            String.self, key: key, in: CacheDirectory(name: dir, defaultTTL: .seconds(60)), line: try LineID(line))
+        print("{\"value\":\(value.map { "\"\($0)\"" } ?? "null")}")
         await session.close()
     }
 }
