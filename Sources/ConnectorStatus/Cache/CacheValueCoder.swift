@@ -9,15 +9,22 @@ public protocol CacheValueCoder: Sendable {
     func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value
 }
 
-/// JSON through Foundation's `JSONEncoder`/`JSONDecoder`.
+/// JSON through Foundation's `JSONEncoder`/`JSONDecoder` (made once and reused: both are
+/// `Sendable` and creating them per call costs more than a small decode).
 public struct JSONCacheCoder: CacheValueCoder {
-    public init() {}
+    private let encoder: JSONEncoder
+    private let decoder: JSONDecoder
+
+    public init(encoder: JSONEncoder = JSONEncoder(), decoder: JSONDecoder = JSONDecoder()) {
+        self.encoder = encoder
+        self.decoder = decoder
+    }
 
     public func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
-        Array(try JSONEncoder().encode(value))
+        Array(try encoder.encode(value))
     }
 
     public func decode<Value: Decodable>(_ type: Value.Type, from bytes: [UInt8]) throws -> Value {
-        try JSONDecoder().decode(type, from: Data(bytes))
+        try decoder.decode(type, from: Data(bytes))
     }
 }

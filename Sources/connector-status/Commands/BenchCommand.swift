@@ -36,6 +36,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
+    @Flag(
+        help: "Skip the single-figure measurements (batch readiness, memory, clean, reclaim); --filter skips them too.")
+    var skipFacts = false
+
     @Option(help: "Pin the embedded redis-server to this CPU (taskset).")
     var serverCPU: Int?
 
@@ -63,11 +67,14 @@ struct BenchCommand: AsyncParsableCommand {
         let version = BenchEnvironment.field("redis_version", in: info) ?? "?"
         try await pool.send("SET", ClientScenarios.key, "xxx")
         try await StatusScenarios.prepare(pool)
+        try await CacheScenarios.prepare(pool)
 
-        let scenarios = (ClientScenarios.all(requests: requests) + StatusScenarios.all(requests: requests)).filter {
-            scenario in
-            filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
-        }
+        let scenarios =
+            (ClientScenarios.all(requests: requests) + StatusScenarios.all(requests: requests)
+            + CacheScenarios.all(requests: requests)).filter {
+                scenario in
+                filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
+            }
         var results = scenarios.map {
             BenchResult(name: $0.name, reference: $0.referenceDescription, targetRatio: $0.targetRatio)
         }
@@ -83,7 +90,11 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             }
         }
-        let facts = filter == nil ? try await StatusScenarios.facts(pool: pool) : []
+        var facts: [String] = []
+        if filter == nil && !skipFacts {
+            facts += try await StatusScenarios.facts(pool: pool)
+            facts += try await CacheScenarios.facts(pool: pool) { if !json { log($0) } }
+        }
         try await pool.send("DEL", ClientScenarios.key)
         await pool.close()
 
