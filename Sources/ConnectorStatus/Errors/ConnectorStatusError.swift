@@ -21,6 +21,11 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
     case encodingFailed(String)
     /// Compare-and-set refused: the pair's VERSION is `actual`, not the `expected` one.
     case versionConflict(expected: Int64, actual: Int64)
+    /// A connector descriptor breaks a rule: `field` names the JSON field (`ID`, `ICON.DATA_IMAGE`,
+    /// `NEWSLETTER`, or `(document)` for the whole descriptor) and `rule` says which rule failed.
+    case invalidDescriptor(field: String, rule: String)
+    /// The connector id is already registered with a different descriptor; nothing was changed.
+    case registryConflict(ConnectorID)
     /// A key at our name holds another Redis type; nothing was overwritten.
     case wrongType(key: String, message: String)
     /// Redis answered something this library did not expect (a bug or a foreign writer).
@@ -42,6 +47,9 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
         case .encodingFailed(let reason): return "cache value could not be encoded: \(reason)"
         case .versionConflict(let expected, let actual):
             return "version conflict: expected VERSION \(expected), found \(actual); nothing was changed"
+        case .invalidDescriptor(let field, let rule): return "invalid connector descriptor: \(field) \(rule)"
+        case .registryConflict(let id):
+            return "connector \(id) is already registered with a different descriptor; nothing was changed"
         case .wrongType(let key, let message): return "key \(key) holds another type; nothing was changed (\(message))"
         case .unexpectedReply(let text): return "unexpected reply from Redis: \(text)"
         case .redis(let error): return error.description
