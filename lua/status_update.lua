@@ -3,6 +3,7 @@
 -- KEYS[2]  line index (set)       imc:{L<line>}:st
 -- KEYS[3]  line event sequence    imc:{L<line>}:seq
 -- KEYS[4]  cache generation of the line's connector-info directory (bumped when a flag changes)
+-- KEYS[5]  line ready set         imc:{L<line>}:ready  (connectors whose pair is ready)
 -- ARGV[1]  connector id           ARGV[2] line id
 -- ARGV[3]  expected VERSION ('' = no compare-and-set; '0' = only if the pair does not exist)
 -- ARGV[4]  now, unix milliseconds ARGV[5] event channel
@@ -52,6 +53,12 @@ if #writes > 0 then
   redis.call('HSET', key, unpack(writes))
 end
 version = redis.call('HINCRBY', key, 'VERSION', 1)
+local f = redis.call('HMGET', key, 'ACTIVE', 'CONNECTION', 'REGISTER', 'ERROR')
+if f[1] == 'Y' and f[2] == 'Y' and f[3] == 'Y' and f[4] ~= 'Y' then
+  redis.call('SADD', KEYS[5], ARGV[1])
+else
+  redis.call('SREM', KEYS[5], ARGV[1])
+end
 redis.call('HSET', key, 'UPDATED', ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[1])
 local seq = redis.call('INCR', KEYS[3])

@@ -136,7 +136,7 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if !process.isRunning { break }
-            if Self.socketAccepts(socketPath) { return }
+            if Self.answersPing(socketPath) { return }
             usleep(5_000)
         }
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
@@ -144,8 +144,10 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
         throw EmbeddedRedisError(message: "redis-server did not start within \(timeout); log:\n\(tail)")
     }
 
-    /// Whether a unix socket at `path` accepts a connection right now.
-    private static func socketAccepts(_ path: String) -> Bool {
+    /// Whether a server at the unix socket `path` is ready: it answers `PING` with `PONG` (or
+    /// with `NOAUTH` when a password is set); a server still loading its data set answers
+    /// `-LOADING` and is not ready yet.
+    private static func answersPing(_ path: String) -> Bool {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
@@ -157,12 +159,21 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
             buffer.copyBytes(from: bytes)
             buffer[bytes.count] = 0
         }
-        let result = withUnsafePointer(to: &address) { pointer in
+        let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        return result == 0
+        guard connected == 0 else { return false }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let ping = Array("PING\r\n".utf8)
+        guard write(descriptor, ping, ping.count) == ping.count else { return false }
+        var reply = [UInt8](repeating: 0, count: 64)
+        let count = read(descriptor, &reply, reply.count)
+        guard count > 0 else { return false }
+        // `-NOAUTH`: up, and protected by a password (or ACL) the caller will send.
+        return reply.starts(with: Array("+PONG".utf8)) || reply.starts(with: Array("-NOAUTH".utf8))
     }
 
     private static func findExecutable() throws -> String {

@@ -227,4 +227,23 @@ struct StatusStoreTests {
         #expect(answer == expected)
         await fixture.close()
     }
+
+    @Test func readyConnectorsFollowEveryWriteAtomically() async throws {
+        let fixture = try StatusFixture()
+        let store = fixture.store
+        let fourteen = try line(14)
+        let names = ["alpha", "beta", "gamma", "delta"]
+        for name in names { try await store.bringUp(connector(name), line: fourteen) }
+        #expect(try await store.readyConnectors(line: fourteen).map(\.rawValue) == names.sorted())
+        try await store.setError(true, connector: connector("beta"), line: fourteen)
+        try await store.setActive(false, connector: connector("gamma"), line: fourteen)
+        try await store.delete(connector("delta"), line: fourteen)
+        #expect(try await store.readyConnectors(line: fourteen).map(\.rawValue) == ["alpha"])
+        try await store.setError(false, connector: connector("beta"), line: fourteen)
+        #expect(try await store.readyConnectors(line: fourteen).map(\.rawValue) == ["alpha", "beta"])
+        try await store.deleteAll(line: fourteen)
+        #expect(try await store.readyConnectors(line: fourteen).isEmpty)
+        #expect(try await fixture.pool.send("EXISTS", fixture.keys.readySet(fourteen)).int == 0)
+        await fixture.close()
+    }
 }

@@ -6,6 +6,7 @@
 /// ```
 /// imc:{L5}:st:<connector>           hash   ACTIVE CONNECTION REGISTER ERROR ('Y'/'N') DATA VERSION UPDATED
 /// imc:{L5}:st                       set    connectors that have a status on line 5
+/// imc:{L5}:ready                    set    connectors whose pair on line 5 is ready
 /// imc:{L5}:seq                      string per-line event sequence (INCR)
 /// imc:{L5}:ev                       channel status events of line 5
 /// imc:{L5}:c:<dir>:gen              string generation of cache directory <dir> on line 5
@@ -52,6 +53,9 @@ public struct KeySpace: Sendable, Hashable {
 
     /// The set of connectors with a status on `line`.
     public func lineIndex(_ line: LineID) -> String { "\(linePrefix(line)):st" }
+
+    /// The set of connectors whose pair on `line` is ready, kept by the write scripts.
+    public func readySet(_ line: LineID) -> String { "\(linePrefix(line)):ready" }
 
     /// The per-line event sequence counter.
     public func lineSequence(_ line: LineID) -> String { "\(linePrefix(line)):seq" }

@@ -20,8 +20,10 @@ extension StatusStore {
             rounds += 1
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let scriptKeys: [any RedisArgumentConvertible] =
-                [index, keys.lineSequence(line), keys.cacheGeneration(directory: connectorInfoDirectory, line: line)]
-                + connectors.map { keys.status($0, line: line) }
+                [
+                    index, keys.lineSequence(line), keys.cacheGeneration(directory: connectorInfoDirectory, line: line),
+                    keys.readySet(line),
+                ] + connectors.map { keys.status($0, line: line) }
             let arguments: [any RedisArgumentConvertible] =
                 [line.rawValue, now, keys.eventChannel(line)] + connectors.map(\.rawValue)
             let reply: RedisValue

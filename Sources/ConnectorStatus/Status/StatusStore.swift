@@ -114,6 +114,14 @@ public struct StatusStore: Sendable {
         return answer
     }
 
+    /// The connectors whose pair on `line` is ready, sorted (Bitrix: the line's connectors with
+    /// `isStatus()`). One round trip: `SMEMBERS` of the line's ready set, which every write
+    /// script keeps in step with the flags atomically.
+    /// - Throws: ``ConnectorStatusError/wrongType(key:message:)``, ``ConnectorStatusError/redis(_:)``.
+    public func readyConnectors(line: LineID) async throws(ConnectorStatusError) -> [ConnectorID] {
+        try await members(of: keys.readySet(line)).sorted()
+    }
+
     // MARK: Writes
 
     /// Applies `change` to one pair in one atomic script and returns what happened.
@@ -144,7 +152,7 @@ public struct StatusStore: Sendable {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let scriptKeys: [any RedisArgumentConvertible] = [
             key, keys.lineIndex(line), keys.lineSequence(line),
-            keys.cacheGeneration(directory: connectorInfoDirectory, line: line),
+            keys.cacheGeneration(directory: connectorInfoDirectory, line: line), keys.readySet(line),
         ]
         var arguments: [any RedisArgumentConvertible] = [
             connector.rawValue, line.rawValue, ifVersion.map { String($0) } ?? "", now, keys.eventChannel(line),
@@ -195,7 +203,7 @@ public struct StatusStore: Sendable {
                 StatusScripts.delete,
                 keys: [
                     key, keys.lineIndex(line), keys.lineSequence(line),
-                    keys.cacheGeneration(directory: connectorInfoDirectory, line: line),
+                    keys.cacheGeneration(directory: connectorInfoDirectory, line: line), keys.readySet(line),
                 ],
                 arguments: [connector.rawValue, line.rawValue, now, keys.eventChannel(line)])
             let deleted = reply.array?.first?.int == 1
