@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `connector-status` command-line tool.
 @main
@@ -17,4 +18,39 @@ struct ConnectorStatusTool: AsyncParsableCommand {
         subcommands: [InfoCommand.self, BenchCommand.self, WorkerCommand.self],
         defaultSubcommand: InfoCommand.self
     )
+
+    /// Runs the command, mapping every failure to the documented exit codes: 0 ok, 1 not
+    /// ready / not found / refused, 2 bad usage or invalid input, 3 Redis unreachable or
+    /// authentication failed. Messages never hold a password (the library's errors do not).
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)  // --help, --version
+            }
+            printError(fullMessage(for: error))
+            Foundation.exit(ToolExit.badInput)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var syncCommand = command
+                try syncCommand.run()
+            }
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch {
+            if let validation = error as? ValidationError {
+                printError("error: \(validation.message)")
+                Foundation.exit(ToolExit.badInput)
+            }
+            let (code, message) = ToolExit.classify(error)
+            printError("error: \(message)")
+            Foundation.exit(code)
+        }
+    }
 }

@@ -25,8 +25,8 @@ struct RedisOptions: ParsableArguments {
         return nil
     }
 
-    /// Resolves the configuration, starting an embedded server when none is configured.
-    /// The caller must `stop()` the returned server.
+    /// Resolves the configuration, starting an embedded server when none is configured (it is
+    /// also stopped on SIGINT/SIGTERM). The caller must `stop()` the returned server.
     func resolve() throws -> (RedisConfiguration, EmbeddedRedisServer?) {
         if let url = configuredURL {
             var configuration = try RedisConfiguration(url: url)
@@ -34,6 +34,7 @@ struct RedisOptions: ParsableArguments {
             return (configuration, nil)
         }
         let server = try EmbeddedRedisServer.start()
+        StopOnSignal.install(server)
         var configuration = RedisConfiguration(endpoint: .unix(path: server.socketPath))
         configuration.poolSize = poolSize
         return (configuration, server)

@@ -24,6 +24,20 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
+    /// Runs `body` with an open session and closes it afterwards, whether `body` returns or
+    /// throws (the embedded server, if any, is stopped either way).
+    func withSession<T>(_ body: (Session) async throws -> T) async throws -> T {
+        let session = try open()
+        do {
+            let result = try await body(session)
+            await session.close()
+            return result
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
     /// Opens the pool (starting an embedded server when no Redis is configured).
     func open(logger: Logger = toolLogger()) throws -> Session {
         let keys = try KeySpace(namespace: namespace)

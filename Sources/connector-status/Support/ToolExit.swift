@@ -1,0 +1,58 @@
+import ArgumentParser
+import ConnectorStatus
+import EmbeddedRedis
+import Foundation
+import RedisClient
+
+/// The tool's exit codes, one meaning each, so scripts can branch on them.
+enum ToolExit {
+    /// Done.
+    static let ok: Int32 = 0
+    /// The answer is "no": not ready, not found, refused compare-and-set, registry conflict.
+    static let no: Int32 = 1
+    /// Bad usage or invalid input; the message names the field.
+    static let badInput: Int32 = 2
+    /// Redis unreachable or authentication failed (no password in any output).
+    static let redisUnavailable: Int32 = 3
+
+    /// The exit code and the one-line message for an error thrown by a command.
+    static func classify(_ error: any Error) -> (code: Int32, message: String) {
+        switch error {
+        case let failure as ToolFailure:
+            return (failure.code, failure.message)
+        case let error as ConnectorStatusError:
+            switch error {
+            case .invalidConnectorID, .invalidLineID, .dataTooLarge, .invalidData, .invalidName, .valueTooLarge,
+                .encodingFailed, .invalidDescriptor:
+                return (badInput, error.description)
+            case .versionConflict, .registryConflict, .wrongType, .unexpectedReply, .server:
+                return (no, error.description)
+            case .redis(let clientError):
+                return classify(clientError)
+            }
+        case let error as RedisClientError:
+            if error.kind == .invalidURL || error.kind == .invalidArgument { return (badInput, error.message) }
+            return (redisUnavailable, error.message)
+        case let error as RedisServerError:
+            return (no, error.description)
+        case let error as EmbeddedRedisError:
+            return (redisUnavailable, "cannot start the embedded redis-server: \(error.message)")
+        default:
+            return (no, String(describing: error))
+        }
+    }
+}
+
+/// A command's own "no" or bad-input outcome, with its exit code.
+struct ToolFailure: Error {
+    let code: Int32
+    let message: String
+
+    static func notFound(_ message: String) -> ToolFailure { ToolFailure(code: ToolExit.no, message: message) }
+    static func badInput(_ message: String) -> ToolFailure { ToolFailure(code: ToolExit.badInput, message: message) }
+}
+
+/// Writes one line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
