@@ -9,14 +9,22 @@ struct ConnectorStatusTool: AsyncParsableCommand {
         abstract: "Shared connector status and line caches in Redis, for every app server at once.",
         discussion: """
             With no --redis and no REDIS_URL, commands start a private redis-server on a unix \
-            socket and stop it when they exit.
+            socket and stop it when they exit. Without a subcommand, runs the demo.
+
+            Exit codes: 0 ok, 1 not ready / not found / refused, 2 bad usage or invalid input, \
+            3 Redis unreachable or authentication failed.
 
             Example:
-              connector-status info
-              connector-status bench --json
+              connector-status demo
+              connector-status status get --connector telegram --line 5 --json
+              connector-status bench --server-cpu 1 --client-cpu 0
             """,
-        subcommands: [InfoCommand.self, BenchCommand.self, WorkerCommand.self],
-        defaultSubcommand: InfoCommand.self
+        subcommands: [
+            InfoCommand.self, BenchCommand.self, WorkerCommand.self, DemoCommand.self, DemoInstanceCommand.self,
+            ConnectorsCommand.self, StatusCommand.self, ReadyCommand.self, CacheCommand.self, WatchCommand.self,
+            DoctorCommand.self,
+        ],
+        defaultSubcommand: DemoCommand.self
     )
 
     /// Runs the command, mapping every failure to the documented exit codes: 0 ok, 1 not

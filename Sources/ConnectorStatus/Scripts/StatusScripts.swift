@@ -20,7 +20,7 @@ extension StatusStore {
 
     /// Every script of this library (status and line cache), with its name and SHA1 (for
     /// `doctor` and benchmarks).
-    public static var scripts: [RedisScript] { StatusScripts.all + LineCacheScripts.all }
+    public static var scripts: [RedisScript] { StatusScripts.all + LineCacheScripts.all + RegistryScripts.all }
 
     /// Loads every script into the server's script cache (`SCRIPT LOAD` each, one pipeline).
     /// Optional: scripts are loaded on first use anyway (after `NOSCRIPT`).

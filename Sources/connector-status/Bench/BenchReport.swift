@@ -17,12 +17,11 @@ struct BenchReport: Codable {
             "Machine: \(machine); Redis \(redisVersion) at \(endpoint); pool \(poolSize); \(rounds) rounds, median (min–max)"
         )
         lines.append("")
-        let header = [
+        var table = TextTable([
             "scenario", "reference", "ref ops/s", "ours ops/s", "ratio", "target", "ours p50/p99 µs", "ref p50/p99 µs",
-        ]
-        var rows: [[String]] = [header]
+        ])
         for result in results {
-            rows.append([
+            table.add([
                 result.name,
                 result.reference,
                 Self.range(result.referenceSeries),
@@ -34,16 +33,7 @@ struct BenchReport: Codable {
                 String(format: "%.0f / %.0f", result.referenceSeries.medianP50, result.referenceSeries.medianP99),
             ])
         }
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for (number, row) in rows.enumerated() {
-            let cells = row.enumerated().map { column, cell in
-                cell + String(repeating: " ", count: widths[column] - cell.count)
-            }
-            lines.append("| " + cells.joined(separator: " | ") + " |")
-            if number == 0 {
-                lines.append("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|")
-            }
-        }
+        lines.append(table.render())
         if !facts.isEmpty {
             lines.append("")
             lines += facts.map { "- " + $0 }

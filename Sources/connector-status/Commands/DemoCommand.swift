@@ -1,0 +1,126 @@
+import ArgumentParser
+import ConnectorStatus
+import EmbeddedRedis
+import Foundation
+import Logging
+import RedisClient
+
+/// The main job: three app-server instance processes share one Redis and agree on every
+/// connector status as it changes.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the scenario: 3 instance processes share connector statuses and line caches through Redis.",
+        discussion: """
+            Instance 1 registers two connectors, brings lines up step by step (active → \
+            connection → register), raises and clears an error, changes config and cleans the \
+            line cache. Instances 2 and 3 follow the events, check readiness and read the line \
+            cache meanwhile. Then the tool prints the statuses and what each instance saw, and \
+            checks that both observers agree. Exit 0 when they do.
+
+            With no --redis and no REDIS_URL, a private redis-server is started on a unix socket \
+            and stopped at exit. Against a shared Redis, the demo only touches its own namespace.
+
+            Example:
+              connector-status demo
+              connector-status demo --redis redis://127.0.0.1:6379 --pause-ms 100
+            """)
+
+    @OptionGroup var redisOptions: RedisOptions
+
+    @Option(help: "Key namespace of the demo's data.")
+    var namespace: String = "connector-status-demo"
+
+    @Option(help: "Pause between the operator's steps, in milliseconds.")
+    var pauseMs: Int = 250
+
+    func validate() throws {
+        guard (0...10_000).contains(pauseMs) else { throw ValidationError("--pause-ms must be 0...10000") }
+    }
+
+    func run() async throws {
+        let keys = try KeySpace(namespace: namespace)
+        let (configuration, embedded) = try redisOptions.resolve()
+        let url = embedded?.url ?? redisOptions.configuredURL ?? ""
+        let pool = try RedisConnectionPool(configuration: configuration, logger: toolLogger())
+        do {
+            try await runScenario(pool: pool, keys: keys, url: url, embedded: embedded != nil)
+        } catch {
+            await pool.close()
+            embedded?.stop()
+            throw error
+        }
+        await pool.close()
+        embedded?.stop()
+    }
+
+    private func runScenario(pool: RedisConnectionPool, keys: KeySpace, url: String, embedded: Bool) async throws {
+        let store = StatusStore(redis: pool, keys: keys, logger: toolLogger())
+        let cache = LineCache(redis: pool, keys: keys, logger: toolLogger())
+        let registry = ConnectorRegistry(redis: pool, keys: keys, logger: toolLogger())
+        let version = BenchEnvironment.field("redis_version", in: try await pool.send("INFO", "server").string ?? "")
+        print(
+            "ConnectorStatus demo — Redis \(version ?? "?") \(embedded ? "(embedded, private unix socket)" : "at \(pool.configuration)"), namespace \(namespace)"
+        )
+        print("")
+
+        // A clean slate in the demo's namespace.
+        for line in [DemoScenario.lineOne, DemoScenario.lineTwo] {
+            try await store.deleteAll(line: line)
+            try await cache.clean(.infoConnectorsLine, line: line)
+        }
+        for connector in DemoScenario.connectors { try await registry.unregister(connector.id) }
+        try await pool.send("DEL", DemoScenario.doneKey(keys))
+
+        let common = ["--redis", url, "--namespace", namespace]
+        var observers: [ChildProcess] = []
+        for name in ["instance-2", "instance-3"] {
+            observers.append(
+                try ChildProcess(
+                    name: name, arguments: ["demo-instance", "--role", "observer", "--name", name] + common,
+                    echoPrefix: nil))
+        }
+        for observer in observers where !(await observer.waitForLine("subscribed", timeout: .seconds(20))) {
+            throw ToolFailure(code: ToolExit.no, message: "\(observer.name) did not start")
+        }
+        print("instance-2 and instance-3 are following events, readiness and the line cache.")
+        print("instance-1 drives the scenario:")
+        let operatorProcess = try ChildProcess(
+            name: "instance-1",
+            arguments: ["demo-instance", "--role", "operator", "--name", "instance-1", "--pause-ms", String(pauseMs)]
+                + common,
+            echoPrefix: "  [instance-1] ")
+        let operatorExit = await operatorProcess.waitForExit(timeout: .seconds(120))
+        try await Task.sleep(for: .milliseconds(300))  // let observers see the last change
+        try await pool.send("SET", DemoScenario.doneKey(keys), "1", "EX", 60)
+        var observations: [DemoObservation] = []
+        for observer in observers {
+            let exit = await observer.waitForExit(timeout: .seconds(30))
+            guard exit.status == 0, let last = exit.lines.last,
+                let observation = try? JSONDecoder().decode(DemoObservation.self, from: Data(last.utf8))
+            else {
+                throw ToolFailure(code: ToolExit.no, message: "\(observer.name) failed (exit \(exit.status ?? -1))")
+            }
+            observations.append(observation)
+        }
+        guard operatorExit.status == 0 else {
+            throw ToolFailure(code: ToolExit.no, message: "instance-1 failed (exit \(operatorExit.status ?? -1))")
+        }
+        let statuses = try await store.allStatuses()
+        let ready = try await store.readyConnectors(line: DemoScenario.lineOne)
+        let connectors = try await registry.list()
+        try await pool.send("DEL", DemoScenario.doneKey(keys))
+        print("")
+        print(
+            DemoSummary(statuses: statuses, connectors: connectors, observations: observations, readyOnLineOne: ready)
+                .render())
+        let problems = DemoSummary.check(statuses: statuses, observations: observations)
+        print("")
+        if problems.isEmpty {
+            print("demo: OK — every instance saw the same events in the same per-line order, and the same readiness.")
+        } else {
+            for problem in problems { printError("demo: \(problem)") }
+            throw ToolFailure(code: ToolExit.no, message: "the instances disagreed (see above)")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import ConnectorStatus
+import Foundation
+import Logging
+import RedisClient
+
+/// Instances 2 and 3: ordinary app servers. They follow status events, check readiness of
+/// every pair and read each line's connector info through the shared line cache, until the
+/// coordinator says the demo is over; then they report what they saw.
+struct DemoObserver {
+    let name: String
+    let pool: RedisConnectionPool
+    let store: StatusStore
+    let cache: LineCache
+    let interval: Duration
+
+    func run() async throws -> DemoObservation {
+        let started = ContinuousClock.now
+        let collected = DemoCollected(instance: name)
+        let events = store.events(lines: [DemoScenario.lineOne, DemoScenario.lineTwo])
+        let listener = Task {
+            for await notification in events {
+                switch notification {
+                case .subscribed:
+                    FileHandle.standardOutput.write(Data("subscribed\n".utf8))
+                case .event(let event):
+                    collected.add(
+                        DemoObservation.SeenEvent(
+                            kind: event.kind.rawValue, connector: event.connector.rawValue, line: event.line.rawValue,
+                            version: event.version, sequence: event.sequence, changed: event.changedFields))
+                case .resyncNeeded:
+                    collected.resync()
+                }
+            }
+        }
+        var lastReady: [StatusPair: Bool] = [:]
+        let doneKey = DemoScenario.doneKey(store.keys)
+        while try await pool.send("EXISTS", doneKey).int != 1 {
+            let readiness = try await store.readiness(of: DemoScenario.pairs)
+            collected.checked(DemoScenario.pairs.count)
+            for pair in DemoScenario.pairs {
+                let ready = readiness[pair] ?? false
+                if lastReady[pair] != ready {
+                    lastReady[pair] = ready
+                    collected.readinessChanged(
+                        DemoObservation.ReadinessChange(
+                            connector: pair.connector.rawValue, line: pair.line.rawValue, ready: ready,
+                            atMilliseconds: Int((ContinuousClock.now - started).secondsValue * 1000)))
+                }
+            }
+            for line in [DemoScenario.lineOne, DemoScenario.lineTwo] {
+                let store = self.store
+                let info: String = try await cache.value(key: "line-info", in: .infoConnectorsLine, line: line) {
+                    collected.computed()
+                    let statuses = try await store.statuses(line: line)
+                    return statuses.map { "\($0.connector)=\($0.isReady ? "ready" : "down")" }.joined(separator: ", ")
+                }
+                collected.read(line: line, info: info)
+            }
+            try await Task.sleep(for: interval)
+        }
+        events.close()
+        listener.cancel()
+        return collected.observation
+    }
+}
+
+/// The observer's findings, shared between its event listener and its polling loop.
+final class DemoCollected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: DemoObservation
+
+    init(instance: String) { value = DemoObservation(instance: instance) }
+
+    var observation: DemoObservation { lock.withLock { value } }
+    func add(_ event: DemoObservation.SeenEvent) { lock.withLock { value.events.append(event) } }
+    func resync() { lock.withLock { value.resyncs += 1 } }
+    func checked(_ count: Int) { lock.withLock { value.readinessChecks += count } }
+    func readinessChanged(_ change: DemoObservation.ReadinessChange) {
+        lock.withLock { value.readinessChanges.append(change) }
+    }
+    func computed() { lock.withLock { value.cacheComputations += 1 } }
+    func read(line: LineID, info: String) {
+        lock.withLock {
+            value.cacheReads += 1
+            value.lastLineInfo[String(line.rawValue)] = info
+        }
+    }
+}
