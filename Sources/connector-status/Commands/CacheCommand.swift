@@ -1,0 +1,327 @@
+import ArgumentParser
+import ConnectorStatus
+import Foundation
+import RedisClient
+
+/// `cache get | set | clean | clean-dir | stats`: the shared per-line cache.
+struct CacheCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "Read, write and clean the shared per-line cache (Bitrix cache directories).",
+        discussion: """
+            Values are any JSON. Default TTLs: /imconnector/component/ 86400 s, \
+            /imconnector/infoconnectorsline/ 86400 s, /imconnector/status/ 2678400 s, any other \
+            directory 86400 s; --ttl overrides.
+
+            Example:
+              connector-status cache set --line 5 --dir /imconnector/component/ --key info --value '{"a":1}'
+              connector-status cache get --line 5 --dir /imconnector/component/ --key info
+              connector-status cache clean-dir --dir /imconnector/infoconnectorsline/
+            """,
+        subcommands: [Get.self, Put.self, Clean.self, CleanDir.self, Stats.self])
+
+    /// The directory named `name`: one of Bitrix's three with its TTL, or a custom one (86400 s).
+    static func directory(_ name: String) throws -> CacheDirectory {
+        guard !name.isEmpty else { throw ToolFailure.badInput("--dir must not be empty") }
+        for known in [CacheDirectory.component, .infoConnectorsLine, .status] where known.name == name {
+            return known
+        }
+        return CacheDirectory(name: name, defaultTTL: .seconds(86_400))
+    }
+
+    /// A cache over the session's pool (reclaim SCANs with COUNT 1000).
+    static func cache(_ session: StoreOptions.Session) -> LineCache {
+        LineCache(
+            redis: session.pool, keys: session.keys, options: LineCacheOptions(reclaimScanCount: 1000),
+            logger: toolLogger())
+    }
+
+    /// `cache get`.
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a cached value (exit 1 on a miss).",
+            discussion: """
+                Prints the value's JSON; with --json, {"hit":true,"value":…}.
+
+                Example:
+                  connector-status cache get --line 5 --dir /imconnector/component/ --key info
+                """)
+
+        @OptionGroup var store: StoreOptions
+        @Option(help: "The open line id.") var line: Int64
+        @Option(help: "The cache directory, e.g. /imconnector/component/.") var dir: String
+        @Option(help: "The entry's key.") var key: String
+        @Flag(help: "Print {\"hit\":true,\"value\":…}.") var json = false
+
+        func run() async throws {
+            let line = try OpsInput.line(line)
+            let directory = try CacheCommand.directory(dir)
+            let value = try await store.withSession { session in
+                try await CacheCommand.cache(session).get(JSONValue.self, key: key, in: directory, line: line)
+            }
+            guard let value else { throw ToolFailure.notFound("no entry \(key) in \(directory) on line \(line)") }
+            if json {
+                try printJSON(["hit": JSONValue.bool(true), "value": value])
+            } else {
+                print(value.text)
+            }
+        }
+    }
+
+    /// `cache set`.
+    struct Put: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Store a JSON value under a key of a line's directory.",
+            discussion: """
+                --value is required and must be JSON (a string needs quotes: '"text"'). The TTL \
+                defaults to the directory's (see `cache --help`).
+
+                Example:
+                  connector-status cache set --line 5 --dir /imconnector/status/ --key info --value '{"ok":true}' --ttl 600
+                """)
+
+        @OptionGroup var store: StoreOptions
+        @Option(help: "The open line id.") var line: Int64
+        @Option(help: "The cache directory.") var dir: String
+        @Option(help: "The entry's key.") var key: String
+        @Option(help: ArgumentHelp("The value, as JSON.", valueName: "json")) var value: String?
+        @Option(help: ArgumentHelp("Time to live in seconds (default: the directory's).", valueName: "seconds"))
+        var ttl: Int?
+        @Flag(help: "Print {\"stored\":true,\"ttl\":S} as JSON.") var json = false
+
+        func run() async throws {
+            let line = try OpsInput.line(line)
+            let directory = try CacheCommand.directory(dir)
+            guard let value else { throw ToolFailure.badInput("--value is required (a JSON value)") }
+            let parsed = try JSONValue(parsing: value, field: "--value")
+            if let ttl, ttl <= 0 { throw ToolFailure.badInput("--ttl must be a positive number of seconds") }
+            let lifetime = ttl.map { Duration.seconds($0) } ?? directory.defaultTTL
+            let stored = try await store.withSession { session in
+                try await CacheCommand.cache(session).set(parsed, key: key, in: directory, line: line, ttl: lifetime)
+            }
+            guard stored else { throw ToolFailure.notFound("the write was refused (the directory was cleaned)") }
+            let seconds = lifetime.components.seconds
+            if json {
+                try printJSON(["stored": JSONValue.bool(true), "ttl": .number(Double(seconds))])
+            } else {
+                print("stored \(key) in \(directory) on line \(line) (ttl \(seconds) s)")
+            }
+        }
+    }
+
+    /// `cache clean`.
+    struct Clean: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove one entry (--key), or clean the directory on the line (no --key).",
+            discussion: """
+                With --key: UNLINK of that entry (exit 1 when there was none). Without: Bitrix \
+                clean($line, $dir), one INCR of the directory's generation on the line, seen by \
+                every instance at once.
+
+                Example:
+                  connector-status cache clean --line 5 --dir /imconnector/component/ --key info
+                  connector-status cache clean --line 5 --dir /imconnector/component/
+                """)
+
+        @OptionGroup var store: StoreOptions
+        @Option(help: "The open line id.") var line: Int64
+        @Option(help: "The cache directory.") var dir: String
+        @Option(help: "The entry's key (all entries of the directory on the line when absent).") var key: String?
+        @Flag(help: "Print {\"cleaned\":true} as JSON.") var json = false
+
+        func run() async throws {
+            let line = try OpsInput.line(line)
+            let directory = try CacheCommand.directory(dir)
+            let key = key
+            let removed = try await store.withSession { session in
+                let cache = CacheCommand.cache(session)
+                if let key { return try await cache.remove(key: key, in: directory, line: line) }
+                try await cache.clean(directory, line: line)
+                return true
+            }
+            guard removed else { throw ToolFailure.notFound("no entry \(key ?? "") in \(directory) on line \(line)") }
+            if json {
+                try printJSON(["cleaned": true])
+            } else if let key {
+                print("removed \(key) from \(directory) on line \(line)")
+            } else {
+                print("cleaned \(directory) on line \(line)")
+            }
+        }
+    }
+
+    /// `cache clean-dir`.
+    struct CleanDir: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "clean-dir",
+            abstract: "Clean a directory on one line, or on every line and reclaim the old entries.",
+            discussion: """
+                With --line: the same as `cache clean` without --key. Without: Bitrix cleanDir — \
+                every line's generation of the directory is bumped (SCAN, pipelined INCR), then \
+                the old entries are unlinked with SCAN COUNT 1000 (progress on stderr for large \
+                directories), then a summary is printed.
+
+                Example:
+                  connector-status cache clean-dir --dir /imconnector/infoconnectorsline/
+                  connector-status cache clean-dir --dir /imconnector/status/ --line 5
+                """)
+
+        @OptionGroup var store: StoreOptions
+        @Option(help: "The cache directory.") var dir: String
+        @Option(help: "Only this line.") var line: Int64?
+        @Flag(help: "Print a JSON summary.") var json = false
+
+        func run() async throws {
+            let directory = try CacheCommand.directory(dir)
+            let line = try line.map { try OpsInput.line($0) }
+            if let line {
+                try await store.withSession { try await CacheCommand.cache($0).clean(directory, line: line) }
+                if json {
+                    try printJSON(["dir": JSONValue.string(directory.name), "line": .number(Double(line.rawValue))])
+                } else {
+                    print("cleaned \(directory) on line \(line)")
+                }
+                return
+            }
+            let (lines, progress) = try await store.withSession { session in
+                let cache = CacheCommand.cache(session)
+                let lines = try await cache.clean(directory)
+                let reporter = ProgressReporter()
+                let done = try await cache.reclaim(directory, line: nil) { reporter.report($0) }
+                reporter.finish()
+                return (lines, done)
+            }
+            if json {
+                try printJSON([
+                    "dir": JSONValue.string(directory.name), "lines": .number(Double(lines)),
+                    "examined": .number(Double(progress.examined)), "reclaimed": .number(Double(progress.reclaimed)),
+                ])
+            } else {
+                print(
+                    "cleaned \(directory) on \(lines) line\(lines == 1 ? "" : "s"); "
+                        + "reclaimed \(progress.reclaimed) of \(progress.examined) entries examined")
+            }
+        }
+    }
+
+    /// `cache stats`.
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Count cache keys per directory: lines (generation keys), entries and leases.",
+            discussion: """
+                SCANs the namespace's cache keys (NS:{L*}:c:*, COUNT 1000; never KEYS). Entries \
+                include those of older generations not yet reclaimed or expired.
+
+                Example:
+                  connector-status cache stats
+                  connector-status cache stats --json --namespace imc
+                """)
+
+        @OptionGroup var store: StoreOptions
+        @Flag(help: "Print a JSON object.") var json = false
+
+        struct Counts {
+            var lines = 0
+            var entries = 0
+            var leases = 0
+        }
+
+        func run() async throws {
+            let (counts, scanned) = try await store.withSession { session in
+                let prefix = "\(session.keys.namespace):{L"
+                let pattern = "\(KeySpace.escapeGlob(session.keys.namespace)):{L*}:c:*"
+                var counts: [String: Counts] = [:]
+                var scanned = 0
+                var cursor = "0"
+                repeat {
+                    let reply = try await session.pool.send("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
+                    guard let parts = reply.array, parts.count == 2, let next = parts[0].string,
+                        let found = parts[1].array
+                    else { throw ToolFailure.notFound("unexpected SCAN reply: \(reply)") }
+                    for key in found.compactMap(\.string) {
+                        guard let (name, kind) = Self.parse(key, prefix: prefix) else { continue }
+                        scanned += 1
+                        switch kind {
+                        case "gen": counts[name, default: Counts()].lines += 1
+                        case "e": counts[name, default: Counts()].entries += 1
+                        case "l": counts[name, default: Counts()].leases += 1
+                        default: break
+                        }
+                    }
+                    cursor = next
+                } while cursor != "0"
+                return (counts, scanned)
+            }
+            let names = counts.keys.sorted()
+            if json {
+                let directories = names.map { name -> JSONValue in
+                    let count = counts[name]!
+                    return .object([
+                        "dir": .string(name), "lines": .number(Double(count.lines)),
+                        "entries": .number(Double(count.entries)), "leases": .number(Double(count.leases)),
+                    ])
+                }
+                try printJSON(["directories": JSONValue.array(directories), "keys": .number(Double(scanned))])
+            } else if names.isEmpty {
+                print("no cache keys")
+            } else {
+                let rows = names.map { name in
+                    let count = counts[name]!
+                    return [name, String(count.lines), String(count.entries), String(count.leases)]
+                }
+                print(formatTable([["DIRECTORY", "LINES", "ENTRIES", "LEASES"]] + rows))
+            }
+        }
+
+        /// The decoded directory name and the kind (`gen`, `e`, `l`) of a cache key:
+        /// `NS:{L<line>}:c:<encoded dir>:gen | :e:<key> | :l:<key>`.
+        static func parse(_ key: String, prefix: String) -> (String, String)? {
+            guard key.hasPrefix(prefix) else { return nil }
+            let rest = key.dropFirst(prefix.count)
+            guard let close = rest.firstIndex(of: "}") else { return nil }
+            let tail = rest[rest.index(after: close)...]
+            guard tail.hasPrefix(":c:") else { return nil }
+            let parts = tail.dropFirst(3).split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count >= 2 else { return nil }
+            return (decodeName(String(parts[0])), String(parts[1]))
+        }
+
+        /// Reverses ``KeySpace/encodeName(_:)``: `%XX` back to its byte.
+        static func decodeName(_ encoded: String) -> String {
+            var bytes: [UInt8] = []
+            var iterator = Array(encoded.utf8).makeIterator()
+            while let byte = iterator.next() {
+                if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                {
+                    bytes.append(value)
+                } else {
+                    bytes.append(byte)
+                }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+}
+
+/// Prints `\r reclaimed N of M examined` on stderr after each reclaim batch once a directory is
+/// large (1,000 entries examined), and ends the line when done.
+final class ProgressReporter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var printed = false
+
+    func report(_ progress: ReclaimProgress) {
+        guard progress.examined >= 1000 else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        printed = true
+        FileHandle.standardError.write(Data("\r reclaimed \(progress.reclaimed) of \(progress.examined) examined".utf8))
+    }
+
+    func finish() {
+        lock.lock()
+        defer { lock.unlock() }
+        if printed { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
