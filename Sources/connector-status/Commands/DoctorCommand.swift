@@ -1,0 +1,202 @@
+import ArgumentParser
+import ConnectorStatus
+import Foundation
+import RedisClient
+
+/// `doctor`: checks that this Redis can serve the library.
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check connectivity, server version and mode, script loading, ACL permissions and latency.",
+        discussion: """
+            Checks, in order: PING; INFO server (redis_version, redis_mode: standalone, cluster \
+            or sentinel); SCRIPT LOAD of every library script (name and SHA1); ACL WHOAMI, then \
+            ACL DRYRUN of each command the library sends (HGETALL HMGET SMEMBERS SCAN EVALSHA \
+            SCRIPT LOAD PUBLISH SUBSCRIBE PSUBSCRIBE GET SET INCR UNLINK, plus HGET HEXISTS HDEL \
+            for the registry) on a key under the namespace; the median of 200 PING round trips. \
+            Commands run inside the scripts are not covered by DRYRUN of EVALSHA.
+
+            Exit codes: 0 all good, 1 a needed permission or script load was refused, 3 Redis \
+            unreachable or authentication failed.
+
+            Example:
+              connector-status doctor --redis redis://app:secret@10.0.0.5:6379 --namespace imc
+              connector-status doctor --json
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Flag(help: "Print one JSON object.") var json = false
+
+    /// One ACL DRYRUN check.
+    struct Permission {
+        var command: String
+        var allowed: Bool
+        var detail: String?
+    }
+
+    func run() async throws {
+        let report = try await store.withSession { session in try await Self.examine(session) }
+        if json {
+            try printJSON(report.object)
+        } else {
+            print(report.text)
+        }
+        if !report.healthy { throw ExitCode(ToolExit.no) }
+    }
+
+    /// What doctor found.
+    struct Report {
+        var version = "?"
+        var mode = "?"
+        var scripts: [(name: String, sha1: String)] = []
+        var scriptError: String?
+        var aclUser: String?
+        var aclUnavailable: String?
+        var permissions: [Permission] = []
+        var medianMicroseconds = 0.0
+
+        var healthy: Bool { scriptError == nil && permissions.allSatisfy(\.allowed) }
+
+        var object: JSONValue {
+            var acl: [String: JSONValue] = [
+                "available": .bool(aclUnavailable == nil),
+                "user": aclUser.map { .string($0) } ?? .null,
+                "commands": .array(
+                    permissions.map { permission in
+                        .object([
+                            "command": .string(permission.command), "allowed": .bool(permission.allowed),
+                            "detail": permission.detail.map { .string($0) } ?? .null,
+                        ])
+                    }),
+            ]
+            if let aclUnavailable { acl["reason"] = .string(aclUnavailable) }
+            return .object([
+                "reachable": .bool(true),
+                "version": .string(version),
+                "mode": .string(mode),
+                "scripts": .object([
+                    "loaded": .bool(scriptError == nil),
+                    "error": scriptError.map { .string($0) } ?? .null,
+                    "list": .array(
+                        scripts.map { .object(["name": .string($0.name), "sha1": .string($0.sha1)]) }),
+                ]),
+                "acl": .object(acl),
+                "latency_us": .object([
+                    "median": .number((medianMicroseconds * 10).rounded() / 10), "pings": .number(200),
+                ]),
+                "ok": .bool(healthy),
+            ])
+        }
+
+        var text: String {
+            var lines = ["Connectivity:  ok (PING)", "Server:        redis \(version), mode \(mode)"]
+            if let scriptError {
+                lines.append("Scripts:       FAILED to load: \(scriptError)")
+            } else {
+                lines.append("Scripts:       \(scripts.count) loaded")
+            }
+            for script in scripts {
+                lines.append("  \(script.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(script.sha1)")
+            }
+            if let aclUnavailable {
+                lines.append("ACL:           not checked (\(aclUnavailable))")
+            } else {
+                let denied = permissions.filter { !$0.allowed }
+                lines.append(
+                    "ACL:           user \(aclUser ?? "?"): "
+                        + (denied.isEmpty ? "all \(permissions.count) commands allowed" : "\(denied.count) DENIED"))
+                for permission in permissions {
+                    let state = permission.allowed ? "ok" : "denied"
+                    let detail = permission.allowed ? "" : " (\(permission.detail ?? ""))"
+                    lines.append(
+                        "  \(permission.command.padding(toLength: 12, withPad: " ", startingAt: 0)) \(state)\(detail)")
+                }
+            }
+            lines.append(String(format: "Latency:       median %.1f µs (200 PINGs)", medianMicroseconds))
+            lines.append(healthy ? "OK" : "PROBLEMS FOUND")
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    /// Runs every check. Throws (exit 3) only when Redis cannot be reached at all.
+    static func examine(_ session: StoreOptions.Session) async throws -> Report {
+        let pool = session.pool
+        var report = Report()
+        try await pool.send("PING")
+
+        let info = (try? await pool.send("INFO", "server").string) ?? ""
+        for line in info.split(whereSeparator: \.isNewline) {
+            if line.hasPrefix("redis_version:") { report.version = String(line.dropFirst("redis_version:".count)) }
+            if line.hasPrefix("redis_mode:") { report.mode = String(line.dropFirst("redis_mode:".count)) }
+        }
+
+        report.scripts = StatusStore.scripts.map { ($0.name, $0.sha1) }
+        do {
+            try await session.store.preloadScripts()
+        } catch {
+            report.scriptError = error.description
+        }
+
+        do {
+            guard let user = try await pool.send("ACL", "WHOAMI").string else {
+                throw ToolFailure.notFound("ACL WHOAMI returned no user")
+            }
+            report.aclUser = user
+            report.permissions = try await checkPermissions(pool: pool, user: user, keys: session.keys)
+        } catch let failure as ToolFailure {
+            report.aclUnavailable = failure.message
+        } catch let error as RedisServerError {
+            report.aclUnavailable = "ACL not available: \(error.message)"
+        }
+
+        var samples: [Duration] = []
+        samples.reserveCapacity(200)
+        for _ in 0..<200 {
+            let start = ContinuousClock.now
+            try await pool.send("PING")
+            samples.append(ContinuousClock.now - start)
+        }
+        samples.sort()
+        report.medianMicroseconds = samples[samples.count / 2].microseconds
+        return report
+    }
+
+    /// `ACL DRYRUN user command args…` for every command the library needs.
+    static func checkPermissions(pool: RedisConnectionPool, user: String, keys: KeySpace) async throws -> [Permission] {
+        let line = try LineID(1)
+        let key = "\(keys.linePrefix(line)):doctor"
+        let channel = keys.eventChannel(line)
+        let sha = StatusStore.readinessScript.sha1
+        let commands: [[String]] = [
+            ["HGETALL", key], ["HMGET", key, "ACTIVE"], ["SMEMBERS", key],
+            ["SCAN", "0", "MATCH", "\(KeySpace.escapeGlob(keys.namespace)):*", "COUNT", "1000"],
+            ["EVALSHA", sha, "1", key], ["SCRIPT", "LOAD", "return 1"], ["PUBLISH", channel, "doctor"],
+            ["SUBSCRIBE", channel], ["PSUBSCRIBE", keys.eventChannelPattern], ["GET", key], ["SET", key, "1"],
+            ["INCR", key], ["UNLINK", key], ["HGET", keys.connectorRegistry, "x"],
+            ["HEXISTS", keys.connectorRegistry, "x"], ["HDEL", keys.connectorRegistry, "x"],
+        ]
+        var permissions: [Permission] = []
+        for command in commands {
+            let name = command[0] == "SCRIPT" ? "SCRIPT LOAD" : command[0]
+            let reply: RedisValue
+            do {
+                reply = try await pool.send(RedisCommand("ACL", arguments: ["DRYRUN", user] + command))
+            } catch let error as RedisServerError {
+                let message = error.message.lowercased()
+                if message.contains("unknown subcommand") || message.contains("unknown command")
+                    || message.contains("syntax")
+                {
+                    throw ToolFailure.notFound("ACL DRYRUN unavailable (Redis 7.0 or later needed): \(error.message)")
+                }
+                if error.code == "NOPERM" {
+                    throw ToolFailure.notFound("user \(user) may not run ACL DRYRUN: \(error.message)")
+                }
+                permissions.append(Permission(command: name, allowed: false, detail: error.message))
+                continue
+            }
+            let text = reply.string ?? "\(reply)"
+            permissions.append(Permission(command: name, allowed: text == "OK", detail: text == "OK" ? nil : text))
+        }
+        return permissions
+    }
+}
