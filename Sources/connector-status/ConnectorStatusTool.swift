@@ -52,6 +52,8 @@ struct ConnectorStatusTool: AsyncParsableCommand {
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
         } catch {
+            // --help parses into a HelpCommand whose run() throws the help request.
+            if exitCode(for: error) == .success { exit(withError: error) }
             if let validation = error as? ValidationError {
                 printError("error: \(validation.message)")
                 Foundation.exit(ToolExit.badInput)

@@ -72,7 +72,7 @@ extension LineCache {
     func loadOrCompute(
         key: String, directory: CacheDirectory, line: LineID, ttl: Duration?, staleWhileComputing: Bool,
         compute: @Sendable () async throws -> [UInt8]
-    ) async throws -> [UInt8] {
+    ) async throws -> SingleFlight.Landing {
         let token = UUID().uuidString
         let deadline = ContinuousClock.now + options.leaseWait
         var waited = false
@@ -83,14 +83,17 @@ extension LineCache {
             case "hit":
                 if let payload = read.payload {
                     metrics.hits.increment()
-                    return payload
+                    return SingleFlight.Landing(bytes: payload, fresh: true)
                 }
             case "wait":
                 if !waited {
                     metrics.leaseWaits.increment()
                     waited = true
                 }
-                if staleWhileComputing, let stale = read.payload { return stale }
+                // Asked for: the previous value while another instance computes (no retry).
+                if staleWhileComputing, let stale = read.payload {
+                    return SingleFlight.Landing(bytes: stale, fresh: true)
+                }
                 if ContinuousClock.now < deadline {
                     try await Task.sleep(for: options.leasePollInterval)
                     continue
@@ -100,9 +103,9 @@ extension LineCache {
                 logger.info("line-cache lease wait timed out; computing", metadata: ["key": "\(key)"])
                 metrics.misses.increment()
                 let bytes = try await compute()
-                try await store(
+                let stored = try await store(
                     bytes, key: key, directory: directory, line: line, ttl: ttl, expectedGeneration: read.generation)
-                return bytes
+                return SingleFlight.Landing(bytes: bytes, fresh: stored)
             default:
                 break
             }
@@ -110,10 +113,10 @@ extension LineCache {
             metrics.misses.increment()
             do {
                 let bytes = try await compute()
-                try await store(
+                let stored = try await store(
                     bytes, key: key, directory: directory, line: line, ttl: ttl, expectedGeneration: read.generation)
                 await releaseLease(key: key, directory: directory, line: line, token: token)
-                return bytes
+                return SingleFlight.Landing(bytes: bytes, fresh: stored)
             } catch {
                 await releaseLease(key: key, directory: directory, line: line, token: token)
                 throw error

@@ -113,15 +113,25 @@ public struct LineCache: Sendable {
     ) async throws -> Value {
         let flightKey = keys.cacheEntry(directory: directory.name, line: line, key: key)
         let cache = self
-        let bytes = try await flights.run(flightKey) {
-            try await cache.loadOrCompute(
-                key: key, directory: directory, line: line, ttl: ttl, staleWhileComputing: staleWhileComputing
-            ) { try cache.encode(try await compute()) }
+        var attempts = 0
+        while true {
+            attempts += 1
+            let (landing, leader) = try await flights.run(flightKey) {
+                try await cache.loadOrCompute(
+                    key: key, directory: directory, line: line, ttl: ttl, staleWhileComputing: staleWhileComputing
+                ) { try cache.encode(try await compute()) }
+            }
+            // A caller that joined a computation which a clean overtook may have joined after
+            // that clean completed: it must not get the older value. It runs again (the leader,
+            // whose read began before the clean, keeps its result).
+            if !landing.fresh && !leader && attempts < 3 { continue }
+            if let value = decode(Value.self, landing.bytes, key: key, directory: directory, line: line) {
+                return value
+            }
+            // Bytes we just produced or read did not decode as Value (another type was cached
+            // under this key): compute directly.
+            return try await compute()
         }
-        if let value = decode(Value.self, bytes, key: key, directory: directory, line: line) { return value }
-        // Bytes we just produced or read did not decode as Value (another type was cached under
-        // this key): compute directly.
-        return try await compute()
     }
 
     // MARK: Cleaning
