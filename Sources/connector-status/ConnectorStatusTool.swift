@@ -22,7 +22,7 @@ struct ConnectorStatusTool: AsyncParsableCommand {
         subcommands: [
             InfoCommand.self, BenchCommand.self, WorkerCommand.self, DemoCommand.self, DemoInstanceCommand.self,
             ConnectorsCommand.self, StatusCommand.self, ReadyCommand.self, CacheCommand.self, WatchCommand.self,
-            DoctorCommand.self,
+            DoctorCommand.self, LoadTestCommand.self, LoadTestInstanceCommand.self,
         ],
         defaultSubcommand: DemoCommand.self
     )

@@ -44,7 +44,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         maxPipelineBatch: Int = 1024,
         initialReconnectDelay: Duration = .milliseconds(20),
         maxReconnectDelay: Duration = .seconds(1),
-        idleSpin: Duration = .microseconds(50),
+        idleSpin: Duration = .zero,
         clientName: String? = nil
     ) {
         self.idleSpin = idleSpin

@@ -8,6 +8,7 @@ final class ChildProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []  // guarded by lock
     private var finished = false  // guarded by lock
+    private var progress = 0  // guarded by lock: the number on the last "progress N" line
 
     /// Starts `connector-status <arguments>` (this same executable).
     init(name: String, arguments: [String], echoPrefix: String?) throws {
@@ -29,6 +30,10 @@ final class ChildProcess: @unchecked Sendable {
                     let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
                     buffer.removeSubrange(buffer.startIndex...newline)
                     if let echoPrefix { print("\(echoPrefix)\(line)") }
+                    if line.hasPrefix("progress "), let count = Int(line.dropFirst("progress ".count)) {
+                        lock.withLock { progress = count }
+                        continue
+                    }
                     lock.withLock { lines.append(line) }
                 }
             }
@@ -36,6 +41,9 @@ final class ChildProcess: @unchecked Sendable {
             lock.withLock { finished = true }
         }.start()
     }
+
+    /// The count from the child's last `progress N` line (those lines are not kept).
+    var lastProgress: Int { lock.withLock { progress } }
 
     /// Waits (polling) until the child printed `line`; `false` after `timeout` or if it exited.
     func waitForLine(_ line: String, timeout: Duration) async -> Bool {

@@ -1,0 +1,65 @@
+import ArgumentParser
+import ConnectorStatus
+import Foundation
+import Logging
+import RedisClient
+
+/// One instance process of the load test (hidden): M tasks run the mix; progress lines go to
+/// standard output every second and the final ``InstanceReport`` as JSON on the last line.
+struct LoadTestInstanceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loadtest-instance", abstract: "One instance process of the load test.", shouldDisplay: false)
+
+    @OptionGroup var store: StoreOptions
+    @Option var instance: Int
+    @Option var tasks: Int
+    @Option var duration: Double?
+    @Option var ops: Int?
+    @Option var lines: Int
+    @Option var connectors: Int
+    @Option var mix: String
+    @Flag var chaos = false
+
+    func run() async throws {
+        let shape = LoadShape(lines: lines, connectors: connectors, mix: try LoadTestCommand.parseMix(mix))
+        var logger = toolLogger()
+        logger.logLevel = .critical  // injected faults would flood stderr; they are counted instead
+        try await store.withSession { session in
+            let cache = LineCache(redis: session.pool, keys: session.keys, logger: logger)
+            let statusStore = StatusStore(redis: session.pool, keys: session.keys, logger: logger)
+            let counter = OperationCounter()
+            let worker = LoadWorker(
+                store: statusStore, cache: cache, pool: session.pool, keys: session.keys, shape: shape,
+                lineSampler: ZipfSampler(count: shape.lines), connectorSampler: ZipfSampler(count: shape.connectors),
+                connectorIDs: try (0..<shape.connectors).map { try ConnectorID("c\($0)") }, chaos: chaos,
+                cleanEpochs: CleanEpochs(), operationsDone: counter)
+            let deadline = ContinuousClock.now + .seconds(duration ?? 3600)
+            let budget = ops
+            let started = ContinuousClock.now
+            let progress = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    FileHandle.standardOutput.write(Data("progress \(counter.current)\n".utf8))
+                }
+            }
+            var report = InstanceReport(instance: instance)
+            await withTaskGroup(of: InstanceReport.self) { group in
+                for _ in 0..<tasks {
+                    group.addTask { await worker.run(deadline: deadline, budget: budget) }
+                }
+                for await taskReport in group { report.merge(taskReport) }
+            }
+            progress.cancel()
+            report.elapsedSeconds = (ContinuousClock.now - started).secondsValue
+            report.peakRSSKiB = Self.peakRSSKiB()
+            try printJSON(report)
+        }
+    }
+
+    /// `VmHWM` of this process (peak resident set), in KiB.
+    static func peakRSSKiB() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+        return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+    }
+}

@@ -1,0 +1,213 @@
+import ConnectorStatus
+import Foundation
+import Histogram
+import Logging
+import RedisClient
+import Synchronization
+
+/// The shape of the load: how many lines and connectors, and the operation mix in percent.
+struct LoadShape: Sendable {
+    var lines: Int
+    var connectors: Int
+    /// Percent of readiness checks, CAS updates, cache reads (get-or-compute), cache cleans.
+    var mix: [Int]
+    /// One in this many readiness checks is also an atomic consistency check.
+    var consistencyEvery = 50
+}
+
+/// One task of an instance process: runs the mix until the deadline or the shared operation
+/// budget is used, and keeps its own report (merged by the instance at the end).
+struct LoadWorker {
+    let store: StatusStore
+    let cache: LineCache
+    let pool: RedisConnectionPool
+    let keys: KeySpace
+    let shape: LoadShape
+    let lineSampler: ZipfSampler
+    let connectorSampler: ZipfSampler
+    let connectorIDs: [ConnectorID]
+    let chaos: Bool
+    /// Highest epoch of a completed clean, per line, shared by the instance's tasks.
+    let cleanEpochs: CleanEpochs
+    let operationsDone: OperationCounter
+
+    static let directory = CacheDirectory.infoConnectorsLine
+
+    /// The value the cache holds: the clean epoch its computation started from.
+    struct CachedLineInfo: Codable, Sendable {
+        var epoch: Int64
+    }
+
+    func run(deadline: ContinuousClock.Instant, budget: Int?) async -> InstanceReport {
+        var report = InstanceReport(instance: 0)
+        // One histogram per operation, mutated in place (a histogram copied out of a dictionary
+        // and written back would copy its buckets on every operation).
+        var histograms = LoadOperation.allCases.map { _ in InstanceReport.emptyHistogram() }
+        var counts = LoadOperation.allCases.map { _ in 0 }
+        var generator = SystemRandomNumberGenerator()
+        var readinessCount = 0
+        while ContinuousClock.now < deadline {
+            let done = operationsDone.increment()
+            if let budget, done > budget { break }
+            let line = try! LineID(Int64(1 + lineSampler.next(using: &generator)))
+            let connector = connectorIDs[connectorSampler.next(using: &generator)]
+            let roll = Int.random(in: 0..<100, using: &generator)
+            let operation: LoadOperation
+            if roll < shape.mix[0] {
+                operation = .readiness
+            } else if roll < shape.mix[0] + shape.mix[1] {
+                operation = .update
+            } else if roll < shape.mix[0] + shape.mix[1] + shape.mix[2] {
+                operation = .cacheRead
+            } else {
+                operation = .cacheClean
+            }
+            let start = ContinuousClock.now
+            do {
+                switch operation {
+                case .readiness:
+                    readinessCount += 1
+                    if readinessCount % shape.consistencyEvery == 0 {
+                        try await checkConsistency(connector: connector, line: line, report: &report)
+                    } else {
+                        _ = try await store.isReady(connector, line: line)
+                    }
+                case .update:
+                    try await compareAndSet(connector: connector, line: line, report: &report)
+                case .cacheRead:
+                    try await readCache(line: line, report: &report)
+                case .cacheClean:
+                    let epoch = try await pool.send("INCR", epochKey(line)).int ?? 0
+                    try await cache.clean(Self.directory, line: line)
+                    cleanEpochs.completed(line: line, epoch: epoch)
+                }
+            } catch {
+                record(error: error, report: &report)
+            }
+            let elapsed = ContinuousClock.now - start
+            let slot = LoadOperation.allCases.firstIndex(of: operation)!
+            counts[slot] += 1
+            _ = histograms[slot].record(UInt64(max(1, elapsed.nanosecondsValue / 1000)))
+        }
+        for (slot, operation) in LoadOperation.allCases.enumerated() where counts[slot] > 0 {
+            report.operations[operation.rawValue] = counts[slot]
+            report.histograms[operation.rawValue] = histograms[slot]
+        }
+        return report
+    }
+
+    /// Read, then write with `ifVersion`: a conflict means another instance won (not an error).
+    private func compareAndSet(connector: ConnectorID, line: LineID, report: inout InstanceReport) async throws {
+        let current = try await store.status(connector, line: line)
+        let change = StatusChange(active: !(current?.active ?? false), error: Bool.random() ? false : nil)
+        let pair = "\(line.rawValue):\(connector.rawValue)"
+        do {
+            try await store.update(connector, line: line, change, ifVersion: current?.version ?? 0)
+            report.acknowledged[pair, default: 0] += 1
+        } catch {
+            switch error {
+            case .versionConflict:
+                report.conflicts += 1
+            case .redis(let clientError) where clientError.outcomeUnknown:
+                report.outcomeUnknown[pair, default: 0] += 1
+                throw error
+            default:
+                throw error
+            }
+        }
+    }
+
+    /// Readiness from the Lua script and the flags, read in one MULTI/EXEC: they must agree.
+    private func checkConsistency(connector: ConnectorID, line: LineID, report: inout InstanceReport) async throws {
+        let key = keys.status(connector, line: line)
+        let results = await pool.pipeline([
+            RedisCommand("MULTI"), StatusStore.readinessScript.command(keys: [key]), RedisCommand("HGETALL", key),
+            RedisCommand("EXEC"),
+        ])
+        // A command refused while queueing (LOADING after a restart, NOSCRIPT before the script is
+        // loaded again) makes EXEC answer EXECABORT: report the cause, or skip this check.
+        for result in results.prefix(3) {
+            if case .failure(let error) = result {
+                if Self.isFaultError(error) { throw error }
+                return
+            }
+        }
+        let exec = try results[3].get()
+        guard let replies = exec.array, replies.count == 2, let ready = replies[0].int, let hash = replies[1].array
+        else {
+            return  // NOSCRIPT inside MULTI right after a restart: skipped, not a violation
+        }
+        var fields: [String: String] = [:]
+        for index in stride(from: 0, to: hash.count - 1, by: 2) {
+            if let name = hash[index].string { fields[name] = hash[index + 1].string }
+        }
+        report.consistencyChecks += 1
+        let expected: Int64 =
+            hash.isEmpty
+            ? -1
+            : (fields["ACTIVE"] == "Y" && fields["CONNECTION"] == "Y" && fields["REGISTER"] == "Y"
+                && fields["ERROR"] != "Y") ? 1 : 0
+        if ready != expected { report.violations.readinessInconsistent += 1 }
+    }
+
+    /// Get-or-compute; the value must not predate a clean that completed before the read began.
+    private func readCache(line: LineID, report: inout InstanceReport) async throws {
+        let floor = cleanEpochs.highest(line: line)
+        let pool = self.pool
+        let epochKey = epochKey(line)
+        let value: CachedLineInfo = try await cache.value(key: "line-info", in: Self.directory, line: line) {
+            CachedLineInfo(epoch: try await pool.send("GET", epochKey).int ?? 0)
+        }
+        if value.epoch < floor { report.violations.staleCacheReads += 1 }
+    }
+
+    private func epochKey(_ line: LineID) -> String { "\(keys.linePrefix(line)):lt:epoch" }
+
+    private func record(error: any Error, report: inout InstanceReport) {
+        report.errors += 1
+        if report.errorSamples.count < 5 { report.errorSamples.append(String(describing: error)) }
+        // Under --chaos, failures of the connection (and LOADING while Redis restarts) are the
+        // injected faults; anything else is a violation.
+        if chaos && Self.isFaultError(error) { return }
+        report.violations.unexpectedErrors += 1
+        if report.unexpectedErrorSamples.count < 5 { report.unexpectedErrorSamples.append(String(describing: error)) }
+    }
+
+    static func isFaultError(_ error: any Error) -> Bool {
+        switch error {
+        case let error as RedisClientError: return error.kind != .invalidArgument && error.kind != .unexpectedReply
+        case let error as RedisServerError: return error.code == "LOADING"
+        case let error as ConnectorStatusError:
+            switch error {
+            case .redis: return true
+            case .server(let server): return server.code == "LOADING"
+            default: return false
+            }
+        default: return false
+        }
+    }
+}
+
+/// The highest epoch of a completed clean per line, shared by an instance's tasks.
+/// (An `NSLock`, not `Mutex`: ThreadSanitizer reports false races inside `Mutex` under
+/// contention.)
+final class CleanEpochs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var epochs: [LineID: Int64] = [:]  // guarded by lock
+
+    func completed(line: LineID, epoch: Int64) {
+        lock.withLock { epochs[line] = Swift.max(epochs[line] ?? 0, epoch) }
+    }
+
+    func highest(line: LineID) -> Int64 { lock.withLock { epochs[line] ?? 0 } }
+}
+
+/// Operations started by an instance's tasks, for the shared `--ops` budget and progress.
+final class OperationCounter: Sendable {
+    private let value = Atomic<Int>(0)
+
+    /// Adds one and returns the new count.
+    func increment() -> Int { value.add(1, ordering: .relaxed).newValue }
+
+    var current: Int { value.load(ordering: .relaxed) }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Draws 0..<count with a Zipf distribution (exponent `s`): item 0 is the most popular, as a few
+/// busy lines and connectors are in production.
+struct ZipfSampler: Sendable {
+    private let cumulative: [Double]
+
+    init(count: Int, exponent s: Double = 1.0) {
+        let weights = (1...max(1, count)).map { 1.0 / Foundation.pow(Double($0), s) }
+        let total = weights.reduce(0, +)
+        var running = 0.0
+        cumulative = weights.map { weight in
+            running += weight / total
+            return running
+        }
+    }
+
+    /// The next index, by binary search of the cumulative weights.
+    func next<G: RandomNumberGenerator>(using generator: inout G) -> Int {
+        let target = Double.random(in: 0..<1, using: &generator)
+        var low = 0
+        var high = cumulative.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulative[middle] < target { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+}
