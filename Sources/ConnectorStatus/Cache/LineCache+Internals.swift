@@ -72,7 +72,7 @@ extension LineCache {
     func loadOrCompute(
         key: String, directory: CacheDirectory, line: LineID, ttl: Duration?, staleWhileComputing: Bool,
         compute: @Sendable () async throws -> [UInt8]
-    ) async throws -> SingleFlight.Landing {
+    ) async throws -> [UInt8] {
         let token = UUID().uuidString
         let deadline = ContinuousClock.now + options.leaseWait
         var waited = false
@@ -83,7 +83,7 @@ extension LineCache {
             case "hit":
                 if let payload = read.payload {
                     metrics.hits.increment()
-                    return SingleFlight.Landing(bytes: payload, fresh: true)
+                    return payload
                 }
             case "wait":
                 if !waited {
@@ -91,9 +91,7 @@ extension LineCache {
                     waited = true
                 }
                 // Asked for: the previous value while another instance computes (no retry).
-                if staleWhileComputing, let stale = read.payload {
-                    return SingleFlight.Landing(bytes: stale, fresh: true)
-                }
+                if staleWhileComputing, let stale = read.payload { return stale }
                 if ContinuousClock.now < deadline {
                     try await Task.sleep(for: options.leasePollInterval)
                     continue
@@ -103,9 +101,9 @@ extension LineCache {
                 logger.info("line-cache lease wait timed out; computing", metadata: ["key": "\(key)"])
                 metrics.misses.increment()
                 let bytes = try await compute()
-                let stored = try await store(
+                try await store(
                     bytes, key: key, directory: directory, line: line, ttl: ttl, expectedGeneration: read.generation)
-                return SingleFlight.Landing(bytes: bytes, fresh: stored)
+                return bytes
             default:
                 break
             }
@@ -113,10 +111,10 @@ extension LineCache {
             metrics.misses.increment()
             do {
                 let bytes = try await compute()
-                let stored = try await store(
+                try await store(
                     bytes, key: key, directory: directory, line: line, ttl: ttl, expectedGeneration: read.generation)
                 await releaseLease(key: key, directory: directory, line: line, token: token)
-                return SingleFlight.Landing(bytes: bytes, fresh: stored)
+                return bytes
             } catch {
                 await releaseLease(key: key, directory: directory, line: line, token: token)
                 throw error

@@ -113,25 +113,39 @@ public struct LineCache: Sendable {
     ) async throws -> Value {
         let flightKey = keys.cacheEntry(directory: directory.name, line: line, key: key)
         let cache = self
-        var attempts = 0
-        while true {
-            attempts += 1
-            let (landing, leader) = try await flights.run(flightKey) {
+        for _ in 0..<3 {
+            let (bytes, leader) = try await flights.run(flightKey) {
                 try await cache.loadOrCompute(
                     key: key, directory: directory, line: line, ttl: ttl, staleWhileComputing: staleWhileComputing
                 ) { try cache.encode(try await compute()) }
             }
-            // A caller that joined a computation which a clean overtook may have joined after
-            // that clean completed: it must not get the older value. It runs again (the leader,
-            // whose read began before the clean, keeps its result).
-            if !landing.fresh && !leader && attempts < 3 { continue }
-            if let value = decode(Value.self, landing.bytes, key: key, directory: directory, line: line) {
-                return value
+            if leader || staleWhileComputing {
+                return try await decodeOrCompute(bytes, key: key, directory: directory, line: line, compute: compute)
             }
-            // Bytes we just produced or read did not decode as Value (another type was cached
-            // under this key): compute directly.
-            return try await compute()
+            // A caller that joined another's computation may have joined after a clean that the
+            // computation started before; only a value current *now* is safe to hand it. One read
+            // tells: a hit is current; otherwise take (or join) a new flight.
+            let read = try await readEntry(
+                key: key, directory: directory, line: line, leaseToken: nil, wantStale: false)
+            if read.state == "hit", let payload = read.payload {
+                return try await decodeOrCompute(payload, key: key, directory: directory, line: line, compute: compute)
+            }
         }
+        // Cleaned under our feet three times in a row: compute once more, as leader.
+        let bytes = try await loadOrCompute(
+            key: key, directory: directory, line: line, ttl: ttl, staleWhileComputing: staleWhileComputing
+        ) { try self.encode(try await compute()) }
+        return try await decodeOrCompute(bytes, key: key, directory: directory, line: line, compute: compute)
+    }
+
+    /// Decodes `bytes` as `Value`; when they are another type (another caller cached a
+    /// different type under this key), computes directly.
+    private func decodeOrCompute<Value: Codable & Sendable>(
+        _ bytes: [UInt8], key: String, directory: CacheDirectory, line: LineID,
+        compute: @Sendable () async throws -> Value
+    ) async throws -> Value {
+        if let value = decode(Value.self, bytes, key: key, directory: directory, line: line) { return value }
+        return try await compute()
     }
 
     // MARK: Cleaning
