@@ -148,6 +148,27 @@ struct LineCacheTests {
         await fixture.close()
     }
 
+    @Test func aCallerJoiningAComputationOvertakenByACleanGetsANewValue() async throws {
+        let fixture = try StatusFixture()
+        let cache = makeCache(fixture)
+        let thirteen = try line(13)
+        async let leader: String = cache.value(key: "k", in: .component, line: thirteen) {
+            try await Task.sleep(for: .milliseconds(400))
+            return "computed before the clean"
+        }
+        try await Task.sleep(for: .milliseconds(100))  // the leader is computing
+        try await cache.clean(.component, line: thirteen)  // the clean completes…
+        // …so a read that starts now must not get the value the leader computed before it.
+        let joiner: String = try await cache.value(key: "k", in: .component, line: thirteen) {
+            "computed after the clean"
+        }
+        #expect(joiner == "computed after the clean")
+        #expect(try await leader == "computed before the clean")  // its read began before the clean
+        #expect(
+            try await cache.get(String.self, key: "k", in: .component, line: thirteen) == "computed after the clean")
+        await fixture.close()
+    }
+
     @Test func failedComputationStoresNothingAndReleasesTheLease() async throws {
         let fixture = try StatusFixture()
         let cache = makeCache(fixture)

@@ -23,10 +23,12 @@ struct MultiProcessTests {
         let process = Process()
         private let output = Pipe()
 
-        init(_ arguments: [String]) throws {
+        /// Starts `connector-status <subcommand> <arguments>` (the hidden `worker` by default;
+        /// `nil` runs `arguments` as they are).
+        init(_ arguments: [String], subcommand: String? = "worker") throws {
             let executable = try #require(MultiProcessTests.executable, "build connector-status first (swift build)")
             process.executableURL = executable
-            process.arguments = ["worker"] + arguments
+            process.arguments = (subcommand.map { [$0] } ?? []) + arguments
             process.standardOutput = output
             process.standardError = FileHandle.standardError
             try process.run()
@@ -54,6 +56,16 @@ struct MultiProcessTests {
         }
 
         private var pendingOutput = ""
+
+        /// Waits for exit (off the cooperative pool); returns the exit status and all output.
+        func finish() async throws -> (status: Int32, output: String) {
+            let text = try await offThePool {
+                let rest = self.output.fileHandleForReading.readDataToEndOfFile()
+                self.process.waitUntilExit()
+                return self.pendingOutput + String(decoding: rest, as: UTF8.self)
+            }
+            return (process.terminationStatus, text)
+        }
 
         /// Waits for exit (off the cooperative pool) and decodes the last output line as JSON.
         func result() async throws -> [String: Any] {

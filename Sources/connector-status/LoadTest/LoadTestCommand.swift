@@ -160,7 +160,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             try text.write(toFile: histogram, atomically: true, encoding: .utf8)
         }
         if json {
-            try printJSON(result.document)
+            try printJSON(result.document, snakeCase: true)
         } else {
             print(result.render())
         }

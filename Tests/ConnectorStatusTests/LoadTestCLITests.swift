@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// The load test as a user runs it: the built tool, its own embedded Redis, real processes.
+@Suite("Load test", .timeLimit(.minutes(2)))
+struct LoadTestCLITests {
+    private func run(_ arguments: [String]) async throws -> (status: Int32, json: [String: Any]) {
+        let worker = try MultiProcessTests.Worker(arguments, subcommand: nil)
+        let (status, text) = try await worker.finish()
+        let last = try #require(text.split(separator: "\n").last(where: { $0.hasPrefix("{") }), "no JSON in: \(text)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        return (status, object)
+    }
+
+    private func expectNoViolations(_ json: [String: Any]) throws {
+        let violations = try #require(json["violations"] as? [String: Int])
+        #expect(violations["lost_updates"] == 0)
+        #expect(violations["stale_cache_reads"] == 0)
+        #expect(violations["readiness_inconsistent"] == 0)
+        #expect(violations["unexpected_errors"] == 0)
+        #expect(violations.count == 4)
+    }
+
+    @Test func shortRunKeepsEveryInvariantAndReportsTheDocumentedJSON() async throws {
+        let (status, json) = try await run([
+            "loadtest", "--instances", "2", "--tasks", "8", "--ops", "4000", "--lines", "50", "--connectors", "5",
+            "--json",
+        ])
+        #expect(status == 0)
+        try expectNoViolations(json)
+        let ops = try #require(json["ops"] as? Int)
+        #expect(ops >= 3900 && ops <= 4100)
+        #expect((json["ops_per_sec"] as? Double ?? 0) > 0)
+        #expect(json["errors"] as? Int == 0)
+        let latency = try #require(json["latency_us"] as? [String: Double])
+        for key in ["p50", "p99", "p999", "max"] { #expect((latency[key] ?? 0) > 0, "latency_us.\(key)") }
+        let perInstance = try #require(json["per_instance"] as? [[String: Any]])
+        #expect(perInstance.count == 2)
+        #expect(perInstance.allSatisfy { ($0["peak_rss_kib"] as? Int ?? 0) > 0 })
+        let perOperation = try #require(json["per_operation"] as? [String: Any])
+        #expect(perOperation["readiness"] != nil && perOperation["update"] != nil)
+    }
+
+    @Test func chaosRunRecoversAndLosesNoAcknowledgedWrite() async throws {
+        let (status, json) = try await run([
+            "loadtest", "--instances", "2", "--tasks", "8", "--duration", "5", "--lines", "50", "--connectors", "5",
+            "--chaos", "--json",
+        ])
+        #expect(status == 0)
+        try expectNoViolations(json)
+        let faults = try #require(json["faults"] as? [[String: Any]])
+        #expect(!faults.isEmpty)
+        #expect(faults.allSatisfy { ($0["recovery_milliseconds"] as? Double ?? 99_999) < 10_000 })
+    }
+
+    @Test func badFlagsExitTwo() async throws {
+        let worker = try MultiProcessTests.Worker(["loadtest", "--mix", "50,50,50,0"], subcommand: nil)
+        let (status, _) = try await worker.finish()
+        #expect(status == 2)
+    }
+}
