@@ -4,6 +4,11 @@
 -- ARGV[1]  the generation the writer read before computing ('' = whatever is current)
 -- ARGV[2]  payload      ARGV[3]  time to live, milliseconds
 -- Returns {stored (1/0), current generation}
+local t = redis.call('TYPE', KEYS[2]).ok
+if t ~= 'string' and t ~= 'none' then
+  -- Never overwrite someone else's key of another type.
+  return redis.error_reply('WRONGTYPE cache entry ' .. KEYS[2] .. ' holds a ' .. t)
+end
 local gen = redis.call('GET', KEYS[1])
 if not gen then
   -- Materialise generation 0 so that a clean across all lines (SCAN of generation keys)

@@ -287,11 +287,19 @@ struct LineCacheTests {
                 fixture.keys.cacheEntry(
                     directory: directory, line: twelve, key: "big")
             ).int == 0)
-        // Another type at our key: a typed error, nothing overwritten.
+        // Another type at our key: a read is a miss (MGET cannot tell), a write is a typed error,
+        // and nothing is overwritten.
         let hash = fixture.keys.cacheEntry(directory: directory, line: twelve, key: "hash")
         try await fixture.pool.send("HSET", hash, "field", "value")
+        #expect(try await cache.get(String.self, key: "hash", in: .component, line: twelve) == nil)
         await #expect {
-            try await cache.get(String.self, key: "hash", in: .component, line: twelve)
+            try await cache.set("mine", key: "hash", in: .component, line: twelve)
+        } throws: { error in
+            if case .wrongType = error as? ConnectorStatusError { return true }
+            return false
+        }
+        await #expect {
+            let _: String = try await cache.value(key: "hash", in: .component, line: twelve) { "computed" }
         } throws: { error in
             if case .wrongType = error as? ConnectorStatusError { return true }
             return false

@@ -17,6 +17,9 @@ extension LineCache {
     func readEntry(
         key: String, directory: CacheDirectory, line: LineID, leaseToken: String?, wantStale: Bool
     ) async throws(ConnectorStatusError) -> EntryRead {
+        if leaseToken == nil && !wantStale {
+            return try await readEntryPlain(key: key, directory: directory, line: line)
+        }
         let entry = keys.cacheEntry(directory: directory.name, line: line, key: key)
         let reply: RedisValue
         do {
@@ -39,6 +42,33 @@ extension LineCache {
                 metadata: ["key": "\(entry)"])
         }
         return EntryRead(generation: generation, state: state, payload: parts.count > 2 ? parts[2].bytes : nil)
+    }
+
+    /// A read without lease or stale value: one `MGET` of the generation and the entry (same
+    /// hash tag, so one slot; atomic), compared here. Cheaper on the server than a script, which
+    /// matters because hits are the common case. A corrupt entry is unlinked.
+    func readEntryPlain(key: String, directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError)
+        -> EntryRead
+    {
+        let entry = keys.cacheEntry(directory: directory.name, line: line, key: key)
+        let reply = try await send(
+            RedisCommand("MGET", keys.cacheGeneration(directory: directory.name, line: line), entry), key: entry)
+        guard let parts = reply.array, parts.count == 2 else { throw .unexpectedReply("MGET returned \(reply)") }
+        let generationText = parts[0].string ?? "0"
+        guard let generation = Int64(generationText) else {
+            throw .unexpectedReply("cache generation is not an integer")
+        }
+        guard let value = parts[1].bytes else { return EntryRead(generation: generation, state: "miss", payload: nil) }
+        guard let separator = value.firstIndex(of: UInt8(ascii: ":")) else {
+            metrics.corrupt.increment()
+            logger.warning("removed a line-cache entry without a generation prefix", metadata: ["key": "\(entry)"])
+            _ = try await send(RedisCommand("UNLINK", entry), key: entry)
+            return EntryRead(generation: generation, state: "corrupt", payload: nil)
+        }
+        guard value[..<separator].elementsEqual(generationText.utf8) else {
+            return EntryRead(generation: generation, state: "miss", payload: nil)
+        }
+        return EntryRead(generation: generation, state: "hit", payload: Array(value[(separator + 1)...]))
     }
 
     @discardableResult
@@ -76,6 +106,12 @@ extension LineCache {
         let token = UUID().uuidString
         let deadline = ContinuousClock.now + options.leaseWait
         var waited = false
+        // Hits are the common case: one MGET first; the lease script only on a miss.
+        let first = try await readEntryPlain(key: key, directory: directory, line: line)
+        if first.state == "hit", let payload = first.payload {
+            metrics.hits.increment()
+            return payload
+        }
         while true {
             let read = try await readEntry(
                 key: key, directory: directory, line: line, leaseToken: token, wantStale: staleWhileComputing)
