@@ -42,10 +42,14 @@ struct LoadTestCLITests {
     }
 
     @Test func chaosRunRecoversAndLosesNoAcknowledgedWrite() async throws {
+        let plot = FileManager.default.temporaryDirectory.appendingPathComponent("latency-\(UUID().uuidString).svg")
+        defer { try? FileManager.default.removeItem(at: plot) }
         let (status, json) = try await run([
             "loadtest", "--instances", "2", "--tasks", "8", "--duration", "5", "--lines", "50", "--connectors", "5",
-            "--chaos", "--json",
+            "--chaos", "--json", "--plot", plot.path,
         ])
+        let svg = try String(contentsOf: plot, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("polyline") && svg.contains("stroke=\"#d33\""))
         #expect(status == 0)
         try expectNoViolations(json)
         let faults = try #require(json["faults"] as? [[String: Any]])

@@ -42,6 +42,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Write the total latency distribution (HdrHistogram percentile text, µs) here.")
     var histogram: String?
     @Option(help: "Key namespace (default: a fresh one per run, removed afterwards).") var namespace: String?
+    @Option(help: "Write an SVG plot of a probe client's readiness latency over time, faults marked.")
+    var plot: String?
 
     func validate() throws {
         guard (1...64).contains(instances) else { throw ValidationError("--instances must be 1...64") }
@@ -81,7 +83,9 @@ struct LoadTestCommand: AsyncParsableCommand {
             configuration = try RedisConfiguration(url: server.url)
             url = server.url
         }
-        let pool = try RedisConnectionPool(configuration: configuration, logger: toolLogger())
+        var logger = toolLogger()
+        if chaos { logger.logLevel = .critical }  // the injected faults are reported, not logged
+        let pool = try RedisConnectionPool(configuration: configuration, logger: logger)
         do {
             try await execute(pool: pool, keys: keys, url: url, embedded: embedded)
         } catch {
@@ -112,6 +116,7 @@ struct LoadTestCommand: AsyncParsableCommand {
                 echoPrefix: nil)
         }
         let injector = chaos ? FaultInjector(pool: pool, embedded: embedded) : nil
+        let probeTask = plot.map { _ in Task { await Self.probe(pool: pool, keys: keys, started: started) } }
         let chaosTask = injector.map { injector in Task { await injector.run() } }
         let progressTask = Task {
             while !Task.isCancelled {
@@ -140,6 +145,15 @@ struct LoadTestCommand: AsyncParsableCommand {
         progressTask.cancel()
         chaosTask?.cancel()
         let faults = await injector?.finish() ?? []
+        probeTask?.cancel()
+        if let plot, let samples = await probeTask?.value {
+            let chart = LatencyPlot(
+                samples: samples, faults: faults,
+                title:
+                    "Readiness latency seen by a probe during loadtest: \(instances) × \(tasks) tasks\(chaos ? ", chaos" : "")"
+            )
+            try chart.svg().write(toFile: plot, atomically: true, encoding: .utf8)
+        }
         if !json { FileHandle.standardError.write(Data("\n".utf8)) }
 
         var total = InstanceReport(instance: 0)
@@ -167,6 +181,30 @@ struct LoadTestCommand: AsyncParsableCommand {
         if total.violations.total > 0 {
             throw ToolFailure(code: ToolExit.no, message: "invariant violations: \(total.violations)")
         }
+    }
+
+    /// Times one readiness check every 10 ms on its own connection until cancelled.
+    private static func probe(pool: RedisConnectionPool, keys: KeySpace, started: ContinuousClock.Instant) async
+        -> [LatencyPlot.Sample]
+    {
+        guard
+            let probePool = try? RedisConnectionPool(configuration: pool.configuration, logger: Logger(label: "probe"))
+        else { return [] }
+        let store = StatusStore(redis: probePool, keys: keys, logger: Logger(label: "probe"))
+        var samples: [LatencyPlot.Sample] = []
+        guard let connector = try? ConnectorID("c0"), let line = try? LineID(1) else { return [] }
+        while !Task.isCancelled {
+            let begin = ContinuousClock.now
+            let failed = (try? await store.isReady(connector, line: line)) == nil
+            let end = ContinuousClock.now
+            samples.append(
+                LatencyPlot.Sample(
+                    seconds: (begin - started).secondsValue, microseconds: (end - begin).secondsValue * 1e6,
+                    failed: failed))
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        await probePool.close()
+        return samples
     }
 
     /// Final VERSION of every touched pair must lie in [acknowledged, acknowledged + unknown].

@@ -6,5 +6,9 @@ func printJSON<Value: Encodable>(_ value: Value, snakeCase: Bool = false) throws
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    // Written straight to the file descriptor: a parent reading a pipe sees it at once, and
+    // nothing waits in a stdio buffer if the process exits right after.
+    var bytes = try encoder.encode(value)
+    bytes.append(UInt8(ascii: "\n"))
+    FileHandle.standardOutput.write(bytes)
 }
