@@ -152,11 +152,16 @@ struct LineCacheTests {
         let fixture = try StatusFixture()
         let cache = makeCache(fixture)
         let thirteen = try line(13)
+        // The leader's computation has certainly begun (so its read came before the clean) when
+        // `started` yields; it then takes 400 ms more.
+        let (started, signal) = AsyncStream.makeStream(of: Void.self)
         async let leader: String = cache.value(key: "k", in: .component, line: thirteen) {
+            signal.yield()
             try await Task.sleep(for: .milliseconds(400))
             return "computed before the clean"
         }
-        try await Task.sleep(for: .milliseconds(100))  // the leader is computing
+        var iterator = started.makeAsyncIterator()
+        _ = await iterator.next()
         try await cache.clean(.component, line: thirteen)  // the clean completes…
         // …so a read that starts now must not get the value the leader computed before it.
         let joiner: String = try await cache.value(key: "k", in: .component, line: thirteen) {
