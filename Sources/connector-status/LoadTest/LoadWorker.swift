@@ -44,14 +44,13 @@ struct LoadWorker {
         // and written back would copy its buckets on every operation).
         var histograms = LoadOperation.allCases.map { _ in InstanceReport.emptyHistogram() }
         var counts = LoadOperation.allCases.map { _ in 0 }
-        var generator = SystemRandomNumberGenerator()
         var readinessCount = 0
         while ContinuousClock.now < deadline {
             let done = operationsDone.increment()
             if let budget, done > budget { break }
-            let line = try! LineID(Int64(1 + lineSampler.next(using: &generator)))
-            let connector = connectorIDs[connectorSampler.next(using: &generator)]
-            let roll = Int.random(in: 0..<100, using: &generator)
+            let line = try! LineID(Int64(1 + lineSampler.next()))
+            let connector = connectorIDs[connectorSampler.next()]
+            let roll = Int.random(in: 0..<100)
             let operation: LoadOperation
             if roll < shape.mix[0] {
                 operation = .readiness

@@ -15,9 +15,10 @@ struct ZipfSampler: Sendable {
         }
     }
 
-    /// The next index, by binary search of the cumulative weights.
-    func next<G: RandomNumberGenerator>(using generator: inout G) -> Int {
-        let target = Double.random(in: 0..<1, using: &generator)
+    /// The next index, by binary search of the cumulative weights. Uses the system generator
+    /// (no `inout` generator kept in an async frame across suspension points).
+    func next() -> Int {
+        let target = Double.random(in: 0..<1)
         var low = 0
         var high = cumulative.count - 1
         while low < high {
