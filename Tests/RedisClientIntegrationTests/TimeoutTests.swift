@@ -18,15 +18,18 @@ struct TimeoutTests {
             let idBefore = try #require(try await pool.send("CLIENT", "ID").int)
             let clock = ContinuousClock()
             let start = clock.now
-            let (error, elapsed) = await measureError { try await pool.send("DEBUG", "SLEEP", 1) }
+            // The server sleeps far longer than the timeout, so failing well before it wakes proves
+            // the timeout fired, with room for a loaded machine (TSan, parallel load tests) to
+            // resume this task late.
+            let (error, elapsed) = await measureError { try await pool.send("DEBUG", "SLEEP", 6) }
             #expect((error as? RedisClientError)?.kind == .timeout, "\(String(describing: error))")
             #expect(elapsed >= .milliseconds(150), "failed before the timeout: \(elapsed)")
-            #expect(elapsed < .milliseconds(900), "the timeout took \(elapsed)")
+            #expect(elapsed < .seconds(5), "the timeout took \(elapsed)")
             #expect((error as? RedisClientError)?.outcomeUnknown == true)
 
-            // The server is asleep for the rest of the second; after that the very next command
-            // must succeed, on a new connection.
-            try await Task.sleep(until: start + .milliseconds(1150), clock: clock)
+            // The server is asleep for the rest of the 6 s; after that the very next command must
+            // succeed, on a new connection.
+            try await Task.sleep(until: start + .milliseconds(6150), clock: clock)
             #expect(try await pool.send("PING") == .simpleString("PONG"))
             let idAfter = try #require(try await pool.send("CLIENT", "ID").int)
             #expect(idAfter != idBefore, "the timed-out connection should have been replaced")
@@ -41,9 +44,11 @@ struct TimeoutTests {
         try await withPool(configuration) { pool async throws in
             let key = uniqueKey("timeout")
             try await pool.send("SET", key, "still here")
-            let (error, elapsed) = await measureError { try await pool.send("BLPOP", uniqueKey("empty"), 3) }
+            // BLPOP would block 10 s; failing well before proves the 200 ms timeout fired (with
+            // room for a loaded machine to resume this task late).
+            let (error, elapsed) = await measureError { try await pool.send("BLPOP", uniqueKey("empty"), 10) }
             #expect((error as? RedisClientError)?.kind == .timeout, "\(String(describing: error))")
-            #expect(elapsed < .seconds(1), "the timeout took \(elapsed)")
+            #expect(elapsed < .seconds(6), "the timeout took \(elapsed)")
             // A stale BLPOP reply must not be handed to the next caller.
             #expect(try await pool.send("GET", key) == .bulk("still here"))
             #expect(try await pool.send("ECHO", "after") == .bulk("after"))
