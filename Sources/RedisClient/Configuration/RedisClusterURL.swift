@@ -191,8 +191,8 @@ enum RedisDeploymentURLParser {
         guard !hostList.isEmpty else { throw fail("no \(nodeKind)") }
         var hosts: [RedisEndpoint] = []
         for (position, item) in hostList.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
-            let endpoint = try hostAndPort(
-                item, defaultPort: sentinel ? 26379 : 6379, what: "\(nodeKind) \(position + 1)")
+            let endpoint = try RedisURLParser.endpoint(
+                item, defaultPort: sentinel ? 26379 : 6379, what: "\(nodeKind) \(position + 1)", fail: fail)
             if !hosts.contains(endpoint) { hosts.append(endpoint) }
         }
 
@@ -241,35 +241,5 @@ enum RedisDeploymentURLParser {
             throw RedisClientError(.invalidURL, "invalid Redis URL: \(error.message)")
         }
         return Parsed(hosts: hosts, masterName: masterName, template: template)
-    }
-
-    /// `host`, `host:port`, `[v6]` or `[v6]:port`; `what` names the item in errors.
-    static func hostAndPort(_ text: Substring, defaultPort: Int, what: String) throws(RedisClientError) -> RedisEndpoint
-    {
-        var host: Substring
-        var portText: Substring?
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { throw fail("unclosed '[' in IPv6 host of \(what)") }
-            host = text[text.index(after: text.startIndex)..<close]
-            let after = text[text.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw fail("unexpected text after IPv6 host of \(what)") }
-                portText = after.dropFirst()
-            }
-        } else if let colon = text.firstIndex(of: ":") {
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        } else {
-            host = text
-        }
-        guard !host.isEmpty else { throw fail("no host in \(what)") }
-        guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._:".contains($0)) }) else {
-            throw fail("the host of \(what) has characters a host name cannot have")
-        }
-        guard let portText else { return .tcp(host: String(host), port: defaultPort) }
-        guard let port = RedisURLParser.decimal(portText), (1...65535).contains(port) else {
-            throw fail("port of \(what) must be a number from 1 to 65535")
-        }
-        return .tcp(host: String(host), port: port)
     }
 }

@@ -118,35 +118,7 @@ enum RedisURLParser {
             let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
             let authority = rest[..<authorityEnd]
             let path = rest[authorityEnd...]
-            // Host and port.
-            var host: Substring
-            var portText: Substring?
-            if authority.hasPrefix("[") {
-                guard let close = authority.firstIndex(of: "]") else { throw fail("unclosed '[' in IPv6 host") }
-                host = authority[authority.index(after: authority.startIndex)..<close]
-                let after = authority[authority.index(after: close)...]
-                if !after.isEmpty {
-                    guard after.hasPrefix(":") else { throw fail("unexpected text after IPv6 host") }
-                    portText = after.dropFirst()
-                }
-            } else if let colon = authority.firstIndex(of: ":") {
-                host = authority[..<colon]
-                portText = authority[authority.index(after: colon)...]
-            } else {
-                host = authority
-            }
-            guard !host.isEmpty else { throw fail("no host") }
-            guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._:".contains($0)) }) else {
-                throw fail("the host has characters a host name cannot have")
-            }
-            if let portText {
-                guard let port = decimal(portText), (1...65535).contains(port) else {
-                    throw fail("port must be a number from 1 to 65535")
-                }
-                parsed.endpoint = .tcp(host: String(host), port: port)
-            } else {
-                parsed.endpoint = .tcp(host: String(host), port: 6379)
-            }
+            parsed.endpoint = try endpoint(authority, defaultPort: 6379, what: nil, fail: fail)
             // Database.
             let databaseText = path.drop { $0 == "/" }
             if !databaseText.isEmpty {
@@ -159,6 +131,40 @@ enum RedisURLParser {
         if let database = options.removeValue(forKey: "db") { parsed.database = database }
         parsed.options = options
         return parsed
+    }
+
+    /// Parses `host`, `host:port`, `[v6]` or `[v6]:port` (shared by every URL form). `what` names
+    /// the item in messages ("seed 2"), `fail` wraps a reason into the caller's error. Messages
+    /// never repeat the text.
+    static func endpoint(
+        _ text: Substring, defaultPort: Int, what: String?, fail: (String) -> RedisClientError
+    ) throws(RedisClientError) -> RedisEndpoint {
+        let of = what.map { " of \($0)" } ?? ""
+        var host: Substring
+        var portText: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw fail("unclosed '[' in IPv6 host\(of)") }
+            host = text[text.index(after: text.startIndex)..<close]
+            let after = text[text.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { throw fail("unexpected text after IPv6 host\(of)") }
+                portText = after.dropFirst()
+            }
+        } else if let colon = text.firstIndex(of: ":") {
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        } else {
+            host = text
+        }
+        guard !host.isEmpty else { throw fail("no host" + (what.map { " in \($0)" } ?? "")) }
+        guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._:".contains($0)) }) else {
+            throw fail("the host\(of) has characters a host name cannot have")
+        }
+        guard let portText else { return .tcp(host: String(host), port: defaultPort) }
+        guard let port = decimal(portText), (1...65535).contains(port) else {
+            throw fail("port\(of) must be a number from 1 to 65535")
+        }
+        return .tcp(host: String(host), port: port)
     }
 
     /// A non-negative decimal made of ASCII digits only (no sign, no spaces), or `nil`.
