@@ -20,14 +20,12 @@ struct WorkerCommand: AsyncParsableCommand {
 struct CASWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "cas")
     @OptionGroup var store: StoreOptions
-    @Option var connector: String
-    @Option var line: Int64
+    @OptionGroup var target: PairOptions
     @Option var updates: Int = 100
 
     func run() async throws {
         let session = try store.open()
-        let connector = try ConnectorID(connector)
-        let line = try LineID(line)
+        let (connector, line) = try target.parsed()
         var successes = 0
         var conflicts = 0
         while successes < updates {
@@ -55,14 +53,12 @@ struct CASWorker: AsyncParsableCommand {
 struct FlipWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "flip")
     @OptionGroup var store: StoreOptions
-    @Option var connector: String
-    @Option var line: Int64
+    @OptionGroup var target: PairOptions
     @Option var count: Int = 200
 
     func run() async throws {
         let session = try store.open()
-        let connector = try ConnectorID(connector)
-        let line = try LineID(line)
+        let (connector, line) = try target.parsed()
         for index in 0..<count {
             let up = index % 2 == 0
             try await session.store.update(
@@ -77,14 +73,12 @@ struct FlipWorker: AsyncParsableCommand {
 struct ReadWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "read")
     @OptionGroup var store: StoreOptions
-    @Option var connector: String
-    @Option var line: Int64
+    @OptionGroup var target: PairOptions
     @Option var count: Int = 500
 
     func run() async throws {
         let session = try store.open()
-        let connector = try ConnectorID(connector)
-        let line = try LineID(line)
+        let (connector, line) = try target.parsed()
         var violations = 0
         var readyWhileError = 0
         var readyReads = 0
@@ -214,5 +208,16 @@ struct CacheGetWorker: AsyncParsableCommand {
             String.self, key: key, in: CacheDirectory(name: dir, defaultTTL: .seconds(60)), line: try LineID(line))
         print("{\"value\":\(value.map { "\"\($0)\"" } ?? "null")}")
         await session.close()
+    }
+}
+
+/// `--connector C --line L` of the workers that act on one pair, validated.
+struct PairOptions: ParsableArguments {
+    @Option var connector: String
+    @Option var line: Int64
+
+    /// The validated pair; invalid input exits 2 with the field named.
+    func parsed() throws -> (ConnectorID, LineID) {
+        (try ConnectorID(connector), try LineID(line))
     }
 }
