@@ -100,8 +100,6 @@ enum RedisDeploymentURLParser {
         var template: RedisConfiguration
     }
 
-    static let knownOptions: Set<String> = ["connect_timeout_ms", "command_timeout_ms", "pool_size", "db"]
-
     static func fail(_ reason: String) -> RedisClientError {
         RedisClientError(
             .invalidURL,
@@ -129,57 +127,14 @@ enum RedisDeploymentURLParser {
         guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { throw fail("no scheme") }
         var rest = url[url.index(colon, offsetBy: 3)...]
 
-        // Credentials end at the last '@' (a password may hold '/', '#' or '@' unencoded), unless a
-        // '?' comes before the first '@': then every '@' is inside the query.
-        var credentials: Substring?
-        if let firstAt = rest.firstIndex(of: "@"), let lastAt = rest.lastIndex(of: "@") {
-            let queryStart = rest.firstIndex(of: "?")
-            if queryStart == nil || queryStart! > firstAt {
-                credentials = rest[..<lastAt]
-                rest = rest[rest.index(after: lastAt)...]
-            }
-        }
-
-        // Query options.
-        var query: [String: String] = [:]
-        if let questionMark = rest.firstIndex(of: "?") {
-            for pair in rest[rest.index(after: questionMark)...].split(separator: "&") where !pair.isEmpty {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2, let key = RedisURLParser.percentDecode(parts[0]),
-                    let value = RedisURLParser.percentDecode(parts[1])
-                else { throw fail("malformed query option") }
-                query[key] = value
-            }
-            rest = rest[..<questionMark]
-        }
-        var options: [String: Int] = [:]
-        for (key, value) in query where key != "password" && key != "user" {
-            guard knownOptions.contains(key) else {
-                throw fail(
-                    "unknown query option; known: \(knownOptions.sorted().joined(separator: ", ")), user, password")
-            }
-            guard let number = RedisURLParser.decimal(value) else {
-                throw fail("query option \(key) must be a whole number")
-            }
-            options[key] = number
-        }
+        let credentials = RedisURLParser.takeCredentials(&rest)
+        var (query, options) = try RedisURLParser.takeQuery(&rest, fail: fail)
 
         // Credentials.
         var username: String?
         var password: String?
         if let credentials {
-            if let colon = credentials.firstIndex(of: ":") {
-                guard let user = RedisURLParser.percentDecode(credentials[..<colon]),
-                    let secret = RedisURLParser.percentDecode(credentials[credentials.index(after: colon)...])
-                else { throw fail("bad percent-encoding in credentials") }
-                username = user.isEmpty ? nil : user
-                password = secret
-            } else {
-                guard let secret = RedisURLParser.percentDecode(credentials) else {
-                    throw fail("bad percent-encoding in credentials")
-                }
-                password = secret
-            }
+            (username, password) = try RedisURLParser.decodeCredentials(credentials, fail: fail)
         }
         if username == nil, let user = query["user"] { username = user }
         if password == nil, let secret = query["password"] { password = secret }

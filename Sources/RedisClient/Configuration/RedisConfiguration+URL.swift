@@ -58,19 +58,54 @@ enum RedisURLParser {
         }
         var rest = url[url.index(colon, offsetBy: 3)...]
 
-        // Credentials end at the last '@' (a password may hold '/', '#' or '@' unencoded), unless
-        // a '?' comes before the first '@': then every '@' is inside the query. A '?' in a
-        // password must be percent-encoded.
-        var credentials: Substring?
-        if scheme == "redis", let firstAt = rest.firstIndex(of: "@"), let lastAt = rest.lastIndex(of: "@") {
-            let queryStart = rest.firstIndex(of: "?")
-            if queryStart == nil || queryStart! > firstAt {
-                credentials = rest[..<lastAt]
-                rest = rest[rest.index(after: lastAt)...]
+        let credentials = scheme == "redis" ? takeCredentials(&rest) : nil
+        var (query, options) = try takeQuery(&rest, fail: fail)
+
+        var parsed: Parsed
+        switch scheme {
+        case "unix":
+            guard rest.hasPrefix("/"), rest.count > 1 else { throw fail("unix socket path must be absolute") }
+            guard let path = percentDecode(rest) else { throw fail("bad percent-encoding in path") }
+            parsed = Parsed(endpoint: .unix(path: path))
+        default:
+            parsed = Parsed(endpoint: .tcp(host: "", port: 6379))
+            if let credentials {
+                (parsed.username, parsed.password) = try decodeCredentials(credentials, fail: fail)
+            }
+            let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            let path = rest[authorityEnd...]
+            parsed.endpoint = try endpoint(authority, defaultPort: 6379, what: nil, fail: fail)
+            // Database.
+            let databaseText = path.drop { $0 == "/" }
+            if !databaseText.isEmpty {
+                guard let database = decimal(databaseText) else { throw fail("database must be a whole number") }
+                parsed.database = database
             }
         }
+        if let user = query["user"], parsed.username == nil { parsed.username = user }
+        if let password = query["password"], parsed.password == nil { parsed.password = password }
+        if let database = options.removeValue(forKey: "db") { parsed.database = database }
+        parsed.options = options
+        return parsed
+    }
 
-        // Query options.
+    /// Cuts the credentials off `rest`: they end at the last '@' (a password may hold '/', '#'
+    /// or '@' unencoded), unless a '?' comes before the first '@' — then every '@' is inside the
+    /// query. A '?' in a password must be percent-encoded.
+    static func takeCredentials(_ rest: inout Substring) -> Substring? {
+        guard let firstAt = rest.firstIndex(of: "@"), let lastAt = rest.lastIndex(of: "@") else { return nil }
+        if let queryStart = rest.firstIndex(of: "?"), queryStart < firstAt { return nil }
+        let credentials = rest[..<lastAt]
+        rest = rest[rest.index(after: lastAt)...]
+        return credentials
+    }
+
+    /// Cuts the query off `rest`: every `key=value` (percent-decoded), and the known numeric
+    /// options among them (`user` and `password` are left to the caller).
+    static func takeQuery(
+        _ rest: inout Substring, fail: (String) -> RedisClientError
+    ) throws(RedisClientError) -> (query: [String: String], options: [String: Int]) {
         var query: [String: String] = [:]
         if let questionMark = rest.firstIndex(of: "?") {
             for pair in rest[rest.index(after: questionMark)...].split(separator: "&") where !pair.isEmpty {
@@ -91,46 +126,22 @@ enum RedisURLParser {
             guard let number = decimal(value) else { throw fail("query option \(key) must be a whole number") }
             options[key] = number
         }
+        return (query, options)
+    }
 
-        var parsed: Parsed
-        switch scheme {
-        case "unix":
-            guard rest.hasPrefix("/"), rest.count > 1 else { throw fail("unix socket path must be absolute") }
-            guard let path = percentDecode(rest) else { throw fail("bad percent-encoding in path") }
-            parsed = Parsed(endpoint: .unix(path: path))
-        default:
-            parsed = Parsed(endpoint: .tcp(host: "", port: 6379))
-            if let credentials {
-                if let colon = credentials.firstIndex(of: ":") {
-                    guard let user = percentDecode(credentials[..<colon]),
-                        let password = percentDecode(credentials[credentials.index(after: colon)...])
-                    else { throw fail("bad percent-encoding in credentials") }
-                    parsed.username = user.isEmpty ? nil : user
-                    parsed.password = password
-                } else {
-                    // `redis://secret@host` is a password alone, as in redis-cli's -u and most clients.
-                    guard let password = percentDecode(credentials) else {
-                        throw fail("bad percent-encoding in credentials")
-                    }
-                    parsed.password = password
-                }
-            }
-            let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-            let authority = rest[..<authorityEnd]
-            let path = rest[authorityEnd...]
-            parsed.endpoint = try endpoint(authority, defaultPort: 6379, what: nil, fail: fail)
-            // Database.
-            let databaseText = path.drop { $0 == "/" }
-            if !databaseText.isEmpty {
-                guard let database = decimal(databaseText) else { throw fail("database must be a whole number") }
-                parsed.database = database
-            }
+    /// Decodes `user:password`, `:password` or a password alone (`redis://secret@host`, as in
+    /// redis-cli's -u and most clients). An empty user is no user.
+    static func decodeCredentials(
+        _ credentials: Substring, fail: (String) -> RedisClientError
+    ) throws(RedisClientError) -> (user: String?, password: String) {
+        guard let colon = credentials.firstIndex(of: ":") else {
+            guard let password = percentDecode(credentials) else { throw fail("bad percent-encoding in credentials") }
+            return (nil, password)
         }
-        if let user = query["user"], parsed.username == nil { parsed.username = user }
-        if let password = query["password"], parsed.password == nil { parsed.password = password }
-        if let database = options.removeValue(forKey: "db") { parsed.database = database }
-        parsed.options = options
-        return parsed
+        guard let user = percentDecode(credentials[..<colon]),
+            let password = percentDecode(credentials[credentials.index(after: colon)...])
+        else { throw fail("bad percent-encoding in credentials") }
+        return (user.isEmpty ? nil : user, password)
     }
 
     /// Parses `host`, `host:port`, `[v6]` or `[v6]:port` (shared by every URL form). `what` names
