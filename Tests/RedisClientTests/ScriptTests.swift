@@ -43,14 +43,14 @@ struct ScriptTests {
 
     @Test func commandIsEvalshaWithKeysThenArguments() {
         let script = RedisScript("return redis.call(\"GET\", KEYS[1])")
-        let command = script.command(keys: ["k1", "k2"], arguments: ["a", 5, [UInt8]([0x00, 0xFF])])
+        let command = script.command(keys: ["{k}1", "{k}2"], arguments: ["a", 5, [UInt8]([0x00, 0xFF])])
         #expect(command.name == "EVALSHA")
         #expect(command.argumentCount == 8)
         let argv = (1..<command.argumentCount).map { Array(command.argument(at: $0)) }
         #expect(
             argv == [
-                Array("d1ad8397c172dc0a63e271f0c4c4250ca8d5d1fb".utf8), Array("2".utf8), Array("k1".utf8),
-                Array("k2".utf8), Array("a".utf8), Array("5".utf8), [0x00, 0xFF],
+                Array("d1ad8397c172dc0a63e271f0c4c4250ca8d5d1fb".utf8), Array("2".utf8), Array("{k}1".utf8),
+                Array("{k}2".utf8), Array("a".utf8), Array("5".utf8), [0x00, 0xFF],
             ])
         #expect(command.script == script)
     }

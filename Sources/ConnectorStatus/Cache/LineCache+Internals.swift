@@ -203,14 +203,15 @@ extension LineCache {
         _ = try await remove(key: key, in: directory, line: line)
     }
 
+    /// One `SCAN` step (over every master of a cluster, see ``RedisCommandClient/scan(cursor:matching:count:type:)``).
     func scan(cursor: String, pattern: String, type: String) async throws(ConnectorStatusError) -> (String, [String]) {
-        let reply = try await send(
-            RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", options.reclaimScanCount, "TYPE", type),
-            key: pattern)
-        guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let found = parts[1].array else {
-            throw .unexpectedReply("SCAN returned \(reply)")
+        do {
+            let page = try await redis.scan(
+                cursor: cursor, matching: pattern, count: options.reclaimScanCount, type: type)
+            return (page.cursor, page.keys)
+        } catch {
+            throw ConnectorStatusError.wrap(error, key: pattern)
         }
-        return (next, found.compactMap(\.string))
     }
 
     func send(_ command: RedisCommand, key: String) async throws(ConnectorStatusError) -> RedisValue {

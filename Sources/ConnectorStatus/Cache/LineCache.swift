@@ -22,7 +22,7 @@ import RedisClient
 /// try await cache.clean(.infoConnectorsLine, line: line)   // after a config change
 /// ```
 public struct LineCache: Sendable {
-    public let redis: RedisConnectionPool
+    public let redis: any RedisCommandClient
     public let keys: KeySpace
     public let options: LineCacheOptions
     let coder: any CacheValueCoder
@@ -32,7 +32,7 @@ public struct LineCache: Sendable {
 
     /// Creates a cache over `redis`.
     public init(
-        redis: RedisConnectionPool, keys: KeySpace = .standard, options: LineCacheOptions = LineCacheOptions(),
+        redis: any RedisCommandClient, keys: KeySpace = .standard, options: LineCacheOptions = LineCacheOptions(),
         coder: any CacheValueCoder = JSONCacheCoder(), logger: Logger
     ) {
         self.redis = redis

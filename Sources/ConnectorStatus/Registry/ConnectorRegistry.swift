@@ -17,7 +17,7 @@ import RedisClient
 /// ```
 public struct ConnectorRegistry: Sendable {
     /// The Redis pool every call goes through.
-    public let redis: RedisConnectionPool
+    public let redis: any RedisCommandClient
     /// The key layout.
     public let keys: KeySpace
     let logger: Logger
@@ -26,7 +26,7 @@ public struct ConnectorRegistry: Sendable {
     ///
     /// - Parameter logger: receives a warning for each stored entry that does not decode (skipped
     ///   by ``list()``). Logging is never bootstrapped here.
-    public init(redis: RedisConnectionPool, keys: KeySpace = .standard, logger: Logger) {
+    public init(redis: any RedisCommandClient, keys: KeySpace = .standard, logger: Logger) {
         self.redis = redis
         self.keys = keys
         self.logger = logger

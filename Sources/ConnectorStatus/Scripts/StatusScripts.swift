@@ -22,18 +22,20 @@ extension StatusStore {
     /// `doctor` and benchmarks).
     public static var scripts: [RedisScript] { StatusScripts.all + LineCacheScripts.all + RegistryScripts.all }
 
-    /// Loads every script into the server's script cache (`SCRIPT LOAD` each, one pipeline).
-    /// Optional: scripts are loaded on first use anyway (after `NOSCRIPT`).
+    /// Loads every script into the script cache of every master (one server, or each master of
+    /// a cluster): `SCRIPT LOAD` each. Optional: scripts are loaded on first use anyway (after
+    /// `NOSCRIPT`, on the node that answered it).
     ///
     /// - Throws: ``ConnectorStatusError/server(_:)`` when Redis refuses (e.g. an ACL without `SCRIPT`),
     ///   ``ConnectorStatusError/redis(_:)`` for connection failures.
     public func preloadScripts() async throws(ConnectorStatusError) {
-        let results = await redis.pipeline(Self.scripts.map { RedisCommand("SCRIPT", "LOAD", $0.source) })
-        for result in results {
-            do {
-                _ = try result.get()
-            } catch {
-                throw ConnectorStatusError.wrap(error)
+        for script in Self.scripts {
+            for (_, result) in await redis.sendToEveryMaster(RedisCommand("SCRIPT", "LOAD", script.source)) {
+                do {
+                    _ = try result.get()
+                } catch {
+                    throw ConnectorStatusError.wrap(error)
+                }
             }
         }
     }

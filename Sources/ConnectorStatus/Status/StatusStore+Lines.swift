@@ -117,21 +117,22 @@ extension StatusStore {
         return statuses
     }
 
-    /// Status pairs found by `SCAN … MATCH … TYPE hash`.
+    /// Status pairs found by `SCAN … MATCH … TYPE hash` (on every master of a cluster).
     func scanPairs(connector: ConnectorID?) async throws(ConnectorStatusError) -> [StatusPair] {
         let pattern = keys.statusScanPattern(connector: connector)
         var cursor = "0"
         var pairs = Set<StatusPair>()
         repeat {
-            let reply = try await send(
-                RedisCommand("SCAN", cursor, "MATCH", pattern, "COUNT", limits.scanCount, "TYPE", "hash"),
-                key: pattern)
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string, let found = parts[1].array
-            else { throw .unexpectedReply("SCAN returned \(reply)") }
-            for key in found {
-                if let text = key.string, let pair = keys.pair(fromStatusKey: text) { pairs.insert(pair) }
+            let found: [String]
+            do {
+                (cursor, found) = try await redis.scan(
+                    cursor: cursor, matching: pattern, count: limits.scanCount, type: "hash")
+            } catch {
+                throw ConnectorStatusError.wrap(error, key: pattern)
             }
-            cursor = next
+            for key in found {
+                if let pair = keys.pair(fromStatusKey: key) { pairs.insert(pair) }
+            }
         } while cursor != "0"
         return Array(pairs)
     }

@@ -20,7 +20,7 @@ import RedisClient
 /// ```
 public struct StatusStore: Sendable {
     /// The Redis pool every call goes through.
-    public let redis: RedisConnectionPool
+    public let redis: any RedisCommandClient
     /// The key layout.
     public let keys: KeySpace
     /// Input limits.
@@ -37,7 +37,7 @@ public struct StatusStore: Sendable {
     ///   - connectorInfoDirectory: the line-cache directory cleaned by status changes; Bitrix's
     ///     `CACHE_DIR_INFO_CONNECTORS_LINE` by default.
     public init(
-        redis: RedisConnectionPool, keys: KeySpace = .standard, limits: StatusLimits = StatusLimits(),
+        redis: any RedisCommandClient, keys: KeySpace = .standard, limits: StatusLimits = StatusLimits(),
         connectorInfoDirectory: String = "/imconnector/infoconnectorsline/", logger: Logger
     ) {
         self.redis = redis

@@ -21,6 +21,8 @@ import Synchronization
 final class RedisConnection: @unchecked Sendable {
     let configuration: RedisConfiguration
     let index: Int
+    /// Chooses the server at each connect (Sentinel); `nil`: always `configuration.endpoint`.
+    private let resolver: (any EndpointResolver)?
     private let logger: Logger
     private let metrics: ClientMetrics
 
@@ -42,12 +44,21 @@ final class RedisConnection: @unchecked Sendable {
 
     // I/O thread only.
     private var context: HiredisContext?
+    /// Set when a reply said the server is no longer the right one (see `EndpointResolver`).
+    private var staleAfterThisPass = false
+    /// The server connected to last (differs from `configuration.endpoint` behind Sentinel).
+    private var currentEndpoint: RedisEndpoint
     private var backoff: ReconnectBackoff
     private var connectedOnce = false
 
-    init(configuration: RedisConfiguration, index: Int, logger: Logger, metrics: ClientMetrics) {
+    init(
+        configuration: RedisConfiguration, index: Int, logger: Logger, metrics: ClientMetrics,
+        resolver: (any EndpointResolver)? = nil
+    ) {
         self.configuration = configuration
         self.index = index
+        self.resolver = resolver
+        currentEndpoint = configuration.endpoint
         self.logger = logger
         self.metrics = metrics
         backoff = ReconnectBackoff(
@@ -150,6 +161,13 @@ final class RedisConnection: @unchecked Sendable {
             lock.unlock()
             process(batch)
             load.subtract(batch.count, ordering: .relaxed)
+            if staleAfterThisPass {
+                staleAfterThisPass = false
+                logger.info(
+                    "Redis server is no longer the master; reconnecting",
+                    metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
+                context = nil
+            }
         }
     }
 
@@ -203,6 +221,7 @@ final class RedisConnection: @unchecked Sendable {
                 case .single(_, let continuation):
                     let reply = try connection.readReply(deadline: .now + configuration.commandTimeout)
                     if case .error(let serverError) = reply {
+                        noteStale(serverError)
                         continuation.resume(throwing: serverError)
                     } else {
                         continuation.resume(returning: reply)
@@ -214,6 +233,7 @@ final class RedisConnection: @unchecked Sendable {
                         for _ in commands {
                             let reply = try connection.readReply(deadline: .now + configuration.commandTimeout)
                             if case .error(let serverError) = reply {
+                                noteStale(serverError)
                                 results.append(.failure(serverError))
                             } else {
                                 results.append(.success(reply))
@@ -243,7 +263,7 @@ final class RedisConnection: @unchecked Sendable {
             // Closed by the server while idle: nothing was sent yet, so reconnecting is safe.
             logger.debug(
                 "idle Redis connection was closed by the server; reconnecting",
-                metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)"])
+                metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
             self.context = nil
             backoff.recordConnectionLost()
         }
@@ -256,18 +276,27 @@ final class RedisConnection: @unchecked Sendable {
             if closed { throw RedisClientError(.poolClosed, "the Redis connection pool was closed while reconnecting") }
         }
         do {
-            let made = try HiredisContext(configuration: configuration)
+            let made: HiredisContext
+            if let resolver {
+                let resolved = try resolver.resolve(configuration)
+                currentEndpoint = resolved.endpoint
+                made = try HiredisContext(configuration: resolved)
+                try resolver.verify(made, configuration: resolved)
+            } else {
+                made = try HiredisContext(configuration: configuration)
+            }
             context = made
+            staleAfterThisPass = false
             backoff.recordSuccess()
             if connectedOnce {
                 metrics.reconnects.increment()
                 logger.info(
                     "reconnected to Redis",
-                    metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)"])
+                    metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
             } else {
                 logger.debug(
                     "connected to Redis",
-                    metadata: ["redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)"])
+                    metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
             }
             connectedOnce = true
             return made
@@ -276,11 +305,18 @@ final class RedisConnection: @unchecked Sendable {
             logger.warning(
                 "connecting to Redis failed",
                 metadata: [
-                    "redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)",
+                    "redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)",
                     "error": "\(error.message)", "retry_in_ms": "\(backoff.nextDelay.pollMilliseconds)",
                 ])
             throw error
         }
+    }
+
+    /// Remembers that the server answered as if it were no longer the one to talk to; the
+    /// connection is dropped once the current pass has read all its replies.
+    private func noteStale(_ error: RedisServerError) {
+        guard let resolver, !staleAfterThisPass, resolver.isStale(error) else { return }
+        staleAfterThisPass = true
     }
 
     /// Forgets a context after an I/O error; the next request reconnects at once.
@@ -289,7 +325,7 @@ final class RedisConnection: @unchecked Sendable {
         logger.warning(
             "Redis connection lost",
             metadata: [
-                "redis.endpoint": "\(configuration.endpoint)", "redis.connection": "\(index)",
+                "redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)",
                 "error": "\(error.message)",
             ])
         context = nil

@@ -10,7 +10,7 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
         private enum Base: String, Sendable, Hashable {
             case connectionRefused, hostNotFound, connectionClosed, timeout, protocolError,
                 authenticationFailed, invalidDatabase, invalidURL, poolClosed, ioError,
-                invalidArgument, unexpectedReply
+                invalidArgument, unexpectedReply, clusterUnavailable, wrongRole
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -39,6 +39,12 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
         public static let invalidArgument = Kind(.invalidArgument)
         /// A reply of a shape the calling API did not expect.
         public static let unexpectedReply = Kind(.unexpectedReply)
+        /// A Redis Cluster could not serve the request: no reachable node knows the slot map,
+        /// no node serves the key's slot, or slots kept moving while a scan ran.
+        public static let clusterUnavailable = Kind(.clusterUnavailable)
+        /// The server reached is not the role the deployment needs: a replica where Sentinel
+        /// named a master, or no sentinel knows the master name.
+        public static let wrongRole = Kind(.wrongRole)
 
         public var description: String { base.rawValue }
     }

@@ -17,11 +17,12 @@ import Synchronization
 /// ```
 ///
 /// Call ``close()`` before dropping the pool: it stops the I/O threads.
-public final class RedisConnectionPool: Sendable {
+public final class RedisConnectionPool: RedisCommandClient {
     /// The configuration the pool was made with (its description hides the password).
     public let configuration: RedisConfiguration
     let logger: Logger
     let metrics: ClientMetrics
+    let resolver: (any EndpointResolver)?
     private let connections: [RedisConnection]
     private let roundRobin = Atomic<Int>(0)
 
@@ -32,18 +33,28 @@ public final class RedisConnectionPool: Sendable {
     ///   - logger: where connects, reconnects and failures are logged (never the password).
     ///   - metricsLabel: the `client` dimension of every metric, to tell pools apart.
     /// - Throws: ``RedisClientError`` of kind `invalidArgument` for impossible settings.
-    public init(
+    public convenience init(
         configuration: RedisConfiguration,
         logger: Logger = Logger(label: "redis-client"),
         metricsLabel: String = "default"
     ) throws(RedisClientError) {
+        try self.init(configuration: configuration, logger: logger, metricsLabel: metricsLabel, resolver: nil)
+    }
+
+    /// Creates a pool whose connections ask `resolver` which server to connect to (Sentinel).
+    init(
+        configuration: RedisConfiguration, logger: Logger, metricsLabel: String,
+        resolver: (any EndpointResolver)?
+    ) throws(RedisClientError) {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
+        self.resolver = resolver
         let metrics = ClientMetrics(label: metricsLabel)
         self.metrics = metrics
         connections = (0..<configuration.poolSize).map { index in
-            RedisConnection(configuration: configuration, index: index, logger: logger, metrics: metrics)
+            RedisConnection(
+                configuration: configuration, index: index, logger: logger, metrics: metrics, resolver: resolver)
         }
     }
 
@@ -69,12 +80,6 @@ public final class RedisConnectionPool: Sendable {
             metrics.serverErrors.increment()
             throw error
         }
-    }
-
-    /// Sends one command built from a name and arguments; see ``send(_:)-(RedisCommand)``.
-    @discardableResult
-    public func send(_ name: String, _ arguments: any RedisArgumentConvertible...) async throws -> RedisValue {
-        try await send(RedisCommand(name, arguments: arguments))
     }
 
     /// Sends commands back to back on one connection (an explicit pipeline: one write, one read
@@ -121,10 +126,16 @@ public final class RedisConnectionPool: Sendable {
     public func run(
         _ script: RedisScript, keys: [any RedisArgumentConvertible] = [], arguments: [any RedisArgumentConvertible] = []
     ) async throws -> RedisValue {
-        let command = script.command(keys: keys, arguments: arguments)
+        try await sendHealingScript(script.command(keys: keys, arguments: arguments))
+    }
+
+    /// Sends `command`; when it runs a script the server does not know (`NOSCRIPT`), loads the
+    /// script and runs the command again on one connection.
+    func sendHealingScript(_ command: RedisCommand) async throws -> RedisValue {
         do {
             return try await send(command)
-        } catch let error as RedisServerError where error.isNoScript {
+        } catch let error as RedisServerError where error.isNoScript && command.script != nil {
+            let script = command.script!
             metrics.scriptLoads.increment()
             logger.debug("loading script after NOSCRIPT", metadata: ["script": "\(script.name)"])
             let results = await sendBatch([RedisCommand("SCRIPT", "LOAD", script.source), command])

@@ -24,14 +24,14 @@ public final class RedisSubscription: AsyncSequence, Sendable {
 
     init(
         configuration: RedisConfiguration, channels: [String], patterns: [String], bufferSize: Int,
-        healthCheckInterval: Duration, logger: Logger, metrics: ClientMetrics
+        healthCheckInterval: Duration, logger: Logger, metrics: ClientMetrics, resolver: (any EndpointResolver)? = nil
     ) {
         let (stream, continuation) = AsyncStream.makeStream(
             of: RedisSubscriptionEvent.self, bufferingPolicy: .bufferingOldest(bufferSize))
         self.stream = stream
         worker = SubscriptionWorker(
             configuration: configuration, channels: channels, patterns: patterns, continuation: continuation,
-            healthCheckInterval: healthCheckInterval, logger: logger, metrics: metrics)
+            healthCheckInterval: healthCheckInterval, logger: logger, metrics: metrics, resolver: resolver)
         let worker = self.worker
         continuation.onTermination = { _ in worker.stop() }
         IOThread.start(name: "redis-sub") { worker.run() }
@@ -49,7 +49,7 @@ public final class RedisSubscription: AsyncSequence, Sendable {
 
 extension RedisConnectionPool {
     /// Subscribes to `channels` (`SUBSCRIBE`) and `patterns` (`PSUBSCRIBE`) on a new dedicated
-    /// connection with the pool's configuration.
+    /// connection with the pool's configuration (behind Sentinel: to the current master).
     ///
     /// - Parameters:
     ///   - bufferSize: events held for a slow consumer; beyond it messages are dropped and
@@ -63,6 +63,6 @@ extension RedisConnectionPool {
     ) -> RedisSubscription {
         RedisSubscription(
             configuration: configuration, channels: channels, patterns: patterns, bufferSize: max(1, bufferSize),
-            healthCheckInterval: healthCheckInterval, logger: logger, metrics: metrics)
+            healthCheckInterval: healthCheckInterval, logger: logger, metrics: metrics, resolver: self.resolver)
     }
 }

@@ -21,6 +21,8 @@ final class SubscriptionWorker: @unchecked Sendable {
     private let logger: Logger
     private let metrics: ClientMetrics
     private let stopped = Atomic<Bool>(false)
+    /// Chooses the server at each connect (Sentinel, cluster); `nil`: `configuration.endpoint`.
+    private let resolver: (any EndpointResolver)?
 
     /// How often the thread wakes to check `stopped` while the socket is silent.
     private let pollInterval: Duration = .milliseconds(100)
@@ -28,12 +30,15 @@ final class SubscriptionWorker: @unchecked Sendable {
     // Thread-owned.
     private var backoff: ReconnectBackoff
     private var droppedSinceReported = 0
+    private var currentEndpoint: RedisEndpoint
 
     init(
         configuration: RedisConfiguration, channels: [String], patterns: [String],
         continuation: AsyncStream<RedisSubscriptionEvent>.Continuation, healthCheckInterval: Duration,
-        logger: Logger, metrics: ClientMetrics
+        logger: Logger, metrics: ClientMetrics, resolver: (any EndpointResolver)?
     ) {
+        self.resolver = resolver
+        currentEndpoint = configuration.endpoint
         self.configuration = configuration
         self.channels = channels
         self.patterns = patterns
@@ -61,7 +66,7 @@ final class SubscriptionWorker: @unchecked Sendable {
                 metrics.recordError(error)
                 logger.warning(
                     "Redis subscription connection lost; resubscribing",
-                    metadata: ["redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)"])
+                    metadata: ["redis.endpoint": "\(currentEndpoint)", "error": "\(error.message)"])
                 backoff.recordConnectionLost()
                 deliver(.disconnected(error))
             }
@@ -77,7 +82,15 @@ final class SubscriptionWorker: @unchecked Sendable {
         }
         if isStopped { return nil }
         do throws(RedisClientError) {
-            let context = try HiredisContext(configuration: configuration)
+            let context: HiredisContext
+            if let resolver {
+                let resolved = try resolver.resolve(configuration)
+                currentEndpoint = resolved.endpoint
+                context = try HiredisContext(configuration: resolved)
+                try resolver.verify(context, configuration: resolved)
+            } else {
+                context = try HiredisContext(configuration: configuration)
+            }
             var expected = 0
             if !channels.isEmpty {
                 context.append(RedisCommand("SUBSCRIBE", arguments: channels))
@@ -101,7 +114,7 @@ final class SubscriptionWorker: @unchecked Sendable {
             if afterReconnect {
                 metrics.reconnects.increment()
                 logger.info(
-                    "Redis subscription resubscribed", metadata: ["redis.endpoint": "\(configuration.endpoint)"])
+                    "Redis subscription resubscribed", metadata: ["redis.endpoint": "\(currentEndpoint)"])
             }
             deliver(.subscribed(afterReconnect: afterReconnect))
             return context
@@ -110,7 +123,7 @@ final class SubscriptionWorker: @unchecked Sendable {
             metrics.recordError(error)
             logger.warning(
                 "Redis subscription could not connect",
-                metadata: ["redis.endpoint": "\(configuration.endpoint)", "error": "\(error.message)"])
+                metadata: ["redis.endpoint": "\(currentEndpoint)", "error": "\(error.message)"])
             deliver(.disconnected(error))
             return nil
         }

@@ -25,15 +25,29 @@ public struct RedisScript: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The `EVALSHA sha numkeys keys... args...` command for this script.
+    ///
+    /// In debug builds this asserts that every key hashes to one cluster slot (give them a
+    /// common `{hash tag}`): Redis Cluster refuses a script whose keys span slots with
+    /// `CROSSSLOT`, so the mistake is caught in tests against one server already.
     public func command(
         keys: [any RedisArgumentConvertible] = [], arguments: [any RedisArgumentConvertible] = []
     ) -> RedisCommand {
         var command = RedisCommand("EVALSHA", arguments: [sha1, keys.count])
         for key in keys { command.append(key) }
+        assert(command.keysShareOneSlot(keyCount: keys.count), "the keys of \(self) span several cluster slots")
         for argument in arguments { command.append(argument) }
         command.script = self
         return command
     }
 
     public var description: String { "script \(name) (\(sha1))" }
+}
+
+extension RedisCommand {
+    /// Whether arguments `3..<3+keyCount` (the keys of an `EVALSHA`) hash to one slot.
+    func keysShareOneSlot(keyCount: Int) -> Bool {
+        guard keyCount > 1 else { return true }
+        let first = HashSlot.slot(for: argument(at: 3))
+        return (4..<(3 + keyCount)).allSatisfy { HashSlot.slot(for: argument(at: $0)) == first }
+    }
 }

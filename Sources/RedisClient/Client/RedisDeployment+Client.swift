@@ -1,0 +1,27 @@
+import Logging
+
+extension RedisDeployment {
+    /// Makes the client for this deployment: a ``RedisConnectionPool`` for one server, a
+    /// ``RedisClusterClient`` for a cluster, a Sentinel-following ``RedisConnectionPool`` for a
+    /// master behind sentinels. Nothing is contacted until the first command.
+    ///
+    /// ```swift
+    /// let redis = try RedisDeployment(url: "redis-cluster://127.0.0.1:7000").makeClient()
+    /// ```
+    ///
+    /// - Throws: ``RedisClientError`` of kind `invalidArgument` for impossible settings.
+    public func makeClient(
+        logger: Logger = Logger(label: "redis-client"), metricsLabel: String = "default"
+    ) throws(RedisClientError) -> any RedisCommandClient {
+        switch self {
+        case .standalone(let configuration):
+            return try RedisConnectionPool(configuration: configuration, logger: logger, metricsLabel: metricsLabel)
+        case .cluster(let seeds, let template):
+            return try RedisClusterClient(seeds: seeds, template: template, logger: logger, metricsLabel: metricsLabel)
+        case .sentinel(let sentinels, let masterName, let template):
+            return try RedisConnectionPool(
+                sentinels: sentinels, masterName: masterName, template: template, logger: logger,
+                metricsLabel: metricsLabel)
+        }
+    }
+}

@@ -1,0 +1,453 @@
+import CoreMetrics
+import Logging
+import Synchronization
+
+/// A client for a Redis Cluster: routes each command to the master that serves its key's slot.
+///
+/// It reads the slot map with `CLUSTER SLOTS` from any reachable node (seeds first), keeps one
+/// ``RedisConnectionPool`` per node (each with automatic pipelining), follows `MOVED` (the slot
+/// map is updated and refreshed) and `ASK` (the command is sent once more after `ASKING`),
+/// waits and retries on `TRYAGAIN` and `CLUSTERDOWN`, and refreshes the map when a node stops
+/// answering. Pipelines are split by node, sent in parallel and put back in the caller's order;
+/// scripts are loaded on the node that answered `NOSCRIPT`; ``scan(cursor:matching:count:type:)``
+/// walks every master.
+///
+/// ```swift
+/// let cluster = try RedisClusterClient(seeds: [.tcp(host: "127.0.0.1", port: 7000)])
+/// try await cluster.send("SET", "{user1}:name", "Ada")
+/// await cluster.close()
+/// ```
+///
+/// Call ``close()`` before dropping the client: it stops every pool's I/O threads.
+public final class RedisClusterClient: RedisCommandClient {
+    /// The nodes asked for the slot map when no other node is known.
+    public let seeds: [RedisEndpoint]
+    /// What every node's pool shares (credentials, timeouts, pool size per node).
+    public let template: RedisConfiguration
+
+    let logger: Logger
+    let metricsLabel: String
+    let metrics: ClientMetrics
+    let knownNodes: ClusterNodeList
+    private let state: Mutex<State>
+    private let movedCounter: Counter
+    private let askCounter: Counter
+    private let refreshCounter: Counter
+
+    /// How many redirections or retries one command may take before its last error is thrown.
+    let maxAttempts = 6
+    /// The pause before retrying after `TRYAGAIN`, `CLUSTERDOWN` or a refused connection,
+    /// multiplied by the attempt number.
+    let retryPause: Duration = .milliseconds(50)
+    /// Refreshes triggered by failures are at most this frequent.
+    let minimumRefreshInterval: Duration = .milliseconds(100)
+
+    private struct State {
+        var topology: ClusterTopology?
+        /// Slots learned from `MOVED` since the last refresh.
+        var movedSlots: [Int: RedisEndpoint] = [:]
+        var pools: [RedisEndpoint: RedisConnectionPool] = [:]
+        var refreshing: Task<ClusterTopology, any Error>?
+        var lastRefresh: ContinuousClock.Instant?
+        var isClosed = false
+    }
+
+    /// Creates a client; it connects and reads the slot map on first use.
+    ///
+    /// - Parameters:
+    ///   - seeds: nodes to ask for the slot map (any node of the cluster will do; list several
+    ///     in case one is down).
+    ///   - template: settings every node connection shares (its endpoint is ignored); `nil` for
+    ///     the defaults of ``RedisConfiguration``.
+    ///   - logger: where redirections, refreshes and failures are logged (never the password).
+    ///   - metricsLabel: the `client` dimension of every metric.
+    /// - Throws: ``RedisClientError`` of kind `invalidArgument` for no seeds, a database other
+    ///   than 0, or impossible settings.
+    public init(
+        seeds: [RedisEndpoint], template: RedisConfiguration? = nil,
+        logger: Logger = Logger(label: "redis-cluster"), metricsLabel: String = "default"
+    ) throws(RedisClientError) {
+        guard !seeds.isEmpty else { throw RedisClientError(.invalidArgument, "a cluster needs at least one seed node") }
+        let template = template ?? RedisConfiguration(endpoint: seeds[0])
+        guard template.database == 0 else {
+            throw RedisClientError(.invalidArgument, "a Redis Cluster has only database 0 (got \(template.database))")
+        }
+        var checked = template
+        for seed in seeds {
+            checked.endpoint = seed
+            try checked.validate()
+        }
+        self.seeds = seeds
+        self.template = template
+        self.logger = logger
+        self.metricsLabel = metricsLabel
+        metrics = ClientMetrics(label: metricsLabel)
+        knownNodes = ClusterNodeList(seeds)
+        state = Mutex(State())
+        movedCounter = Counter(
+            label: "redis_cluster_redirects_total", dimensions: [("client", metricsLabel), ("kind", "moved")])
+        askCounter = Counter(
+            label: "redis_cluster_redirects_total", dimensions: [("client", metricsLabel), ("kind", "ask")])
+        refreshCounter = Counter(
+            label: "redis_cluster_topology_refreshes_total", dimensions: [("client", metricsLabel)])
+    }
+
+    // MARK: - Commands
+
+    /// Sends one command to the master that serves its key (any master for a keyless command).
+    ///
+    /// Follows `MOVED` and `ASK`, retries after `TRYAGAIN`/`CLUSTERDOWN` and after a refused
+    /// connection (the command was not sent), at most ``maxAttempts`` times in all.
+    ///
+    /// - Throws: ``RedisServerError`` for an error reply; ``RedisClientError`` for connection
+    ///   failures (as ``RedisConnectionPool/send(_:)``) or `clusterUnavailable` when no node
+    ///   serves the slot.
+    @discardableResult
+    public func send(_ command: RedisCommand) async throws -> RedisValue {
+        let slot = command.routingSlot
+        var target = try await endpoint(forSlot: slot)
+        var asking = false
+        var attempt = 0
+        while true {
+            attempt += 1
+            let pool = try pool(for: target)
+            do {
+                return try await Self.send(command, to: pool, asking: asking)
+            } catch let error as RedisServerError {
+                guard attempt < maxAttempts else { throw error }
+                if let redirect = ClusterRedirect(error, fallbackHost: target.hostOrEmpty) {
+                    asking = redirect.kind == .ask
+                    if redirect.kind == .moved {
+                        movedCounter.increment()
+                        learn(redirect)
+                    } else {
+                        askCounter.increment()
+                    }
+                    logger.debug(
+                        "cluster redirection",
+                        metadata: [
+                            "redirect": "\(error.code)", "slot": "\(redirect.slot)", "to": "\(redirect.endpoint)",
+                        ])
+                    target = redirect.endpoint
+                    continue
+                }
+                guard error.isRetryableClusterState else { throw error }
+                try await Task.sleep(for: retryPause * attempt)
+                if error.code == "CLUSTERDOWN" { _ = try? await refreshTopology() }
+                target = try await endpoint(forSlot: slot)
+                asking = false
+            } catch let error as RedisClientError {
+                if error.suggestsTopologyChange { refreshSoon() }
+                guard error.commandWasNotSent, attempt < maxAttempts, !isClosed else { throw error }
+                try await Task.sleep(for: retryPause * attempt)
+                _ = try? await refreshTopology()
+                target = try await endpoint(forSlot: slot)
+                asking = false
+            }
+        }
+    }
+
+    /// Sends the commands as one pipeline per node, in parallel, and returns one result per
+    /// command in the caller's order. Commands answered with a redirection, `TRYAGAIN`,
+    /// `CLUSTERDOWN` or a refused connection are then sent again one by one through
+    /// ``send(_:)``; `NOSCRIPT` is healed on the node that answered it.
+    ///
+    /// Commands to different nodes are not ordered with respect to each other; commands to one
+    /// node keep their order. Never throws: every outcome is in the results.
+    public func pipeline(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
+        guard !commands.isEmpty else { return [] }
+        var groups: [RedisEndpoint: [Int]] = [:]
+        var results = [Result<RedisValue, any Error>?](repeating: nil, count: commands.count)
+        for (index, command) in commands.enumerated() {
+            assert(
+                command.script == nil || command.keysShareOneSlot(keyCount: command.scriptKeyCount),
+                "the keys of \(command) span several cluster slots")
+            do {
+                groups[try await endpoint(forSlot: command.routingSlot), default: []].append(index)
+            } catch {
+                results[index] = .failure(error)
+            }
+        }
+        var work: [(RedisConnectionPool, [Int])] = []
+        for (endpoint, indices) in groups {
+            do {
+                work.append((try pool(for: endpoint), indices))
+            } catch {
+                for index in indices { results[index] = .failure(error) }
+            }
+        }
+        await withTaskGroup(of: ([Int], [Result<RedisValue, any Error>]).self) { group in
+            for (pool, indices) in work {
+                let slice = indices.map { commands[$0] }
+                group.addTask { (indices, await pool.pipeline(slice)) }
+            }
+            for await (indices, replies) in group {
+                for (index, reply) in zip(indices, replies) { results[index] = reply }
+            }
+        }
+        // Commands a node could not serve: send again, each through the redirect-aware path.
+        for index in results.indices where Self.needsRerouting(results[index]) {
+            let command = commands[index]
+            do {
+                results[index] = .success(try await send(command))
+            } catch {
+                results[index] = .failure(error)
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// Runs `script` on the master that serves its keys (which must share one slot: asserted in
+    /// debug builds), loading it there if that node answers `NOSCRIPT`.
+    ///
+    /// - Throws: as ``send(_:)``.
+    @discardableResult
+    public func run(
+        _ script: RedisScript, keys: [any RedisArgumentConvertible] = [], arguments: [any RedisArgumentConvertible] = []
+    ) async throws -> RedisValue {
+        try await send(script.command(keys: keys, arguments: arguments))
+    }
+
+    /// Sends `command` to every master at once and returns each one's result (for `SCRIPT LOAD`,
+    /// `FLUSHDB`, `INFO`, `DBSIZE`, …). When the slot map cannot be read, the one result is that
+    /// error.
+    public func sendToEveryMaster(_ command: RedisCommand) async -> [(
+        endpoint: RedisEndpoint, result: Result<RedisValue, any Error>
+    )] {
+        let masters: [RedisEndpoint]
+        do {
+            masters = try await currentTopology().masters
+        } catch {
+            return [(seeds[0], .failure(error))]
+        }
+        return await withTaskGroup(of: (Int, RedisEndpoint, Result<RedisValue, any Error>).self) { group in
+            for (index, master) in masters.enumerated() {
+                group.addTask {
+                    do {
+                        return (index, master, .success(try await self.pool(for: master).send(command)))
+                    } catch {
+                        return (index, master, .failure(error))
+                    }
+                }
+            }
+            var collected: [(Int, RedisEndpoint, Result<RedisValue, any Error>)] = []
+            for await item in group { collected.append(item) }
+            return collected.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
+        }
+    }
+
+    /// Subscribes on a dedicated connection to any node (a reconnect tries the next known node):
+    /// `PUBLISH` in a cluster reaches every node.
+    public func subscribe(
+        channels: [String], patterns: [String] = [], bufferSize: Int = 10_000,
+        healthCheckInterval: Duration = .seconds(5)
+    ) -> RedisSubscription {
+        RedisSubscription(
+            configuration: template, channels: channels, patterns: patterns, bufferSize: max(1, bufferSize),
+            healthCheckInterval: healthCheckInterval, logger: logger, metrics: metrics,
+            resolver: ClusterNodeRotation(nodes: knownNodes))
+    }
+
+    /// Closes every node's pool; later calls fail with `poolClosed`.
+    public func close() async {
+        let pools = state.withLock { state in
+            state.isClosed = true
+            return Array(state.pools.values)
+        }
+        for pool in pools { await pool.close() }
+    }
+
+    // MARK: - Topology
+
+    /// The slot map in use, read from the cluster first if none is known yet.
+    ///
+    /// - Throws: ``RedisClientError`` of kind `clusterUnavailable` when no node answers.
+    public func currentTopology() async throws -> ClusterTopology {
+        if let topology = state.withLock({ $0.topology }) { return topology }
+        return try await refreshTopology()
+    }
+
+    /// Reads the slot map again (`CLUSTER SLOTS`, asked of every known node at once; the first
+    /// complete answer wins) and routes by it from now on. Concurrent calls share one refresh.
+    ///
+    /// - Throws: ``RedisClientError`` of kind `clusterUnavailable` when no node gives a map.
+    @discardableResult
+    public func refreshTopology() async throws -> ClusterTopology {
+        let task = try state.withLock { state throws(RedisClientError) -> Task<ClusterTopology, any Error> in
+            if state.isClosed { throw RedisClientError(.poolClosed, "the Redis cluster client is closed") }
+            if let running = state.refreshing { return running }
+            let task = Task { try await self.loadTopology() }
+            state.refreshing = task
+            return task
+        }
+        return try await task.value
+    }
+
+    /// Starts a refresh in the background unless one ran very recently.
+    func refreshSoon() {
+        let due = state.withLock { state in
+            guard !state.isClosed, state.refreshing == nil else { return false }
+            if let last = state.lastRefresh, ContinuousClock.now - last < minimumRefreshInterval { return false }
+            return true
+        }
+        if due { Task { _ = try? await self.refreshTopology() } }
+    }
+
+    /// The node to send a command for `slot` to (any master when `nil`).
+    func endpoint(forSlot slot: Int?) async throws -> RedisEndpoint {
+        let known = state.withLock { state -> RedisEndpoint? in
+            guard let topology = state.topology else { return nil }
+            guard let slot else { return topology.masters.first }
+            return state.movedSlots[slot] ?? topology.master(forSlot: slot)
+        }
+        if let known { return known }
+        let topology = try await refreshTopology()
+        if let slot {
+            if let master = topology.master(forSlot: slot) { return master }
+            throw RedisClientError(.clusterUnavailable, "no Redis Cluster node serves slot \(slot)")
+        }
+        guard let any = topology.masters.first else {
+            throw RedisClientError(.clusterUnavailable, "the Redis Cluster has no master serving slots")
+        }
+        return any
+    }
+
+    /// The pool of `endpoint`'s node, created on first use.
+    func pool(for endpoint: RedisEndpoint) throws(RedisClientError) -> RedisConnectionPool {
+        try state.withLock { state throws(RedisClientError) -> RedisConnectionPool in
+            if state.isClosed { throw RedisClientError(.poolClosed, "the Redis cluster client is closed") }
+            if let pool = state.pools[endpoint] { return pool }
+            var configuration = template
+            configuration.endpoint = endpoint
+            let pool = try RedisConnectionPool(configuration: configuration, logger: logger, metricsLabel: metricsLabel)
+            state.pools[endpoint] = pool
+            return pool
+        }
+    }
+
+    var isClosed: Bool { state.withLock { $0.isClosed } }
+
+    // MARK: - Internals
+
+    /// Asks every known node for `CLUSTER SLOTS` at once and installs the first complete map
+    /// (or, when none is complete, the one covering most slots).
+    private func loadTopology() async throws -> ClusterTopology {
+        defer { state.withLock { $0.refreshing = nil } }
+        refreshCounter.increment()
+        var candidates = knownNodes.all
+        if candidates.isEmpty { candidates = seeds }
+        let pools = try candidates.map { endpoint throws(RedisClientError) in (endpoint, try pool(for: endpoint)) }
+        let best = await Self.firstCompleteTopology(from: pools)
+        switch best {
+        case .success(let topology):
+            install(topology)
+            return topology
+        case .failure(let error):
+            state.withLock { $0.lastRefresh = .now }
+            logger.warning("reading the Redis Cluster slot map failed", metadata: ["error": "\(error.message)"])
+            throw error
+        }
+    }
+
+    private func install(_ topology: ClusterTopology) {
+        let changed = state.withLock { state in
+            let changed = state.topology != topology
+            state.topology = topology
+            state.movedSlots = [:]
+            state.lastRefresh = .now
+            return changed
+        }
+        knownNodes.update(topology.nodes, seeds: seeds)
+        if changed {
+            logger.info(
+                "Redis Cluster slot map loaded",
+                metadata: ["masters": "\(topology.masters.count)", "slots": "\(topology.coveredSlotCount)"])
+        }
+    }
+
+    /// Remembers where `MOVED` said a slot lives, and refreshes the whole map in the background.
+    private func learn(_ redirect: ClusterRedirect) {
+        state.withLock { $0.movedSlots[redirect.slot] = redirect.endpoint }
+        refreshSoon()
+    }
+
+    /// Sends `CLUSTER SLOTS` to every pool at once; returns the first complete map, or the best
+    /// partial one once all have answered, or an error naming the last failure.
+    private static func firstCompleteTopology(
+        from pools: [(RedisEndpoint, RedisConnectionPool)]
+    ) async -> Result<ClusterTopology, RedisClientError> {
+        await withTaskGroup(of: Result<ClusterTopology, RedisClientError>.self) { group in
+            for (endpoint, pool) in pools {
+                group.addTask {
+                    do {
+                        let reply = try await pool.send(RedisCommand("CLUSTER", "SLOTS"))
+                        return .success(try ClusterTopology(slotsReply: reply, answeredBy: endpoint.hostOrEmpty))
+                    } catch let error as RedisClientError {
+                        return .failure(error)
+                    } catch {
+                        return .failure(
+                            RedisClientError(.clusterUnavailable, "CLUSTER SLOTS on \(endpoint) failed: \(error)"))
+                    }
+                }
+            }
+            var best: ClusterTopology?
+            var lastError = RedisClientError(.clusterUnavailable, "no Redis Cluster node answered CLUSTER SLOTS")
+            for await result in group {
+                switch result {
+                case .success(let topology) where topology.isComplete:
+                    group.cancelAll()
+                    return .success(topology)
+                case .success(let topology):
+                    if topology.coveredSlotCount > (best?.coveredSlotCount ?? 0) { best = topology }
+                case .failure(let error):
+                    lastError = RedisClientError(
+                        .clusterUnavailable, "no Redis Cluster node gave a slot map; last: \(error.message)")
+                }
+            }
+            if let best { return .success(best) }
+            return .failure(lastError)
+        }
+    }
+
+    /// Sends `command` on `pool`, after `ASKING` when asked to, loading its script there when the
+    /// node answers `NOSCRIPT`.
+    private static func send(_ command: RedisCommand, to pool: RedisConnectionPool, asking: Bool) async throws
+        -> RedisValue
+    {
+        if !asking { return try await pool.sendHealingScript(command) }
+        let replies = await pool.sendBatch([RedisCommand("ASKING"), command])
+        if let script = command.script, case .failure(let error as RedisServerError) = replies[1], error.isNoScript {
+            pool.metrics.scriptLoads.increment()
+            let retried = await pool.sendBatch([
+                RedisCommand("SCRIPT", "LOAD", script.source), RedisCommand("ASKING"), command,
+            ])
+            return try retried[2].get()
+        }
+        return try replies[1].get()
+    }
+
+    /// Whether a pipelined result should be sent again through ``send(_:)``.
+    private static func needsRerouting(_ result: Result<RedisValue, any Error>?) -> Bool {
+        switch result {
+        case .failure(let error as RedisServerError): return error.isRedirect || error.isRetryableClusterState
+        case .failure(let error as RedisClientError): return error.commandWasNotSent
+        default: return false
+        }
+    }
+}
+
+extension RedisEndpoint {
+    /// The host of a TCP endpoint (empty for a Unix socket).
+    var hostOrEmpty: String {
+        if case .tcp(let host, _) = self { return host }
+        return ""
+    }
+}
+
+extension RedisCommand {
+    /// The `numkeys` of an `EVALSHA`/`EVAL` command (0 for any other command).
+    var scriptKeyCount: Int {
+        guard argumentCount > 2 else { return 0 }
+        return Int(String(decoding: argument(at: 2), as: UTF8.self)) ?? 0
+    }
+}
