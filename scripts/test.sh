@@ -6,6 +6,10 @@
 #   bash scripts/test.sh --filter RedisClientTests # extra arguments go to `swift test`
 #   SANITIZE=thread bash scripts/test.sh           # the same under ThreadSanitizer (.build-tsan)
 #
+# With no arguments it runs every suite against one redis-server, then starts a local Redis
+# Cluster (scripts/redis-cluster.sh: 3 masters + 3 replicas on 127.0.0.1:7000-7005) and runs the
+# cluster suite and the whole status, event, registry and cache suites again against it.
+#
 # Exits with the status of `swift test`.
 set -euo pipefail
 
@@ -31,7 +35,10 @@ swift build --build-tests "${swift_flags[@]}"
 
 # The server lives exactly as long as this script.
 # shellcheck disable=SC2317  # invoked through the trap
-stop_server() { bash "$repo_root/scripts/redis-test-server.sh" stop || true; }
+stop_server() {
+    bash "$repo_root/scripts/redis-test-server.sh" stop || true
+    if [[ -n "${cluster_started:-}" ]]; then bash "$repo_root/scripts/redis-cluster.sh" stop || true; fi
+}
 trap stop_server EXIT
 bash "$repo_root/scripts/redis-test-server.sh" start
 # shellcheck source=/dev/null
@@ -49,6 +56,18 @@ else
     swift test --skip-build "${swift_flags[@]}" --skip "$heavy" || status=$?
     echo "== swift test --filter $heavy (run alone)"
     swift test --skip-build "${swift_flags[@]}" --filter "$heavy" || status=$?
+
+    # The same domain suites against a real Redis Cluster, plus the cluster client's own suite.
+    cluster_started=1
+    export REDIS_CLUSTER_STATE="$repo_root/.build/redis-cluster${SANITIZE:+-$SANITIZE}.env"
+    bash "$repo_root/scripts/redis-cluster.sh" start
+    # shellcheck source=/dev/null
+    source "$REDIS_CLUSTER_STATE"
+    export REDIS_CLUSTER_URL
+    cluster_suites="ClusterTests|StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests"
+    echo "== swift test --filter $cluster_suites (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
+    REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$cluster_suites" ||
+        status=$?
 fi
 echo "== swift test exited with $status"
 exit "$status"

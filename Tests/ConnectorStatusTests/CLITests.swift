@@ -103,7 +103,7 @@ struct CLITests {
     struct Context {
         let fixture: StatusFixture
         var keys: KeySpace { fixture.keys }
-        var pool: RedisConnectionPool { fixture.pool }
+        var pool: any RedisCommandClient { fixture.pool }
 
         init() throws { fixture = try StatusFixture() }
 

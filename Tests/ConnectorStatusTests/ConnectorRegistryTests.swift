@@ -169,9 +169,7 @@ struct ConnectorRegistryTests {
     @Test func twoInstancesShareOneRegistryWithoutRestart() async throws {
         let first = try StatusFixture()
         // A second pool (another "instance") over the same namespace.
-        var configuration = try RedisConfiguration(url: StatusTestRedis.url)
-        configuration.poolSize = 1
-        let secondPool = try RedisConnectionPool(configuration: configuration)
+        let secondPool = try StatusFixture.makeClient(poolSize: 1)
         let one = Self.registry(first)
         let two = ConnectorRegistry(redis: secondPool, keys: first.keys, logger: Logger(label: "second"))
         #expect(try await two.list().isEmpty)
@@ -190,9 +188,7 @@ struct ConnectorRegistryTests {
 
     @Test func concurrentRegistrationOfOneIDHasExactlyOneWinner() async throws {
         let fixture = try StatusFixture(poolSize: 4)
-        var configuration = try RedisConfiguration(url: StatusTestRedis.url)
-        configuration.poolSize = 4
-        let otherPool = try RedisConnectionPool(configuration: configuration)
+        let otherPool = try StatusFixture.makeClient(poolSize: 4)
         let registries = [
             Self.registry(fixture),
             ConnectorRegistry(redis: otherPool, keys: fixture.keys, logger: Logger(label: "other")),

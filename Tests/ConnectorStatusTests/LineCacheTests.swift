@@ -240,9 +240,9 @@ struct LineCacheTests {
         var cursor = "0"
         var left: [String] = []
         repeat {
-            let reply = try await fixture.pool.send("SCAN", cursor, "MATCH", pattern, "COUNT", 1000).array ?? []
-            cursor = reply.first?.string ?? "0"
-            left += reply.last?.array?.compactMap(\.string) ?? []
+            let page = try await fixture.pool.scan(cursor: cursor, matching: pattern, count: 1000, type: nil)
+            cursor = page.cursor
+            left += page.keys
         } while cursor != "0"
         #expect(left.count == 1)
         await fixture.close()

@@ -27,16 +27,25 @@ enum StatusTestRedis {
     nonisolated(unsafe) static var embeddedServer: EmbeddedRedisServer?
 }
 
-/// A pool plus a store in a fresh namespace; `close()` deletes nothing (namespaces are unique).
+/// A client plus a store in a fresh namespace; `close()` deletes nothing (namespaces are unique).
+///
+/// `REDIS_TEST_URL` may name any deployment (`redis://`, `redis-cluster://`,
+/// `redis-sentinel://`): the same tests then run against it.
 struct StatusFixture {
-    let pool: RedisConnectionPool
+    let pool: any RedisCommandClient
     let keys: KeySpace
     let store: StatusStore
 
+    /// Whether the tests run against a Redis Cluster.
+    static var isCluster: Bool { StatusTestRedis.url.hasPrefix("redis-cluster://") }
+
+    /// A new client to the test deployment.
+    static func makeClient(poolSize: Int = 2) throws -> any RedisCommandClient {
+        try RedisDeployment(url: StatusTestRedis.url).withConfiguration { $0.poolSize = poolSize }.makeClient()
+    }
+
     init(poolSize: Int = 2, maxDataBytes: Int = 64 * 1024) throws {
-        var configuration = try RedisConfiguration(url: StatusTestRedis.url)
-        configuration.poolSize = poolSize
-        pool = try RedisConnectionPool(configuration: configuration)
+        pool = try Self.makeClient(poolSize: poolSize)
         keys = try KeySpace(namespace: "t" + UUID().uuidString.prefix(12).replacingOccurrences(of: "-", with: ""))
         store = StatusStore(
             redis: pool, keys: keys, limits: StatusLimits(maxDataBytes: maxDataBytes),

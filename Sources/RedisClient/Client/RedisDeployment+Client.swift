@@ -25,3 +25,21 @@ extension RedisDeployment {
         }
     }
 }
+
+extension RedisDeployment {
+    /// The same deployment with `change` applied to its configuration (one server) or template
+    /// (cluster, sentinel): e.g. a different pool size or timeout for every connection.
+    public func withConfiguration(_ change: (inout RedisConfiguration) -> Void) -> RedisDeployment {
+        switch self {
+        case .standalone(var configuration):
+            change(&configuration)
+            return .standalone(configuration)
+        case .cluster(let seeds, var template):
+            change(&template)
+            return .cluster(seeds: seeds, template: template)
+        case .sentinel(let sentinels, let masterName, var template):
+            change(&template)
+            return .sentinel(sentinels: sentinels, masterName: masterName, template: template)
+        }
+    }
+}
