@@ -84,7 +84,7 @@ start() {
         mkdir -p "$tmpdir/$port"
         redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
             --cluster-config-file "$tmpdir/$port/nodes.conf" --cluster-node-timeout "$node_timeout" \
-            --save '' --appendonly no --daemonize yes --dir "$tmpdir/$port" \
+            --save "" --appendonly no --repl-diskless-sync-delay 0 --daemonize yes --dir "$tmpdir/$port" \
             --pidfile "$tmpdir/$port/redis.pid" --logfile "$tmpdir/$port/redis.log"
     done
 
@@ -124,6 +124,22 @@ start() {
         ((${#pending[@]} == 0)) && break
         if ((SECONDS >= deadline)); then
             echo "redis-cluster: cluster_state is not ok after ${start_timeout}s on ports ${pending[*]}" >&2
+            false
+        fi
+        sleep 0.1
+    done
+    # And every master must have its replica attached and in sync (failover tests need it).
+    while true; do
+        local synced=0
+        for port in "${ports[@]}"; do
+            if redis-cli -p "$port" info replication 2>/dev/null | grep -q '^role:slave' &&
+                redis-cli -p "$port" info replication 2>/dev/null | grep -q '^master_link_status:up'; then
+                synced=$((synced + 1))
+            fi
+        done
+        ((synced == node_count / 2)) && break
+        if ((SECONDS >= deadline)); then
+            echo "redis-cluster: only $synced of $((node_count / 2)) replicas in sync after ${start_timeout}s" >&2
             false
         fi
         sleep 0.1
@@ -183,10 +199,13 @@ stop() {
         # recycled pid).
         for tries in $(seq 1 40); do
             kill -0 "$pid" 2>/dev/null || break
+            # An exited server can linger as a zombie until init reaps it: it is gone.
+            [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == "Z" ]] && break
             sleep 0.05
             : "$tries"
         done
-        if kill -0 "$pid" 2>/dev/null && grep -q redis-server "/proc/$pid/cmdline" 2>/dev/null; then
+        if kill -0 "$pid" 2>/dev/null && [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]] &&
+            grep -q redis-server "/proc/$pid/cmdline" 2>/dev/null; then
             echo "redis-cluster: shutdown did not stop $pid; killing it"
             kill "$pid" 2>/dev/null || true
             sleep 0.2

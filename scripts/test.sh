@@ -8,7 +8,9 @@
 #
 # With no arguments it runs every suite against one redis-server, then starts a local Redis
 # Cluster (scripts/redis-cluster.sh: 3 masters + 3 replicas on 127.0.0.1:7000-7005) and runs the
-# cluster suite and the whole status, event, registry and cache suites again against it.
+# cluster suite and the whole status, event, registry and cache suites again against it; then
+# the same with Sentinel (scripts/redis-sentinel.sh: master, replica, 3 sentinels), ending with a
+# failover under writes.
 #
 # Exits with the status of `swift test`.
 set -euo pipefail
@@ -38,6 +40,7 @@ swift build --build-tests "${swift_flags[@]}"
 stop_server() {
     bash "$repo_root/scripts/redis-test-server.sh" stop || true
     if [[ -n "${cluster_started:-}" ]]; then bash "$repo_root/scripts/redis-cluster.sh" stop || true; fi
+    if [[ -n "${sentinel_started:-}" ]]; then bash "$repo_root/scripts/redis-sentinel.sh" stop || true; fi
 }
 trap stop_server EXIT
 bash "$repo_root/scripts/redis-test-server.sh" start
@@ -68,6 +71,23 @@ else
     echo "== swift test --filter $cluster_suites (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
     REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$cluster_suites" ||
         status=$?
+    bash "$repo_root/scripts/redis-cluster.sh" stop
+    cluster_started=
+
+    # And behind Sentinel: the domain suites through the sentinels, then the Sentinel suite
+    # (which fails the master over while writing).
+    sentinel_started=1
+    export REDIS_SENTINEL_STATE="$repo_root/.build/redis-sentinel${SANITIZE:+-$SANITIZE}.env"
+    bash "$repo_root/scripts/redis-sentinel.sh" start
+    # shellcheck source=/dev/null
+    source "$REDIS_SENTINEL_STATE"
+    export REDIS_SENTINEL_URL
+    domain_suites="StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests"
+    echo "== swift test --filter $domain_suites (REDIS_TEST_URL=$REDIS_SENTINEL_URL)"
+    REDIS_TEST_URL="$REDIS_SENTINEL_URL" swift test --skip-build "${swift_flags[@]}" --filter "$domain_suites" ||
+        status=$?
+    echo "== swift test --filter SentinelTests"
+    swift test --skip-build "${swift_flags[@]}" --filter SentinelTests || status=$?
 fi
 echo "== swift test exited with $status"
 exit "$status"

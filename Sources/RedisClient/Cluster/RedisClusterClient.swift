@@ -28,7 +28,7 @@ public final class RedisClusterClient: RedisCommandClient {
     let logger: Logger
     let metricsLabel: String
     let metrics: ClientMetrics
-    let knownNodes: ClusterNodeList
+    let knownNodes: EndpointList
     private let state: Mutex<State>
     private let movedCounter: Counter
     private let askCounter: Counter
@@ -82,7 +82,7 @@ public final class RedisClusterClient: RedisCommandClient {
         self.logger = logger
         self.metricsLabel = metricsLabel
         metrics = ClientMetrics(label: metricsLabel)
-        knownNodes = ClusterNodeList(seeds)
+        knownNodes = EndpointList(seeds)
         state = Mutex(State())
         movedCounter = Counter(
             label: "redis_cluster_redirects_total", dimensions: [("client", metricsLabel), ("kind", "moved")])
@@ -245,7 +245,7 @@ public final class RedisClusterClient: RedisCommandClient {
         RedisSubscription(
             configuration: template, channels: channels, patterns: patterns, bufferSize: max(1, bufferSize),
             healthCheckInterval: healthCheckInterval, logger: logger, metrics: metrics,
-            resolver: ClusterNodeRotation(nodes: knownNodes))
+            resolver: RotatingEndpoints(nodes: knownNodes))
     }
 
     /// Closes every node's pool; later calls fail with `poolClosed`.

@@ -23,6 +23,9 @@ final class RedisConnection: @unchecked Sendable {
     let index: Int
     /// Chooses the server at each connect (Sentinel); `nil`: always `configuration.endpoint`.
     private let resolver: (any EndpointResolver)?
+    /// Bumped when every connection must reconnect before its next write (Sentinel saw the
+    /// master change); `nil` for a plain pool.
+    private let reconnectSignal: ReconnectSignal?
     private let logger: Logger
     private let metrics: ClientMetrics
 
@@ -48,13 +51,16 @@ final class RedisConnection: @unchecked Sendable {
     private var staleAfterThisPass = false
     /// The server connected to last (differs from `configuration.endpoint` behind Sentinel).
     private var currentEndpoint: RedisEndpoint
+    /// The `reconnectSignal` generation the live context was made in.
+    private var connectedGeneration = 0
     private var backoff: ReconnectBackoff
     private var connectedOnce = false
 
     init(
         configuration: RedisConfiguration, index: Int, logger: Logger, metrics: ClientMetrics,
-        resolver: (any EndpointResolver)? = nil
+        resolver: (any EndpointResolver)? = nil, reconnectSignal: ReconnectSignal? = nil
     ) {
+        self.reconnectSignal = reconnectSignal
         self.configuration = configuration
         self.index = index
         self.resolver = resolver
@@ -258,14 +264,24 @@ final class RedisConnection: @unchecked Sendable {
 
     /// Returns the live context, connecting first when there is none (after backoff).
     private func connectIfNeeded() throws(RedisClientError) -> HiredisContext {
+        let generation = reconnectSignal?.generation ?? 0
         if let context {
-            if context.isHealthyWhileIdle() { return context }
-            // Closed by the server while idle: nothing was sent yet, so reconnecting is safe.
-            logger.debug(
-                "idle Redis connection was closed by the server; reconnecting",
-                metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
-            self.context = nil
-            backoff.recordConnectionLost()
+            if generation != connectedGeneration {
+                // The deployment said the master changed: reconnect before writing anything.
+                logger.info(
+                    "Redis master changed; reconnecting",
+                    metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
+                self.context = nil
+            } else if context.isHealthyWhileIdle() {
+                return context
+            } else {
+                // Closed by the server while idle: nothing was sent yet, so reconnecting is safe.
+                logger.debug(
+                    "idle Redis connection was closed by the server; reconnecting",
+                    metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
+                self.context = nil
+                backoff.recordConnectionLost()
+            }
         }
         let wait = backoff.notBefore - .now
         if wait > .zero {
@@ -286,6 +302,7 @@ final class RedisConnection: @unchecked Sendable {
                 made = try HiredisContext(configuration: configuration)
             }
             context = made
+            connectedGeneration = generation
             staleAfterThisPass = false
             backoff.recordSuccess()
             if connectedOnce {

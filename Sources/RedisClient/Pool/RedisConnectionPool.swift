@@ -23,6 +23,8 @@ public final class RedisConnectionPool: RedisCommandClient {
     let logger: Logger
     let metrics: ClientMetrics
     let resolver: (any EndpointResolver)?
+    /// Behind Sentinel: follows `+switch-master` and makes every connection reconnect.
+    private let sentinelWatch: SentinelWatch?
     private let connections: [RedisConnection]
     private let roundRobin = Atomic<Int>(0)
 
@@ -38,13 +40,15 @@ public final class RedisConnectionPool: RedisCommandClient {
         logger: Logger = Logger(label: "redis-client"),
         metricsLabel: String = "default"
     ) throws(RedisClientError) {
-        try self.init(configuration: configuration, logger: logger, metricsLabel: metricsLabel, resolver: nil)
+        try self.init(
+            configuration: configuration, logger: logger, metricsLabel: metricsLabel, resolver: nil, watch: nil)
     }
 
-    /// Creates a pool whose connections ask `resolver` which server to connect to (Sentinel).
+    /// Creates a pool whose connections ask `resolver` which server to connect to; with `watch`,
+    /// they also reconnect whenever Sentinel announces a new master.
     init(
         configuration: RedisConfiguration, logger: Logger, metricsLabel: String,
-        resolver: (any EndpointResolver)?
+        resolver: (any EndpointResolver)?, watch: (sentinels: [RedisEndpoint], masterName: String)?
     ) throws(RedisClientError) {
         try configuration.validate()
         self.configuration = configuration
@@ -52,9 +56,18 @@ public final class RedisConnectionPool: RedisCommandClient {
         self.resolver = resolver
         let metrics = ClientMetrics(label: metricsLabel)
         self.metrics = metrics
+        let signal = watch.map { _ in ReconnectSignal() }
         connections = (0..<configuration.poolSize).map { index in
             RedisConnection(
-                configuration: configuration, index: index, logger: logger, metrics: metrics, resolver: resolver)
+                configuration: configuration, index: index, logger: logger, metrics: metrics, resolver: resolver,
+                reconnectSignal: signal)
+        }
+        if let watch, let signal {
+            sentinelWatch = SentinelWatch(
+                sentinels: watch.sentinels, masterName: watch.masterName, template: configuration, signal: signal,
+                logger: logger, metrics: metrics)
+        } else {
+            sentinelWatch = nil
         }
     }
 
@@ -146,6 +159,7 @@ public final class RedisConnectionPool: RedisCommandClient {
     /// Closes every connection: queued commands fail with `poolClosed`, commands already written
     /// get their replies, and the I/O threads exit before this returns.
     public func close() async {
+        sentinelWatch?.stop()
         for connection in connections { await connection.close() }
     }
 

@@ -61,7 +61,8 @@ struct SentinelMasterResolver: EndpointResolver {
 
 extension RedisConnectionPool {
     /// Creates a pool to the master that `sentinels` know as `masterName`; each connection asks
-    /// the sentinels again when it (re)connects, so the pool follows a failover.
+    /// the sentinels again when it (re)connects, and every connection reconnects as soon as a
+    /// sentinel announces a new master (`+switch-master`), so the pool follows a failover.
     ///
     /// - Parameters:
     ///   - template: settings of the master connections (credentials, database, timeouts, pool
@@ -80,6 +81,7 @@ extension RedisConnectionPool {
         configuration.endpoint = sentinels[0]
         try self.init(
             configuration: configuration, logger: logger, metricsLabel: metricsLabel,
-            resolver: SentinelMasterResolver(sentinels: sentinels, masterName: masterName, logger: logger))
+            resolver: SentinelMasterResolver(sentinels: sentinels, masterName: masterName, logger: logger),
+            watch: (sentinels, masterName))
     }
 }

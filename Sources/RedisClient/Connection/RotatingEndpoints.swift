@@ -1,8 +1,9 @@
 import Synchronization
 
-/// The cluster nodes a client knows of, shared with the threads that need to pick one without
-/// awaiting (a subscription reconnecting on its I/O thread).
-final class ClusterNodeList: Sendable {
+/// Servers any of which will do (the nodes of a cluster, the sentinels of a deployment), shared
+/// with the threads that need to pick one without awaiting (a subscription reconnecting on its
+/// I/O thread).
+final class EndpointList: Sendable {
     private let nodes: Mutex<[RedisEndpoint]>
     private let next = Atomic<Int>(0)
 
@@ -29,14 +30,15 @@ final class ClusterNodeList: Sendable {
     }
 }
 
-/// Connects a cluster subscription to any live node, trying the next one on each reconnect:
-/// `PUBLISH` in a cluster reaches every node, so any node hears every channel.
-struct ClusterNodeRotation: EndpointResolver {
-    let nodes: ClusterNodeList
+/// Connects to any server of a list, trying the next one on each reconnect: a cluster
+/// subscription (`PUBLISH` in a cluster reaches every node, so any node hears every channel) or
+/// a sentinel watch.
+struct RotatingEndpoints: EndpointResolver {
+    let nodes: EndpointList
 
     func resolve(_ configuration: RedisConfiguration) throws(RedisClientError) -> RedisConfiguration {
         guard let endpoint = nodes.rotate() else {
-            throw RedisClientError(.clusterUnavailable, "no Redis Cluster node is known")
+            throw RedisClientError(.clusterUnavailable, "no server to connect to is known")
         }
         var resolved = configuration
         resolved.endpoint = endpoint
