@@ -21,6 +21,30 @@ enum TestSentinel {
         return Int(reply.array?.last?.string ?? "") ?? 0
     }
 
+    /// Whether a replica Sentinel lists says (itself, through `ROLE`) that it is connected to the
+    /// master on `masterPort`.
+    static func hasSyncedReplica(of masterPort: Int, sentinel: RedisConnectionPool, name: String) async throws -> Bool {
+        let replicas = try await sentinel.send("SENTINEL", "REPLICAS", name).array ?? []
+        for replica in replicas {
+            // Each replica is a flat list of field names and values.
+            let fields = replica.array?.compactMap(\.string) ?? []
+            let info = Dictionary(
+                stride(from: 0, to: fields.count - 1, by: 2).map { (fields[$0], fields[$0 + 1]) },
+                uniquingKeysWith: { first, _ in first })
+            guard let host = info["ip"], let port = info["port"].flatMap(Int.init) else { continue }
+            let direct = try RedisConnectionPool(
+                configuration: RedisConfiguration(endpoint: .tcp(host: host, port: port), poolSize: 1))
+            let role = (try? await direct.send("ROLE").array) ?? []
+            await direct.close()
+            if role.first?.string == "slave", role.count > 3, role[2].int == Int64(masterPort),
+                role[3].string == "connected"
+            {
+                return true
+            }
+        }
+        return false
+    }
+
     /// The master port every sentinel agrees on, or `nil` while they disagree.
     static func agreedMasterPort(_ sentinels: [RedisConnectionPool], name: String) async -> Int? {
         var ports: Set<Int> = []
@@ -85,9 +109,14 @@ struct SentinelTests {
         }
         let key = uniqueKey("failover")
         let before = try await TestSentinel.port(of: redis)
-        #expect(try await TestSentinel.agreedMasterPort(sentinelPools, name: name) == before)
-        // A replica must be in sync before Sentinel accepts a failover; retry while it says no.
+        #expect(await TestSentinel.agreedMasterPort(sentinelPools, name: name) == before)
+        // Right after an earlier failover the old master is still a master for some seconds:
+        // wait for a replica that really replicates the current master before asking.
         let requested = ContinuousClock.now
+        while try await !TestSentinel.hasSyncedReplica(of: before, sentinel: sentinelPools[0], name: name) {
+            #expect(ContinuousClock.now - requested < .seconds(30))
+            try await Task.sleep(for: .milliseconds(200))
+        }
         while true {
             do {
                 try await sentinelPools[0].send("SENTINEL", "FAILOVER", name)
