@@ -1,5 +1,6 @@
 import ConnectorStatus
 import Foundation
+import Logging
 import RedisClient
 import Testing
 
@@ -244,6 +245,40 @@ struct StatusStoreTests {
         try await store.deleteAll(line: fourteen)
         #expect(try await store.readyConnectors(line: fourteen).isEmpty)
         #expect(try await fixture.pool.send("EXISTS", fixture.keys.readySet(fourteen)).int == 0)
+        await fixture.close()
+    }
+
+    /// `WAIT` after each write: confirmed where the deployment has a replica (cluster, Sentinel);
+    /// on one server the write is applied and reported as not replicated.
+    @Test func durableWritesWaitForAReplica() async throws {
+        let fixture = try StatusFixture()
+        let store = StatusStore(
+            redis: fixture.pool, keys: fixture.keys, durability: .replicated(1, timeout: .milliseconds(300)),
+            logger: Logger(label: "test"))
+        let bot = try connector("durable_bot")
+        let seven = try line(7)
+        if StatusTestRedis.url.hasPrefix("redis://") || StatusTestRedis.url.hasPrefix("unix://") {
+            await #expect {
+                try await store.update(bot, line: seven, .bringUp)
+            } throws: { error in
+                if case .notReplicated(acknowledged: 0, required: 1) = error as? ConnectorStatusError { return true }
+                return false
+            }
+        } else {
+            let written = try await store.update(bot, line: seven, .bringUp)
+            #expect(written.outcome == .added)
+            #expect(try await store.delete(bot, line: seven))
+            try await store.update(bot, line: seven, .bringUp)
+        }
+        // Applied on the master either way.
+        #expect(try await fixture.store.isReady(bot, line: seven))
+        // A WAIT that could outlast the command timeout is refused before anything is sent.
+        let impatient = StatusStore(
+            redis: fixture.pool, keys: fixture.keys, durability: .replicated(1, timeout: .seconds(60)),
+            logger: Logger(label: "test"))
+        let other = try connector("never_written")
+        await #expect(throws: ConnectorStatusError.self) { try await impatient.update(other, line: seven, .bringUp) }
+        #expect(try await fixture.store.status(other, line: seven) == nil)
         await fixture.close()
     }
 }

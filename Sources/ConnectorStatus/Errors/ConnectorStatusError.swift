@@ -32,6 +32,9 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
     case unexpectedReply(String)
     /// The Redis client failed (connection refused, lost, timeout, ...).
     case redis(RedisClientError)
+    /// The write was applied on the master, but fewer replicas than ``StatusDurability`` asks for
+    /// confirmed it in time: it could be lost if the master failed now.
+    case notReplicated(acknowledged: Int, required: Int)
     /// Redis answered with an error reply.
     case server(RedisServerError)
 
@@ -53,6 +56,10 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
         case .wrongType(let key, let message): return "key \(key) holds another type; nothing was changed (\(message))"
         case .unexpectedReply(let text): return "unexpected reply from Redis: \(text)"
         case .redis(let error): return error.description
+        case .notReplicated(let acknowledged, let required):
+            return
+                "the write was applied on the master but only \(acknowledged) of \(required) replicas confirmed it in time"
+
         case .server(let error): return error.description
         }
     }

@@ -28,7 +28,7 @@ extension StatusStore {
                 [line.rawValue, now, keys.eventChannel(line)] + connectors.map(\.rawValue)
             let reply: RedisValue
             do {
-                reply = try await redis.run(StatusScripts.deleteLine, keys: scriptKeys, arguments: arguments)
+                reply = try await runWrite(StatusScripts.deleteLine, keys: scriptKeys, arguments: arguments)
             } catch {
                 throw ConnectorStatusError.wrap(error, key: index)
             }

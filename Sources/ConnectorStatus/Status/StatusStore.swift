@@ -28,6 +28,8 @@ public struct StatusStore: Sendable {
     /// The cache directory whose generation is bumped when a flag changes or a status is deleted
     /// (Bitrix: "upon any config updates, reset channel data cache").
     public let connectorInfoDirectory: String
+    /// Whether writes wait for replicas (`WAIT`); ``StatusDurability/asynchronous`` by default.
+    public let durability: StatusDurability
     let logger: Logger
     let metrics: StatusMetrics
 
@@ -38,9 +40,11 @@ public struct StatusStore: Sendable {
     ///     `CACHE_DIR_INFO_CONNECTORS_LINE` by default.
     public init(
         redis: any RedisCommandClient, keys: KeySpace = .standard, limits: StatusLimits = StatusLimits(),
-        connectorInfoDirectory: String = "/imconnector/infoconnectorsline/", logger: Logger
+        connectorInfoDirectory: String = "/imconnector/infoconnectorsline/",
+        durability: StatusDurability = .asynchronous, logger: Logger
     ) {
         self.redis = redis
+        self.durability = durability
         self.keys = keys
         self.limits = limits
         self.connectorInfoDirectory = connectorInfoDirectory
@@ -132,7 +136,8 @@ public struct StatusStore: Sendable {
     /// connector-info cache directory cleaned. A missing pair is created with every flag `N`
     /// except those set here.
     ///
-    /// Sends `EVALSHA status_update` (one round trip).
+    /// Sends `EVALSHA status_update` (one round trip), followed on the same connection by
+    /// `WAIT` when ``durability`` asks for replicas.
     /// - Parameters:
     ///   - ifVersion: compare-and-set: apply only if the pair's `VERSION` is this (0 = only if
     ///     the pair does not exist yet).
@@ -141,7 +146,9 @@ public struct StatusStore: Sendable {
     ///   ``ConnectorStatusError/invalidData(_:)`` before anything is sent;
     ///   ``ConnectorStatusError/wrongType(key:message:)`` when another type sits at the key (nothing
     ///   overwritten); ``ConnectorStatusError/redis(_:)``: with `outcomeUnknown` the write may or may not
-    ///   have happened — read the status back before retrying.
+    ///   have happened — read the status back before retrying;
+    ///   ``ConnectorStatusError/notReplicated(acknowledged:required:)`` when the write was applied
+    ///   but too few replicas confirmed it in time.
     @discardableResult
     public func update(
         _ connector: ConnectorID, line: LineID, _ change: StatusChange, ifVersion: Int64? = nil
@@ -160,7 +167,7 @@ public struct StatusStore: Sendable {
         arguments += change.scriptArguments.map { $0 as any RedisArgumentConvertible }
         let reply: RedisValue
         do {
-            reply = try await redis.run(StatusScripts.update, keys: scriptKeys, arguments: arguments)
+            reply = try await runWrite(StatusScripts.update, keys: scriptKeys, arguments: arguments)
         } catch {
             metrics.writeErrors.increment()
             throw ConnectorStatusError.wrap(error, key: key)
@@ -191,15 +198,17 @@ public struct StatusStore: Sendable {
     /// Deletes the status of one pair (Bitrix `Status::delete`), publishes a delete event and
     /// cleans the line's connector-info cache directory.
     ///
-    /// Sends `EVALSHA status_delete` (one round trip).
+    /// Sends `EVALSHA status_delete` (one round trip), then `WAIT` when ``durability`` asks for
+    /// replicas.
     /// - Returns: `true` when a status existed.
-    /// - Throws: ``ConnectorStatusError/wrongType(key:message:)``, ``ConnectorStatusError/redis(_:)``.
+    /// - Throws: ``ConnectorStatusError/wrongType(key:message:)``, ``ConnectorStatusError/redis(_:)``,
+    ///   ``ConnectorStatusError/notReplicated(acknowledged:required:)``.
     @discardableResult
     public func delete(_ connector: ConnectorID, line: LineID) async throws(ConnectorStatusError) -> Bool {
         let key = keys.status(connector, line: line)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         do {
-            let reply = try await redis.run(
+            let reply = try await runWrite(
                 StatusScripts.delete,
                 keys: [
                     key, keys.lineIndex(line), keys.lineSequence(line),
@@ -225,6 +234,21 @@ public struct StatusStore: Sendable {
         } catch {
             throw .invalidData("it does not parse (\(size) bytes)")
         }
+    }
+
+    /// Runs a write script, followed by `WAIT` when ``durability`` asks for replicas.
+    func runWrite(
+        _ script: RedisScript, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
+    ) async throws -> RedisValue {
+        guard durability.replicas > 0 else { return try await redis.run(script, keys: keys, arguments: arguments) }
+        let (reply, acknowledged) = try await redis.sendDurably(
+            script.command(keys: keys, arguments: arguments), replicas: durability.replicas,
+            timeout: durability.timeout)
+        if acknowledged < durability.replicas {
+            metrics.writeErrors.increment()
+            throw ConnectorStatusError.notReplicated(acknowledged: acknowledged, required: durability.replicas)
+        }
+        return reply
     }
 
     func send(_ command: RedisCommand, key: String) async throws(ConnectorStatusError) -> RedisValue {

@@ -35,6 +35,21 @@ public protocol RedisCommandClient: Sendable {
         _ script: RedisScript, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
     ) async throws -> RedisValue
 
+    /// Sends `command`, then `WAIT replicas timeout` on the same connection, and returns the
+    /// command's reply and how many replicas acknowledged the write (`WAIT`'s reply).
+    ///
+    /// Replication in Redis is asynchronous: a write acknowledged by a master can vanish when the
+    /// master fails before a replica got it. Waiting for `replicas` acknowledgements makes that
+    /// much less likely (not impossible: a failover may still promote a replica that lacked it)
+    /// at the cost of one replication round trip per write. A script answering `NOSCRIPT` is
+    /// loaded and run again before the `WAIT`.
+    ///
+    /// - Throws: as ``send(_:)``. Fewer acknowledgements than asked for is not an error here:
+    ///   compare the returned count.
+    func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (
+        reply: RedisValue, acknowledged: Int
+    )
+
     /// One step of a keyspace scan (`SCAN cursor MATCH pattern COUNT count [TYPE type]`).
     ///
     /// Start with cursor `"0"` and pass each returned cursor back until it is `"0"` again. On a

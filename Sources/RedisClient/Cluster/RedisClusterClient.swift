@@ -147,6 +147,33 @@ public final class RedisClusterClient: RedisCommandClient {
         }
     }
 
+    /// Sends `command` to the master of its key, then `WAIT replicas timeout` on the same
+    /// connection; see ``RedisCommandClient/sendDurably(_:replicas:timeout:)``. Redirections are
+    /// followed as in ``send(_:)`` (the `WAIT` goes with the command).
+    public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (
+        reply: RedisValue, acknowledged: Int
+    ) {
+        let slot = command.routingSlot
+        var target = try await endpoint(forSlot: slot)
+        var asking = false
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await pool(for: target).sendDurably(
+                    command, replicas: replicas, timeout: timeout, asking: asking)
+            } catch let error as RedisServerError {
+                guard attempt < maxAttempts, let redirect = ClusterRedirect(error, fallbackHost: target.hostOrEmpty)
+                else {
+                    throw error
+                }
+                asking = redirect.kind == .ask
+                if redirect.kind == .moved { learn(redirect) }
+                target = redirect.endpoint
+            }
+        }
+    }
+
     /// Sends the commands as one pipeline per node, in parallel, and returns one result per
     /// command in the caller's order. Commands answered with a redirection, `TRYAGAIN`,
     /// `CLUSTERDOWN` or a refused connection are then sent again one by one through
@@ -366,7 +393,7 @@ public final class RedisClusterClient: RedisCommandClient {
     }
 
     /// Remembers where `MOVED` said a slot lives, and refreshes the whole map in the background.
-    private func learn(_ redirect: ClusterRedirect) {
+    func learn(_ redirect: ClusterRedirect) {
         state.withLock { $0.movedSlots[redirect.slot] = redirect.endpoint }
         refreshSoon()
     }

@@ -1,3 +1,5 @@
+import CoreMetrics
+
 extension RedisConnectionPool {
     /// One step of `SCAN cursor MATCH pattern COUNT count [TYPE type]` on this pool's server.
     ///
@@ -13,6 +15,43 @@ extension RedisConnectionPool {
         }
         let reply = try await send(command)
         return try Self.parseScanReply(reply)
+    }
+
+    /// Sends `command` then `WAIT replicas timeout` on one connection; see
+    /// ``RedisCommandClient/sendDurably(_:replicas:timeout:)``.
+    public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (
+        reply: RedisValue, acknowledged: Int
+    ) {
+        try await sendDurably(command, replicas: replicas, timeout: timeout, asking: false)
+    }
+
+    /// The same, after `ASKING` when `asking` (a cluster slot being migrated).
+    func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration, asking: Bool) async throws -> (
+        reply: RedisValue, acknowledged: Int
+    ) {
+        // `WAIT n 0` would block forever, and a WAIT longer than the command timeout would be
+        // cut off by it: refuse both before sending anything.
+        guard replicas >= 0, timeout > .zero, timeout < configuration.commandTimeout else {
+            throw RedisClientError(
+                .invalidArgument,
+                "WAIT needs replicas >= 0 and 0 < timeout < the command timeout (\(configuration.commandTimeout))")
+        }
+        let wait = RedisCommand("WAIT", replicas, Int(timeout.pollMilliseconds))
+        let prefix = asking ? [RedisCommand("ASKING")] : []
+        var results = await sendBatch(prefix + [command, wait])
+        if let script = command.script, case .failure(let error as RedisServerError) = results[prefix.count],
+            error.isNoScript
+        {
+            metrics.scriptLoads.increment()
+            results = Array(
+                await sendBatch([RedisCommand("SCRIPT", "LOAD", script.source)] + prefix + [command, wait]).dropFirst())
+        }
+        let reply = try results[prefix.count].get()
+        let acknowledged = try results[prefix.count + 1].get()
+        guard let count = acknowledged.int else {
+            throw RedisClientError(.unexpectedReply, "WAIT returned \(acknowledged)")
+        }
+        return (reply, Int(count))
     }
 
     /// Sends `command` to this pool's server: a pool has one master.
