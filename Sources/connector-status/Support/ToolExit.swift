@@ -27,6 +27,9 @@ enum ToolExit {
                 return (badInput, error.description)
             case .versionConflict, .registryConflict, .wrongType, .unexpectedReply, .server:
                 return (no, error.description)
+            case .notReplicated:
+                // Applied on the master, but not confirmed by enough replicas in time.
+                return (no, error.description)
             case .redis(let clientError):
                 return classify(clientError)
             }
