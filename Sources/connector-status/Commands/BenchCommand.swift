@@ -18,6 +18,9 @@ struct BenchCommand: AsyncParsableCommand {
 
               connector-status bench --server-cpu 1 --client-cpu 0 --rounds 5
 
+            Needs one server: the embedded one, or a redis:// or unix:// URL (a cluster or \
+            Sentinel URL exits 2).
+
             Example:
               connector-status bench --json
             """)
@@ -53,8 +56,11 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let clientCPU { try CPUPinning.pin(pid: getpid(), cpu: clientCPU) }
-        let (configuration, embedded) = try redisOptions.resolve()
+        let (deployment, embedded) = try await redisOptions.resolve()
         defer { embedded?.stop() }
+        // redis-benchmark and the pool's task executor work against one server.
+        let configuration = try deployment.standaloneConfiguration(
+            for: "bench", reason: "it compares with redis-benchmark on the same server")
         if let serverCPU {
             guard let pid = embedded?.processIdentifier else {
                 throw ValidationError("--server-cpu needs the embedded server (no --redis, no REDIS_URL)")

@@ -29,10 +29,10 @@ struct CacheCommand: AsyncParsableCommand {
         return CacheDirectory(name: name, defaultTTL: .seconds(86_400))
     }
 
-    /// A cache over the session's pool (reclaim SCANs with COUNT 1000).
+    /// A cache over the session's client (reclaim SCANs with COUNT 1000).
     static func cache(_ session: StoreOptions.Session) -> LineCache {
         LineCache(
-            redis: session.pool, keys: session.keys, options: LineCacheOptions(reclaimScanCount: 1000),
+            redis: session.redis, keys: session.keys, options: LineCacheOptions(reclaimScanCount: 1000),
             logger: toolLogger())
     }
 
@@ -210,8 +210,9 @@ struct CacheCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Count cache keys per directory: lines (generation keys), entries and leases.",
             discussion: """
-                SCANs the namespace's cache keys (NS:{L*}:c:*, COUNT 1000; never KEYS). Entries \
-                include those of older generations not yet reclaimed or expired.
+                SCANs the namespace's cache keys (NS:{L*}:c:*, COUNT 1000, on every master of a \
+                cluster; never KEYS). Entries include those of older generations not yet reclaimed \
+                or expired.
 
                 Example:
                   connector-status cache stats
@@ -235,11 +236,10 @@ struct CacheCommand: AsyncParsableCommand {
                 var scanned = 0
                 var cursor = "0"
                 repeat {
-                    let reply = try await session.pool.send("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
-                    guard let parts = reply.array, parts.count == 2, let next = parts[0].string,
-                        let found = parts[1].array
-                    else { throw ToolFailure.notFound("unexpected SCAN reply: \(reply)") }
-                    for key in found.compactMap(\.string) {
+                    // Through the client: on a cluster the cursor walks every master.
+                    let (next, found) = try await session.redis.scan(
+                        cursor: cursor, matching: pattern, count: 1000, type: nil)
+                    for key in found {
                         guard let (name, kind) = Self.parse(key, prefix: prefix) else { continue }
                         scanned += 1
                         switch kind {

@@ -46,7 +46,7 @@ struct ConnectorsCommand: AsyncParsableCommand {
             let flag = try flag.map { try OpsInput.flag($0) }
             let line = try readyOnLine.map { try OpsInput.line($0, option: "--ready-on-line") }
             let (connectors, unregisteredReady) = try await store.withSession { session in
-                let registry = ConnectorRegistry(redis: session.pool, keys: session.keys, logger: toolLogger())
+                let registry = ConnectorRegistry(redis: session.redis, keys: session.keys, logger: toolLogger())
                 var connectors: [Connector]
                 if let flag {
                     connectors = try await registry.list(where: flag)
@@ -102,7 +102,8 @@ struct ConnectorsCommand: AsyncParsableCommand {
         func run() async throws {
             let id = try OpsInput.connector(id, option: "ID")
             let found = try await store.withSession { session in
-                try await ConnectorRegistry(redis: session.pool, keys: session.keys, logger: toolLogger()).connector(id)
+                try await ConnectorRegistry(redis: session.redis, keys: session.keys, logger: toolLogger()).connector(
+                    id)
             }
             guard let connector = found else { throw ToolFailure.notFound("connector \(id) is not registered") }
             if json {
@@ -151,7 +152,7 @@ struct ConnectorsCommand: AsyncParsableCommand {
         func run() async throws {
             let connector = try Connector(json: try OpsInput.contents(of: file, option: "FILE"))
             let outcome = try await store.withSession { session in
-                try await ConnectorRegistry(redis: session.pool, keys: session.keys, logger: toolLogger())
+                try await ConnectorRegistry(redis: session.redis, keys: session.keys, logger: toolLogger())
                     .register(connector, replace: replace)
             }
             if json {
@@ -180,7 +181,7 @@ struct ConnectorsCommand: AsyncParsableCommand {
         func run() async throws {
             let id = try OpsInput.connector(id, option: "ID")
             let removed = try await store.withSession { session in
-                try await ConnectorRegistry(redis: session.pool, keys: session.keys, logger: toolLogger())
+                try await ConnectorRegistry(redis: session.redis, keys: session.keys, logger: toolLogger())
                     .unregister(id)
             }
             guard removed else { throw ToolFailure.notFound("connector \(id) is not registered") }

@@ -40,28 +40,37 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let keys = try KeySpace(namespace: namespace)
-        let (configuration, embedded) = try redisOptions.resolve()
-        let url = embedded?.url ?? redisOptions.configuredURL ?? ""
-        let pool = try RedisConnectionPool(configuration: configuration, logger: toolLogger())
+        let (deployment, embedded) = try await redisOptions.resolve()
+        let redis: any RedisCommandClient
         do {
-            try await runScenario(pool: pool, keys: keys, url: url, embedded: embedded != nil)
+            redis = try deployment.makeClient(logger: toolLogger())
         } catch {
-            await pool.close()
             embedded?.stop()
             throw error
         }
-        await pool.close()
+        do {
+            try await runScenario(redis: redis, deployment: deployment, keys: keys, embedded: embedded)
+        } catch {
+            await redis.close()
+            embedded?.stop()
+            throw error
+        }
+        await redis.close()
         embedded?.stop()
     }
 
-    private func runScenario(pool: RedisConnectionPool, keys: KeySpace, url: String, embedded: Bool) async throws {
-        let store = StatusStore(redis: pool, keys: keys, logger: toolLogger())
-        let cache = LineCache(redis: pool, keys: keys, logger: toolLogger())
-        let registry = ConnectorRegistry(redis: pool, keys: keys, logger: toolLogger())
-        let version = BenchEnvironment.field("redis_version", in: try await pool.send("INFO", "server").string ?? "")
-        print(
-            "ConnectorStatus demo — Redis \(version ?? "?") \(embedded ? "(embedded, private unix socket)" : "at \(pool.configuration)"), namespace \(namespace)"
-        )
+    private func runScenario(
+        redis: any RedisCommandClient, deployment: RedisDeployment, keys: KeySpace, embedded: EmbeddedRedisServer?
+    ) async throws {
+        let url = redisOptions.childURL(embedded: embedded)
+        let store = StatusStore(redis: redis, keys: keys, logger: toolLogger())
+        let cache = LineCache(redis: redis, keys: keys, logger: toolLogger())
+        let registry = ConnectorRegistry(redis: redis, keys: keys, logger: toolLogger())
+        let info = await redis.sendToEveryMaster(RedisCommand("INFO", "server"))
+        let version = info.lazy.compactMap { try? $0.result.get().string }.first
+            .flatMap { BenchEnvironment.field("redis_version", in: $0) }
+        let place = embedded != nil ? "(embedded, private unix socket)" : "at \(deployment)"
+        print("ConnectorStatus demo — Redis \(version ?? "?") \(place), namespace \(namespace)")
         print("")
 
         // A clean slate in the demo's namespace.
@@ -70,9 +79,9 @@ struct DemoCommand: AsyncParsableCommand {
             try await cache.clean(.infoConnectorsLine, line: line)
         }
         for connector in DemoScenario.connectors { try await registry.unregister(connector.id) }
-        try await pool.send("DEL", DemoScenario.doneKey(keys))
+        try await redis.send("DEL", DemoScenario.doneKey(keys))
 
-        let common = ["--redis", url, "--namespace", namespace]
+        let common = ["--redis", url, "--namespace", namespace] + redisOptions.childArguments
         var observers: [ChildProcess] = []
         for name in ["instance-2", "instance-3"] {
             observers.append(
@@ -92,7 +101,7 @@ struct DemoCommand: AsyncParsableCommand {
             echoPrefix: "  [instance-1] ")
         let operatorExit = await operatorProcess.waitForExit(timeout: .seconds(120))
         try await Task.sleep(for: .milliseconds(300))  // let observers see the last change
-        try await pool.send("SET", DemoScenario.doneKey(keys), "1", "EX", 60)
+        try await redis.send("SET", DemoScenario.doneKey(keys), "1", "EX", 60)
         var observations: [DemoObservation] = []
         for observer in observers {
             let exit = await observer.waitForExit(timeout: .seconds(30))
@@ -109,7 +118,7 @@ struct DemoCommand: AsyncParsableCommand {
         let statuses = try await store.allStatuses()
         let ready = try await store.readyConnectors(line: DemoScenario.lineOne)
         let connectors = try await registry.list()
-        try await pool.send("DEL", DemoScenario.doneKey(keys))
+        try await redis.send("DEL", DemoScenario.doneKey(keys))
         print("")
         print(
             DemoSummary(statuses: statuses, connectors: connectors, observations: observations, readyOnLineOne: ready)

@@ -17,16 +17,16 @@ struct DemoInstanceCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await store.withSession { session in
-            let cache = LineCache(redis: session.pool, keys: session.keys, logger: toolLogger())
+            let cache = LineCache(redis: session.redis, keys: session.keys, logger: toolLogger())
             switch role {
             case "operator":
-                let registry = ConnectorRegistry(redis: session.pool, keys: session.keys, logger: toolLogger())
+                let registry = ConnectorRegistry(redis: session.redis, keys: session.keys, logger: toolLogger())
                 try await DemoOperator(
                     store: session.store, registry: registry, cache: cache, pause: .milliseconds(pauseMs)
                 ).run()
             case "observer":
                 let observation = try await DemoObserver(
-                    name: name, pool: session.pool, store: session.store, cache: cache, interval: .milliseconds(50)
+                    name: name, redis: session.redis, store: session.store, cache: cache, interval: .milliseconds(50)
                 ).run()
                 try printJSON(observation)
             default:

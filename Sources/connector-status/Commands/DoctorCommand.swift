@@ -120,7 +120,7 @@ struct DoctorCommand: AsyncParsableCommand {
 
     /// Runs every check. Throws (exit 3) only when Redis cannot be reached at all.
     static func examine(_ session: StoreOptions.Session) async throws -> Report {
-        let pool = session.pool
+        let pool = session.redis
         var report = Report()
         try await pool.send("PING")
 
@@ -162,7 +162,9 @@ struct DoctorCommand: AsyncParsableCommand {
     }
 
     /// `ACL DRYRUN user command args…` for every command the library needs.
-    static func checkPermissions(pool: RedisConnectionPool, user: String, keys: KeySpace) async throws -> [Permission] {
+    static func checkPermissions(pool: any RedisCommandClient, user: String, keys: KeySpace) async throws
+        -> [Permission]
+    {
         let line = try LineID(1)
         let key = "\(keys.linePrefix(line)):doctor"
         let channel = keys.eventChannel(line)

@@ -11,21 +11,25 @@ struct InfoCommand: AsyncParsableCommand {
         discussion: """
             Example:
               connector-status info --redis redis://127.0.0.1:6379
+              connector-status info --redis redis-cluster://127.0.0.1:7000,127.0.0.1:7001
             """)
 
     @OptionGroup var redisOptions: RedisOptions
 
     func run() async throws {
-        let (configuration, embedded) = try redisOptions.resolve()
+        let (deployment, embedded) = try await redisOptions.resolve()
         defer { embedded?.stop() }
-        let redis = try RedisConnectionPool(configuration: configuration, logger: toolLogger())
+        let redis = try deployment.makeClient(logger: toolLogger())
         defer { Task { await redis.close() } }
-        print("Redis:       \(configuration)\(embedded != nil ? " (embedded, started for this run)" : "")")
-        let info = try await redis.send("INFO", "server").string ?? ""
-        let version =
-            info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?
-            .dropFirst("redis_version:".count) ?? "?"
-        print("Version:     \(version)")
+        print("Redis:       \(deployment)\(embedded != nil ? " (embedded, started for this run)" : "")")
+        // INFO is per server: ask every master (one server: it).
+        for (endpoint, result) in await redis.sendToEveryMaster(RedisCommand("INFO", "server")) {
+            let info = try result.get().string ?? ""
+            let version =
+                info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?
+                .dropFirst("redis_version:".count) ?? "?"
+            print("Version:     \(version)\(deployment.kind == "cluster" ? " (master \(endpoint))" : "")")
+        }
 
         // Round trip: serial PINGs.
         var samples: [Duration] = []

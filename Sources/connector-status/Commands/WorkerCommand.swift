@@ -24,7 +24,7 @@ struct CASWorker: AsyncParsableCommand {
     @Option var updates: Int = 100
 
     func run() async throws {
-        let session = try store.open()
+        let session = try await store.open()
         let (connector, line) = try target.parsed()
         var successes = 0
         var conflicts = 0
@@ -57,7 +57,7 @@ struct FlipWorker: AsyncParsableCommand {
     @Option var count: Int = 200
 
     func run() async throws {
-        let session = try store.open()
+        let session = try await store.open()
         let (connector, line) = try target.parsed()
         for index in 0..<count {
             let up = index % 2 == 0
@@ -77,7 +77,7 @@ struct ReadWorker: AsyncParsableCommand {
     @Option var count: Int = 500
 
     func run() async throws {
-        let session = try store.open()
+        let session = try await store.open()
         let (connector, line) = try target.parsed()
         var violations = 0
         var readyWhileError = 0
@@ -107,7 +107,7 @@ struct WatchWorker: AsyncParsableCommand {
     @Option var timeout: Double = 20
 
     func run() async throws {
-        let session = try store.open()
+        let session = try await store.open()
         let line = try LineID(line)
         let events = session.store.events(lines: [line])
         let expected = count
@@ -155,16 +155,16 @@ struct CacheComputeWorker: AsyncParsableCommand {
     @Option var sleepMs: Int = 300
 
     func run() async throws {
-        let session = try store.open()
-        let cache = LineCache(redis: session.pool, keys: session.keys, logger: toolLogger())
+        let session = try await store.open()
+        let cache = LineCache(redis: session.redis, keys: session.keys, logger: toolLogger())
         let line = try LineID(line)
-        let pool = session.pool
+        let redis = session.redis
         let (key, counterKey, sleepMs) = (key, counterKey, sleepMs)
         let values = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<count {
                 group.addTask {
                     try await cache.value(key: key, in: .infoConnectorsLine, line: line) {
-                        let number = try await pool.send("INCR", counterKey).int ?? -1
+                        let number = try await redis.send("INCR", counterKey).int ?? -1
                         try await Task.sleep(for: .milliseconds(sleepMs))
                         return "computed by \(getpid()) as #\(number)"
                     }
@@ -185,8 +185,8 @@ struct CacheCleanWorker: AsyncParsableCommand {
     @Option var dir: String
 
     func run() async throws {
-        let session = try store.open()
-        let cache = LineCache(redis: session.pool, keys: session.keys, logger: toolLogger())
+        let session = try await store.open()
+        let cache = LineCache(redis: session.redis, keys: session.keys, logger: toolLogger())
         try await cache.clean(CacheDirectory(name: dir, defaultTTL: .seconds(60)), line: try LineID(line))
         print("{\"cleaned\":true}")
         await session.close()
@@ -202,8 +202,8 @@ struct CacheGetWorker: AsyncParsableCommand {
     @Option var key: String
 
     func run() async throws {
-        let session = try store.open()
-        let cache = LineCache(redis: session.pool, keys: session.keys, logger: toolLogger())
+        let session = try await store.open()
+        let cache = LineCache(redis: session.redis, keys: session.keys, logger: toolLogger())
         let value = try await cache.get(
             String.self, key: key, in: CacheDirectory(name: dir, defaultTTL: .seconds(60)), line: try LineID(line))
         print("{\"value\":\(value.map { "\"\($0)\"" } ?? "null")}")

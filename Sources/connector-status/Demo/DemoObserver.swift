@@ -8,7 +8,7 @@ import RedisClient
 /// coordinator says the demo is over; then they report what they saw.
 struct DemoObserver {
     let name: String
-    let pool: RedisConnectionPool
+    let redis: any RedisCommandClient
     let store: StatusStore
     let cache: LineCache
     let interval: Duration
@@ -34,7 +34,7 @@ struct DemoObserver {
         }
         var lastReady: [StatusPair: Bool] = [:]
         let doneKey = DemoScenario.doneKey(store.keys)
-        while try await pool.send("EXISTS", doneKey).int != 1 {
+        while try await redis.send("EXISTS", doneKey).int != 1 {
             let readiness = try await store.readiness(of: DemoScenario.pairs)
             collected.checked(DemoScenario.pairs.count)
             for pair in DemoScenario.pairs {

@@ -20,13 +20,21 @@ struct LoadTestCommand: AsyncParsableCommand {
             (final VERSION vs acknowledged updates), stale cache reads, readiness inconsistent \
             with the flags of the same version, unexpected errors. Exit 0 when all are 0.
 
-            --chaos restarts the embedded redis-server (started with appendfsync always, so \
-            acknowledged writes survive) and kills client connections (CLIENT KILL) at random \
-            moments, and reports the time to recover after each fault.
+            --redis takes any deployment (redis://, unix://, redis-cluster://, \
+            redis-sentinel://); the instance processes get the same URL and the invariants are \
+            checked the same way.
+
+            --chaos injects faults at random moments and reports the time to recover after each. \
+            --faults picks them: `restart` kills and restarts the embedded redis-server (started \
+            with appendfsync always, so acknowledged writes survive; needs the embedded server, \
+            exit 2 with --redis), `kill` closes every client connection (CLIENT KILL TYPE normal, \
+            on every master of a cluster). Default: both with the embedded server, `kill` with \
+            --redis.
 
             Example:
               connector-status loadtest --instances 4 --tasks 32 --duration 10
               connector-status loadtest --duration 20 --chaos --json --histogram latency.hgrm
+              connector-status loadtest --redis redis-cluster://127.0.0.1:7000,127.0.0.1:7001 --chaos
             """)
 
     @OptionGroup var redisOptions: RedisOptions
@@ -38,6 +46,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Connectors per line (Zipf).") var connectors = 20
     @Option(help: "Percent of readiness, update, cache read, cache clean.") var mix = "80,10,8,2"
     @Flag(help: "Inject faults: restart the embedded Redis, kill client connections.") var chaos = false
+    @Option(help: "With --chaos, the faults: restart, kill, or restart,kill (default: all that apply).")
+    var faults: String?
     @Flag(help: "Print one JSON object instead of tables.") var json = false
     @Option(help: "Write the total latency distribution (HdrHistogram percentile text, µs) here.")
     var histogram: String?
@@ -54,6 +64,35 @@ struct LoadTestCommand: AsyncParsableCommand {
         if let duration, !(duration > 0 && duration <= 86_400) { throw ValidationError("--duration must be 0...86400") }
         if let ops, ops < 1 { throw ValidationError("--ops must be positive") }
         _ = try Self.parseMix(mix)
+        if let faults {
+            guard chaos else { throw ValidationError("--faults needs --chaos") }
+            _ = try Self.parseFaults(faults)
+        }
+    }
+
+    /// Parses "restart,kill" into fault kinds.
+    static func parseFaults(_ text: String) throws -> Set<FaultInjector.Kind> {
+        var kinds: Set<FaultInjector.Kind> = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let kind = FaultInjector.Kind(rawValue: item.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--faults must list restart and/or kill, comma-separated")
+            }
+            kinds.insert(kind)
+        }
+        return kinds
+    }
+
+    /// The faults to inject: `--faults`, else every kind this deployment allows. A restart needs
+    /// a server of our own to kill, the embedded one.
+    func faultKinds(embedded: Bool) throws -> Set<FaultInjector.Kind> {
+        guard let faults else { return embedded ? [.restart, .kill] : [.kill] }
+        let kinds = try Self.parseFaults(faults)
+        if kinds.contains(.restart), !embedded {
+            throw ToolFailure.badInput(
+                "--faults restart needs the embedded redis-server (no --redis, no REDIS_URL): "
+                    + "the load test restarts only a server it started; use --faults kill")
+        }
+        return kinds
     }
 
     /// Parses "80,10,8,2" into four percentages summing to 100.
@@ -68,44 +107,41 @@ struct LoadTestCommand: AsyncParsableCommand {
     func run() async throws {
         let namespace = self.namespace ?? "lt-" + UUID().uuidString.prefix(8).lowercased()
         let keys = try KeySpace(namespace: namespace)
-        var embedded: EmbeddedRedisServer?
-        let configuration: RedisConfiguration
-        let url: String
-        if let configured = redisOptions.configuredURL {
-            configuration = try RedisConfiguration(url: configured)
-            url = configured
-        } else {
-            // Persist every write so that a restart loses nothing acknowledged.
-            let server = try await EmbeddedRedisServer.start(
-                arguments: chaos ? ["--appendonly", "yes", "--appendfsync", "always"] : [])
-            StopOnSignal.install(server)
-            embedded = server
-            configuration = try RedisConfiguration(url: server.url)
-            url = server.url
-        }
+        if chaos, redisOptions.configuredURL != nil { _ = try faultKinds(embedded: false) }  // before any work
+        // Persist every write so that a restart of the embedded server loses nothing acknowledged.
+        let (deployment, embedded) = try await redisOptions.resolve(
+            embeddedArguments: chaos ? ["--appendonly", "yes", "--appendfsync", "always"] : [])
         var logger = toolLogger()
         if chaos { logger.logLevel = .critical }  // the injected faults are reported, not logged
-        let pool = try RedisConnectionPool(configuration: configuration, logger: logger)
+        let redis: any RedisCommandClient
         do {
-            try await execute(pool: pool, keys: keys, url: url, embedded: embedded)
+            redis = try deployment.makeClient(logger: logger)
         } catch {
-            await pool.close()
             embedded?.stop()
             throw error
         }
-        await pool.close()
+        do {
+            try await execute(redis: redis, deployment: deployment, keys: keys, embedded: embedded)
+        } catch {
+            await redis.close()
+            embedded?.stop()
+            throw error
+        }
+        await redis.close()
         embedded?.stop()
     }
 
     private func execute(
-        pool: RedisConnectionPool, keys: KeySpace, url: String, embedded: EmbeddedRedisServer?
+        redis: any RedisCommandClient, deployment: RedisDeployment, keys: KeySpace, embedded: EmbeddedRedisServer?
     ) async throws {
-        try await StatusStore(redis: pool, keys: keys, logger: toolLogger()).preloadScripts()
+        try await StatusStore(redis: redis, keys: keys, logger: toolLogger()).preloadScripts()
+        let url = redisOptions.childURL(embedded: embedded)
         let runSeconds = duration ?? (ops == nil ? 10 : 3600)
-        var common = [
-            "--redis", url, "--namespace", keys.namespace, "--tasks", String(tasks), "--lines", String(lines),
-            "--connectors", String(connectors), "--mix", mix, "--duration", String(runSeconds),
-        ]
+        var common =
+            [
+                "--redis", url, "--namespace", keys.namespace, "--tasks", String(tasks), "--lines", String(lines),
+                "--connectors", String(connectors), "--mix", mix, "--duration", String(runSeconds),
+            ] + redisOptions.childArguments
         if let ops { common += ["--ops", String(max(1, ops / instances))] }
         if chaos { common.append("--chaos") }
         let started = ContinuousClock.now
@@ -115,8 +151,12 @@ struct LoadTestCommand: AsyncParsableCommand {
                 arguments: ["loadtest-instance", "--instance", String(index + 1)] + common,
                 echoPrefix: nil)
         }
-        let injector = chaos ? FaultInjector(pool: pool, embedded: embedded) : nil
-        let probeTask = plot.map { _ in Task { await Self.probe(pool: pool, keys: keys, started: started) } }
+        let injector =
+            chaos
+            ? FaultInjector(redis: redis, embedded: embedded, kinds: try faultKinds(embedded: embedded != nil)) : nil
+        let probeTask = plot.map { _ in
+            Task { await Self.probe(deployment: deployment, keys: keys, started: started) }
+        }
         let chaosTask = injector.map { injector in Task { await injector.run() } }
         let progressTask = Task {
             while !Task.isCancelled {
@@ -158,16 +198,20 @@ struct LoadTestCommand: AsyncParsableCommand {
 
         var total = InstanceReport(instance: 0)
         for report in reports { total.merge(report) }
-        total.violations.lostUpdates = try await countLostUpdates(pool: pool, keys: keys, total: total)
-        let reference = try? RedisBenchmarkTool.locate(endpoint: pool.configuration.endpoint)
-            .run(clients: 128, requests: 200_000, command: ["GET", "\(keys.namespace):bench"])
-        try await removeNamespace(pool: pool, keys: keys)
+        total.violations.lostUpdates = try await countLostUpdates(redis: redis, keys: keys, total: total)
+        // The reference figure needs one server: redis-benchmark is not run on a cluster or Sentinel.
+        var reference: BenchSample?
+        if case .standalone(let configuration) = deployment {
+            reference = try? RedisBenchmarkTool.locate(endpoint: configuration.endpoint)
+                .run(clients: 128, requests: 200_000, command: ["GET", "\(keys.namespace):bench"])
+        }
+        try await removeNamespace(redis: redis, keys: keys)
 
         let result = LoadTestResult(
             instances: instances, tasksPerInstance: tasks, elapsedSeconds: elapsed.secondsValue, reports: reports,
             total: total, faults: faults, redisBenchmarkC128: reference?.opsPerSecond,
             machine: BenchEnvironment.machine(),
-            mix: mix, chaos: chaos)
+            mix: mix, chaos: chaos, deployment: deployment.kind)
         if let histogram {
             var text = ""
             total.allLatencies.outputPercentileDistribution(to: &text, outputValueUnitScalingRatio: 1)
@@ -184,13 +228,13 @@ struct LoadTestCommand: AsyncParsableCommand {
     }
 
     /// Times one readiness check every 10 ms on its own connection until cancelled.
-    private static func probe(pool: RedisConnectionPool, keys: KeySpace, started: ContinuousClock.Instant) async
+    private static func probe(deployment: RedisDeployment, keys: KeySpace, started: ContinuousClock.Instant) async
         -> [LatencyPlot.Sample]
     {
-        guard
-            let probePool = try? RedisConnectionPool(configuration: pool.configuration, logger: Logger(label: "probe"))
-        else { return [] }
-        let store = StatusStore(redis: probePool, keys: keys, logger: Logger(label: "probe"))
+        var logger = Logger(label: "probe")
+        logger.logLevel = .critical  // its failures during faults are plotted, not logged
+        guard let probeClient = try? deployment.makeClient(logger: logger) else { return [] }
+        let store = StatusStore(redis: probeClient, keys: keys, logger: logger)
         var samples: [LatencyPlot.Sample] = []
         guard let connector = try? ConnectorID("c0"), let line = try? LineID(1) else { return [] }
         while !Task.isCancelled {
@@ -203,12 +247,13 @@ struct LoadTestCommand: AsyncParsableCommand {
                     failed: failed))
             try? await Task.sleep(for: .milliseconds(10))
         }
-        await probePool.close()
+        await probeClient.close()
         return samples
     }
 
     /// Final VERSION of every touched pair must lie in [acknowledged, acknowledged + unknown].
-    private func countLostUpdates(pool: RedisConnectionPool, keys: KeySpace, total: InstanceReport) async throws -> Int
+    private func countLostUpdates(redis: any RedisCommandClient, keys: KeySpace, total: InstanceReport) async throws
+        -> Int
     {
         let pairs = Array(Set(total.acknowledged.keys).union(total.outcomeUnknown.keys))
         var lost = 0
@@ -220,7 +265,7 @@ struct LoadTestCommand: AsyncParsableCommand {
                 let connector = try ConnectorID(String(parts[1]))
                 return RedisCommand("HGET", keys.status(connector, line: line), "VERSION")
             }
-            for (pair, result) in zip(slice, await pool.pipeline(commands)) {
+            for (pair, result) in zip(slice, await redis.pipeline(commands)) {
                 let version = Int((try result.get()).int ?? 0)
                 let acknowledged = total.acknowledged[pair] ?? 0
                 let unknown = total.outcomeUnknown[pair] ?? 0
@@ -230,14 +275,15 @@ struct LoadTestCommand: AsyncParsableCommand {
         return lost
     }
 
-    private func removeNamespace(pool: RedisConnectionPool, keys: KeySpace) async throws {
+    /// Removes every key of the run's namespace: SCAN (every master of a cluster), then one
+    /// UNLINK per key in a pipeline (keys of one batch may lie in different slots).
+    private func removeNamespace(redis: any RedisCommandClient, keys: KeySpace) async throws {
         var cursor = "0"
         repeat {
-            let reply = try await pool.send(
-                "SCAN", cursor, "MATCH", KeySpace.escapeGlob(keys.namespace) + ":*", "COUNT", 5000)
-            cursor = reply.array?.first?.string ?? "0"
-            let found = reply.array?.last?.array?.compactMap(\.string) ?? []
-            if !found.isEmpty { try await pool.send(RedisCommand("UNLINK", arguments: found)) }
+            let (next, found) = try await redis.scan(
+                cursor: cursor, matching: KeySpace.escapeGlob(keys.namespace) + ":*", count: 5000, type: nil)
+            cursor = next
+            for result in await redis.pipeline(found.map { RedisCommand("UNLINK", $0) }) { _ = try result.get() }
         } while cursor != "0"
     }
 }

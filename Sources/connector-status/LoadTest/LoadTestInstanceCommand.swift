@@ -24,12 +24,14 @@ struct LoadTestInstanceCommand: AsyncParsableCommand {
         let shape = LoadShape(lines: lines, connectors: connectors, mix: try LoadTestCommand.parseMix(mix))
         var logger = toolLogger()
         logger.logLevel = .critical  // injected faults would flood stderr; they are counted instead
-        try await store.withSession { session in
-            let cache = LineCache(redis: session.pool, keys: session.keys, logger: logger)
-            let statusStore = StatusStore(redis: session.pool, keys: session.keys, logger: logger)
+        try await store.withSession(logger: logger) { session in
+            let cache = LineCache(redis: session.redis, keys: session.keys, logger: logger)
+            let statusStore = StatusStore(redis: session.redis, keys: session.keys, logger: logger)
             let counter = OperationCounter()
+            let transaction = KeyTransaction(redis: session.redis, logger: logger)
             let worker = LoadWorker(
-                store: statusStore, cache: cache, pool: session.pool, keys: session.keys, shape: shape,
+                store: statusStore, cache: cache, redis: session.redis, transaction: transaction, keys: session.keys,
+                shape: shape,
                 lineSampler: ZipfSampler(count: shape.lines), connectorSampler: ZipfSampler(count: shape.connectors),
                 connectorIDs: try (0..<shape.connectors).map { try ConnectorID("c\($0)") }, chaos: chaos,
                 cleanEpochs: CleanEpochs(), operationsDone: counter)
@@ -50,6 +52,7 @@ struct LoadTestInstanceCommand: AsyncParsableCommand {
                 for await taskReport in group { report.merge(taskReport) }
             }
             progress.cancel()
+            await transaction.close()
             report.elapsedSeconds = (ContinuousClock.now - started).secondsValue
             report.peakRSSKiB = Self.peakRSSKiB()
             try printJSON(report)

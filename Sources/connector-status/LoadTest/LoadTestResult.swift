@@ -13,6 +13,8 @@ struct LoadTestResult {
     var machine: String
     var mix: String
     var chaos: Bool
+    /// `standalone`, `cluster` or `sentinel`.
+    var deployment: String
 
     var opsPerSecond: Double { Double(total.totalOperations) / max(elapsedSeconds, 0.001) }
 
@@ -49,6 +51,7 @@ struct LoadTestResult {
         var elapsedSeconds: Double
         var mix: String
         var chaos: Bool
+        var deployment: String
         var machine: String
         var consistencyChecks: Int
     }
@@ -87,7 +90,7 @@ struct LoadTestResult {
             }, faults: faults, redisBenchmarkC128OpsPerSec: redisBenchmarkC128,
             ratioToRedisBenchmarkC128: redisBenchmarkC128.map { opsPerSecond / $0 }, instances: instances,
             tasksPerInstance: tasksPerInstance, elapsedSeconds: elapsedSeconds, mix: mix, chaos: chaos,
-            machine: machine,
+            deployment: deployment, machine: machine,
             consistencyChecks: total.consistencyChecks)
     }
 
@@ -97,7 +100,7 @@ struct LoadTestResult {
             String(
                 format: "Load test: %d instances × %d tasks, %.1f s, mix %@ (readiness, update, cache read, clean)%@",
                 instances, tasksPerInstance, elapsedSeconds, mix, chaos ? ", with chaos" : ""))
-        out.append("Machine: \(machine)")
+        out.append("Machine: \(machine); Redis: \(deployment)")
         out.append("")
         var operations = TextTable(["operation", "ops", "ops/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs"])
         for name in LoadOperation.allCases.map(\.rawValue) {
@@ -125,6 +128,8 @@ struct LoadTestResult {
                     format:
                         "Total %.0f ops/s; redis-benchmark -c 128 -t get on the same server: %.0f ops/s (ratio %.2f)",
                     opsPerSecond, reference, opsPerSecond / reference))
+        } else if deployment != "standalone" {
+            out.append(String(format: "Total %.0f ops/s (no redis-benchmark reference: one server only)", opsPerSecond))
         } else {
             out.append(String(format: "Total %.0f ops/s (redis-benchmark not found)", opsPerSecond))
         }

@@ -20,7 +20,9 @@ struct LoadShape: Sendable {
 struct LoadWorker {
     let store: StatusStore
     let cache: LineCache
-    let pool: RedisConnectionPool
+    let redis: any RedisCommandClient
+    /// `MULTI … EXEC` on the server of a key (on a cluster, too).
+    let transaction: KeyTransaction
     let keys: KeySpace
     let shape: LoadShape
     let lineSampler: ZipfSampler
@@ -76,7 +78,7 @@ struct LoadWorker {
                 case .cacheRead:
                     try await readCache(line: line, report: &report)
                 case .cacheClean:
-                    let epoch = try await pool.send("INCR", epochKey(line)).int ?? 0
+                    let epoch = try await redis.send("INCR", epochKey(line)).int ?? 0
                     try await cache.clean(Self.directory, line: line)
                     cleanEpochs.completed(line: line, epoch: epoch)
                 }
@@ -119,12 +121,11 @@ struct LoadWorker {
     /// Readiness from the Lua script and the flags, read in one MULTI/EXEC: they must agree.
     private func checkConsistency(connector: ConnectorID, line: LineID, report: inout InstanceReport) async throws {
         let key = keys.status(connector, line: line)
-        let results = await pool.pipeline([
-            RedisCommand("MULTI"), StatusStore.readinessScript.command(keys: [key]), RedisCommand("HGETALL", key),
-            RedisCommand("EXEC"),
-        ])
+        let results = await transaction.run(
+            [StatusStore.readinessScript.command(keys: [key]), RedisCommand("HGETALL", key)], key: key)
         // A command refused while queueing (LOADING after a restart, NOSCRIPT before the script is
-        // loaded again) makes EXEC answer EXECABORT: report the cause, or skip this check.
+        // loaded again, MOVED while a cluster slot moves) makes EXEC answer EXECABORT: report the
+        // cause, or skip this check.
         for result in results.prefix(3) {
             if case .failure(let error) = result {
                 if Self.isFaultError(error) { throw error }
@@ -152,10 +153,10 @@ struct LoadWorker {
     /// Get-or-compute; the value must not predate a clean that completed before the read began.
     private func readCache(line: LineID, report: inout InstanceReport) async throws {
         let floor = cleanEpochs.highest(line: line)
-        let pool = self.pool
+        let redis = self.redis
         let epochKey = epochKey(line)
         let value: CachedLineInfo = try await cache.value(key: "line-info", in: Self.directory, line: line) {
-            CachedLineInfo(epoch: try await pool.send("GET", epochKey).int ?? 0)
+            CachedLineInfo(epoch: try await redis.send("GET", epochKey).int ?? 0)
         }
         if value.epoch < floor { report.violations.staleCacheReads += 1 }
     }

@@ -5,16 +5,24 @@ import Logging
 import RedisClient
 
 /// `--redis URL`, shared by every command: the URL, else `REDIS_URL`, else an embedded server.
+///
+/// Every URL form of ``RedisDeployment/init(url:)`` is accepted: one server, a Redis Cluster
+/// or a master behind Sentinel.
 struct RedisOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Redis URL: redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N]. Default: $REDIS_URL, else a private embedded redis-server.",
+            """
+            Redis URL, one of: redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N] \
+            (one server); redis-cluster://[user[:password]@]host:port[,host:port…] (a Redis Cluster, \
+            any nodes as seeds); redis-sentinel://[user[:password]@]host:port[,host:port…]/mastername[/db] \
+            (the master the sentinels name). Default: $REDIS_URL, else a private embedded redis-server.
+            """,
             valueName: "url"))
     var redis: String?
 
-    @Option(name: .long, help: "Connections in the pool.")
-    var poolSize: Int = 2
+    @Option(name: .long, help: "Connections in the pool (per node on a cluster). Default: the URL's pool_size, else 2.")
+    var poolSize: Int?
 
     /// The URL to use, or `nil` when an embedded server should be started.
     var configuredURL: String? {
@@ -25,19 +33,59 @@ struct RedisOptions: ParsableArguments {
         return nil
     }
 
-    /// Resolves the configuration, starting an embedded server when none is configured (it is
-    /// also stopped on SIGINT/SIGTERM). The caller must `stop()` the returned server.
-    func resolve() throws -> (RedisConfiguration, EmbeddedRedisServer?) {
+    /// The URL to hand to a child process so that it reaches the same Redis: the configured URL,
+    /// else the embedded server's socket.
+    func childURL(embedded: EmbeddedRedisServer?) -> String {
+        embedded?.url ?? configuredURL ?? ""
+    }
+
+    /// `--pool-size N` for a child process, when one was given here.
+    var childArguments: [String] {
+        poolSize.map { ["--pool-size", String($0)] } ?? []
+    }
+
+    /// Resolves the deployment (with `--pool-size` applied), starting an embedded server with
+    /// `embeddedArguments` when no URL is configured (it is also stopped on SIGINT/SIGTERM). The
+    /// caller must `stop()` the returned server.
+    ///
+    /// - Throws: ``RedisClientError`` of kind `invalidURL` (exit 2; the message never repeats
+    ///   the password) for a URL of no known form; ``EmbeddedRedisError`` when the server
+    ///   cannot start.
+    func resolve(embeddedArguments: [String] = []) async throws -> (RedisDeployment, EmbeddedRedisServer?) {
+        if let poolSize, poolSize < 1 { throw ToolFailure.badInput("--pool-size must be at least 1") }
         if let url = configuredURL {
-            var configuration = try RedisConfiguration(url: url)
-            configuration.poolSize = poolSize
-            return (configuration, nil)
+            return (applyPoolSize(try RedisDeployment(url: url)), nil)
         }
-        let server = try EmbeddedRedisServer.start()
+        let server = try await EmbeddedRedisServer.start(arguments: embeddedArguments)
         StopOnSignal.install(server)
-        var configuration = RedisConfiguration(endpoint: .unix(path: server.socketPath))
-        configuration.poolSize = poolSize
-        return (configuration, server)
+        return (applyPoolSize(.standalone(RedisConfiguration(endpoint: .unix(path: server.socketPath)))), server)
+    }
+
+    private func applyPoolSize(_ deployment: RedisDeployment) -> RedisDeployment {
+        guard let poolSize else { return deployment }
+        return deployment.withConfiguration { $0.poolSize = poolSize }
+    }
+}
+
+extension RedisDeployment {
+    /// `standalone`, `cluster` or `sentinel`.
+    var kind: String {
+        switch self {
+        case .standalone: return "standalone"
+        case .cluster: return "cluster"
+        case .sentinel: return "sentinel"
+        }
+    }
+
+    /// The one server's configuration; throws exit 2 naming `command` for a cluster or a
+    /// Sentinel deployment, for the commands that need a single server of their own.
+    func standaloneConfiguration(for command: String, reason: String) throws -> RedisConfiguration {
+        guard case .standalone(let configuration) = self else {
+            throw ToolFailure.badInput(
+                "\(command) needs one Redis server (\(reason)); --redis is a \(kind) URL: "
+                    + "give a redis:// or unix:// URL, or none for the embedded server")
+        }
+        return configuration
     }
 }
 

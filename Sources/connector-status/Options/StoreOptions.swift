@@ -11,23 +11,26 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Key namespace (prefix of every key), 1–32 of [A-Za-z0-9_.-].")
     var namespace: String = "imc"
 
-    /// An open pool and store; call `close()` when done.
+    /// An open client and store; call `close()` when done.
     struct Session {
-        let pool: RedisConnectionPool
+        /// How Redis is deployed (one server, a cluster, a master behind Sentinel).
+        let deployment: RedisDeployment
+        /// The client for that deployment: a ``RedisConnectionPool`` or a ``RedisClusterClient``.
+        let redis: any RedisCommandClient
         let store: StatusStore
         let keys: KeySpace
         let embedded: EmbeddedRedisServer?
 
         func close() async {
-            await pool.close()
+            await redis.close()
             embedded?.stop()
         }
     }
 
     /// Runs `body` with an open session and closes it afterwards, whether `body` returns or
     /// throws (the embedded server, if any, is stopped either way).
-    func withSession<T>(_ body: (Session) async throws -> T) async throws -> T {
-        let session = try open()
+    func withSession<T>(logger: Logger = toolLogger(), _ body: (Session) async throws -> T) async throws -> T {
+        let session = try await open(logger: logger)
         do {
             let result = try await body(session)
             await session.close()
@@ -38,14 +41,15 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    /// Opens the pool (starting an embedded server when no Redis is configured).
-    func open(logger: Logger = toolLogger()) throws -> Session {
+    /// Opens the client (starting an embedded server when no Redis is configured).
+    func open(logger: Logger = toolLogger()) async throws -> Session {
         let keys = try KeySpace(namespace: namespace)
-        let (configuration, embedded) = try redisOptions.resolve()
+        let (deployment, embedded) = try await redisOptions.resolve()
         do {
-            let pool = try RedisConnectionPool(configuration: configuration, logger: logger)
+            let redis = try deployment.makeClient(logger: logger)
             return Session(
-                pool: pool, store: StatusStore(redis: pool, keys: keys, logger: logger), keys: keys, embedded: embedded)
+                deployment: deployment, redis: redis, store: StatusStore(redis: redis, keys: keys, logger: logger),
+                keys: keys, embedded: embedded)
         } catch {
             embedded?.stop()
             throw error
