@@ -9,18 +9,24 @@ struct DoctorCommand: AsyncParsableCommand {
         commandName: "doctor",
         abstract: "Check connectivity, server version and mode, script loading, ACL permissions and latency.",
         discussion: """
-            Checks, in order: PING; INFO server (redis_version, redis_mode: standalone, cluster \
-            or sentinel); SCRIPT LOAD of every library script (name and SHA1); ACL WHOAMI, then \
-            ACL DRYRUN of each command the library sends (HGETALL HMGET SMEMBERS SCAN EVALSHA \
-            SCRIPT LOAD PUBLISH SUBSCRIBE PSUBSCRIBE GET SET INCR UNLINK, plus HGET HEXISTS HDEL \
-            for the registry) on a key under the namespace; the median of 200 PING round trips. \
-            Commands run inside the scripts are not covered by DRYRUN of EVALSHA.
+            Checks, in order: PING; the deployment (a cluster: CLUSTER SLOTS, each master with \
+            its slot ranges and replicas, INFO server on every master; Sentinel: the master each \
+            sentinel names and the one the client reached, with its ROLE and replicas); INFO \
+            server (redis_version, redis_mode: standalone, cluster or sentinel); SCRIPT LOAD of \
+            every library script on every master (name and SHA1); ACL WHOAMI, then ACL DRYRUN of \
+            each command the library sends (HGETALL HMGET SMEMBERS SCAN EVALSHA SCRIPT LOAD \
+            PUBLISH SUBSCRIBE PSUBSCRIBE GET SET INCR UNLINK, plus HGET HEXISTS HDEL for the \
+            registry) on a key under the namespace; the median of 200 PING round trips. Commands \
+            run inside the scripts are not covered by DRYRUN of EVALSHA.
 
-            Exit codes: 0 all good, 1 a needed permission or script load was refused, 3 Redis \
-            unreachable or authentication failed.
+            Exit codes: 0 all good, 1 a needed permission or script load was refused, a cluster \
+            master is unreachable or slots are not covered, or no sentinel names the master; 3 \
+            Redis unreachable or authentication failed.
 
             Example:
               connector-status doctor --redis redis://app:secret@10.0.0.5:6379 --namespace imc
+              connector-status doctor --redis redis-cluster://127.0.0.1:7000,127.0.0.1:7001 --json
+              connector-status doctor --redis redis-sentinel://10.0.0.7:26379,10.0.0.8:26379/mymaster
               connector-status doctor --json
             """)
 
@@ -46,6 +52,7 @@ struct DoctorCommand: AsyncParsableCommand {
 
     /// What doctor found.
     struct Report {
+        var deployment: DoctorDeployment
         var version = "?"
         var mode = "?"
         var scripts: [(name: String, sha1: String)] = []
@@ -55,7 +62,9 @@ struct DoctorCommand: AsyncParsableCommand {
         var permissions: [Permission] = []
         var medianMicroseconds = 0.0
 
-        var healthy: Bool { scriptError == nil && permissions.allSatisfy(\.allowed) }
+        var healthy: Bool {
+            scriptError == nil && permissions.allSatisfy(\.allowed) && deployment.problems.isEmpty
+        }
 
         var object: JSONValue {
             var acl: [String: JSONValue] = [
@@ -72,6 +81,7 @@ struct DoctorCommand: AsyncParsableCommand {
             if let aclUnavailable { acl["reason"] = .string(aclUnavailable) }
             return .object([
                 "reachable": .bool(true),
+                "deployment": deployment.object,
                 "version": .string(version),
                 "mode": .string(mode),
                 "scripts": .object([
@@ -89,7 +99,8 @@ struct DoctorCommand: AsyncParsableCommand {
         }
 
         var text: String {
-            var lines = ["Connectivity:  ok (PING)", "Server:        redis \(version), mode \(mode)"]
+            var lines = ["Connectivity:  ok (PING)"] + deployment.lines
+            lines.append("Server:        redis \(version), mode \(mode)")
             if let scriptError {
                 lines.append("Scripts:       FAILED to load: \(scriptError)")
             } else {
@@ -120,15 +131,11 @@ struct DoctorCommand: AsyncParsableCommand {
 
     /// Runs every check. Throws (exit 3) only when Redis cannot be reached at all.
     static func examine(_ session: StoreOptions.Session) async throws -> Report {
-        let pool = session.redis
-        var report = Report()
-        try await pool.send("PING")
-
-        let info = (try? await pool.send("INFO", "server").string) ?? ""
-        for line in info.split(whereSeparator: \.isNewline) {
-            if line.hasPrefix("redis_version:") { report.version = String(line.dropFirst("redis_version:".count)) }
-            if line.hasPrefix("redis_mode:") { report.mode = String(line.dropFirst("redis_mode:".count)) }
-        }
+        let redis = session.redis
+        try await redis.send("PING")
+        var report = Report(deployment: await DoctorDeployment.examine(session.deployment, redis: redis))
+        report.version = report.deployment.version ?? "?"
+        report.mode = report.deployment.mode ?? "?"
 
         report.scripts = StatusStore.scripts.map { ($0.name, $0.sha1) }
         do {
@@ -138,11 +145,11 @@ struct DoctorCommand: AsyncParsableCommand {
         }
 
         do {
-            guard let user = try await pool.send("ACL", "WHOAMI").string else {
+            guard let user = try await redis.send("ACL", "WHOAMI").string else {
                 throw ToolFailure.notFound("ACL WHOAMI returned no user")
             }
             report.aclUser = user
-            report.permissions = try await checkPermissions(pool: pool, user: user, keys: session.keys)
+            report.permissions = try await checkPermissions(redis: redis, user: user, keys: session.keys)
         } catch let failure as ToolFailure {
             report.aclUnavailable = failure.message
         } catch let error as RedisServerError {
@@ -153,7 +160,7 @@ struct DoctorCommand: AsyncParsableCommand {
         samples.reserveCapacity(200)
         for _ in 0..<200 {
             let start = ContinuousClock.now
-            try await pool.send("PING")
+            try await redis.send("PING")
             samples.append(ContinuousClock.now - start)
         }
         samples.sort()
@@ -162,7 +169,7 @@ struct DoctorCommand: AsyncParsableCommand {
     }
 
     /// `ACL DRYRUN user command args…` for every command the library needs.
-    static func checkPermissions(pool: any RedisCommandClient, user: String, keys: KeySpace) async throws
+    static func checkPermissions(redis: any RedisCommandClient, user: String, keys: KeySpace) async throws
         -> [Permission]
     {
         let line = try LineID(1)
@@ -182,7 +189,7 @@ struct DoctorCommand: AsyncParsableCommand {
             let name = command[0] == "SCRIPT" ? "SCRIPT LOAD" : command[0]
             let reply: RedisValue
             do {
-                reply = try await pool.send(RedisCommand("ACL", arguments: ["DRYRUN", user] + command))
+                reply = try await redis.send(RedisCommand("ACL", arguments: ["DRYRUN", user] + command))
             } catch let error as RedisServerError {
                 let message = error.message.lowercased()
                 if message.contains("unknown subcommand") || message.contains("unknown command")
