@@ -89,24 +89,28 @@ extension RedisClusterClient {
         var migrating: Bool
     }
 
-    /// Reads the slot map again and asks every master for its `CLUSTER NODES` line: a
-    /// `[slot->-node]` or `[slot-<-node]` marker on it means a slot is being moved.
+    /// Reads the slot map again and asks every master for its own `CLUSTER NODES` line: the
+    /// slots it serves and any `[slot->-node]` / `[slot-<-node]` marker of a slot being moved.
+    ///
+    /// The fingerprint is built from what each master says of itself, not from the slot map:
+    /// the map may come from a node that has not heard of the latest move yet, while a master
+    /// knows its own slots at once.
     func clusterShape() async throws -> ClusterShape {
         let topology = try await refreshTopology()
         let ranges = Self.rangesFingerprint(topology)
-        var text = "\(ranges);"
+        var text = ""
         var migrating = false
         for master in Self.scanOrder(topology) {
             let reply = try await pool(for: master).send(RedisCommand("CLUSTER", "NODES"))
             guard let nodes = reply.string else {
                 throw RedisClientError(.unexpectedReply, "CLUSTER NODES on \(master) returned \(reply)")
             }
-            let myself = nodes.split(separator: "\n").first {
-                $0.split(separator: " ").dropFirst(2).first?.contains("myself") == true
-            }
-            let markers = myself?.split(separator: " ").filter { $0.hasPrefix("[") } ?? []
-            if !markers.isEmpty { migrating = true }
-            text += "\(master):\(markers.joined(separator: ","));"
+            // <id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot>...
+            let myself = nodes.split(separator: "\n").lazy.map { $0.split(separator: " ") }
+                .first { $0.count > 2 && $0[2].contains("myself") }
+            let slots = myself.map { Array($0.dropFirst(8)) } ?? []
+            if slots.contains(where: { $0.hasPrefix("[") }) { migrating = true }
+            text += "\(master)=\(slots.joined(separator: ","));"
         }
         return ClusterShape(rangesFingerprint: ranges, fingerprint: Self.fnv1a(text), migrating: migrating)
     }

@@ -34,8 +34,9 @@ public final class RedisClusterClient: RedisCommandClient {
     private let askCounter: Counter
     private let refreshCounter: Counter
 
-    /// How many redirections or retries one command may take before its last error is thrown.
-    let maxAttempts = 6
+    /// How many redirections or retries one command may take before its last error is thrown
+    /// (with pauses growing from the third on: about 2 s in all).
+    let maxAttempts = 10
     /// The pause before retrying after `TRYAGAIN`, `CLUSTERDOWN` or a refused connection,
     /// multiplied by the attempt number.
     let retryPause: Duration = .milliseconds(50)
@@ -129,6 +130,9 @@ public final class RedisClusterClient: RedisCommandClient {
                             "redirect": "\(error.code)", "slot": "\(redirect.slot)", "to": "\(redirect.endpoint)",
                         ])
                     target = redirect.endpoint
+                    // Redirected again and again: the nodes disagree for a moment (a migration
+                    // is being finished). Give them time instead of bouncing between them.
+                    if attempt > 2 { try await Task.sleep(for: retryPause * (attempt - 2)) }
                     continue
                 }
                 guard error.isRetryableClusterState else { throw error }
@@ -170,6 +174,7 @@ public final class RedisClusterClient: RedisCommandClient {
                 asking = redirect.kind == .ask
                 if redirect.kind == .moved { learn(redirect) }
                 target = redirect.endpoint
+                if attempt > 2 { try await Task.sleep(for: retryPause * (attempt - 2)) }
             }
         }
     }
@@ -398,41 +403,32 @@ public final class RedisClusterClient: RedisCommandClient {
         refreshSoon()
     }
 
-    /// Sends `CLUSTER SLOTS` to every pool at once; returns the first complete map, or the best
-    /// partial one once all have answered, or an error naming the last failure.
+    /// Sends `CLUSTER SLOTS` to every pool at once; returns the first complete map as soon as it
+    /// arrives (a dead or slow node does not delay it), or the best partial one once all have
+    /// answered, or an error naming the last failure.
     private static func firstCompleteTopology(
         from pools: [(RedisEndpoint, RedisConnectionPool)]
     ) async -> Result<ClusterTopology, RedisClientError> {
-        await withTaskGroup(of: Result<ClusterTopology, RedisClientError>.self) { group in
+        guard !pools.isEmpty else {
+            return .failure(RedisClientError(.clusterUnavailable, "no Redis Cluster node is known"))
+        }
+        let race = TopologyRace(candidates: pools.count)
+        return await withCheckedContinuation { continuation in
             for (endpoint, pool) in pools {
-                group.addTask {
+                Task {
+                    let answer: Result<ClusterTopology, RedisClientError>
                     do {
                         let reply = try await pool.send(RedisCommand("CLUSTER", "SLOTS"))
-                        return .success(try ClusterTopology(slotsReply: reply, answeredBy: endpoint.hostOrEmpty))
+                        answer = .success(try ClusterTopology(slotsReply: reply, answeredBy: endpoint.hostOrEmpty))
                     } catch let error as RedisClientError {
-                        return .failure(error)
+                        answer = .failure(error)
                     } catch {
-                        return .failure(
+                        answer = .failure(
                             RedisClientError(.clusterUnavailable, "CLUSTER SLOTS on \(endpoint) failed: \(error)"))
                     }
+                    if let outcome = race.record(answer) { continuation.resume(returning: outcome) }
                 }
             }
-            var best: ClusterTopology?
-            var lastError = RedisClientError(.clusterUnavailable, "no Redis Cluster node answered CLUSTER SLOTS")
-            for await result in group {
-                switch result {
-                case .success(let topology) where topology.isComplete:
-                    group.cancelAll()
-                    return .success(topology)
-                case .success(let topology):
-                    if topology.coveredSlotCount > (best?.coveredSlotCount ?? 0) { best = topology }
-                case .failure(let error):
-                    lastError = RedisClientError(
-                        .clusterUnavailable, "no Redis Cluster node gave a slot map; last: \(error.message)")
-                }
-            }
-            if let best { return .success(best) }
-            return .failure(lastError)
         }
     }
 
@@ -476,5 +472,44 @@ extension RedisCommand {
     var scriptKeyCount: Int {
         guard argumentCount > 2 else { return 0 }
         return Int(String(decoding: argument(at: 2), as: UTF8.self)) ?? 0
+    }
+}
+
+/// The state of one ``RedisClusterClient`` topology refresh: answers arrive from several nodes;
+/// the first complete map (or, once all answered, the best one) decides, exactly once.
+private final class TopologyRace: Sendable {
+    private struct State {
+        var decided = false
+        var remaining: Int
+        var best: ClusterTopology?
+        var lastError = RedisClientError(.clusterUnavailable, "no Redis Cluster node answered CLUSTER SLOTS")
+    }
+
+    private let state: Mutex<State>
+
+    init(candidates: Int) {
+        state = Mutex(State(remaining: candidates))
+    }
+
+    /// Records one node's answer; returns the outcome when this answer decides the race.
+    func record(_ answer: Result<ClusterTopology, RedisClientError>) -> Result<ClusterTopology, RedisClientError>? {
+        state.withLock { state in
+            guard !state.decided else { return nil }
+            state.remaining -= 1
+            switch answer {
+            case .success(let topology) where topology.isComplete:
+                state.decided = true
+                return .success(topology)
+            case .success(let topology):
+                if topology.coveredSlotCount > (state.best?.coveredSlotCount ?? 0) { state.best = topology }
+            case .failure(let error):
+                state.lastError = RedisClientError(
+                    .clusterUnavailable, "no Redis Cluster node gave a slot map; last: \(error.message)")
+            }
+            guard state.remaining == 0 else { return nil }
+            state.decided = true
+            if let best = state.best { return .success(best) }
+            return .failure(state.lastError)
+        }
     }
 }
