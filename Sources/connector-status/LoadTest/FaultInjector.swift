@@ -1,17 +1,18 @@
 import EmbeddedRedis
 import Foundation
+import Logging
 import RedisClient
 
 /// Injects faults at random moments while a load test runs — restarting the embedded
-/// redis-server (only when there is one: a server of our own to kill) or killing every client
-/// connection (`CLIENT KILL TYPE normal`, on every master of a cluster) — and measures how long
-/// Redis takes to answer again after each.
+/// redis-server (only when there is one: a server of our own to kill) or killing the load test's
+/// client connections (those named `clientName`, on every master of a cluster; other clients of
+/// a shared Redis are left alone) — and measures how long Redis takes to answer again after each.
 final class FaultInjector: @unchecked Sendable {
     /// What can be injected.
     enum Kind: String, Sendable, Hashable {
         /// Kill and restart the embedded redis-server.
         case restart
-        /// `CLIENT KILL TYPE normal SKIPME yes` on every master.
+        /// `CLIENT KILL ID …` of every connection named after the run, on every master.
         case kill
     }
 
@@ -24,13 +25,19 @@ final class FaultInjector: @unchecked Sendable {
     private let redis: any RedisCommandClient
     private let embedded: EmbeddedRedisServer?
     private let kinds: Set<Kind>
+    private let clientName: String
+    private var masterPools: [RedisEndpoint: RedisConnectionPool] = [:]  // guarded by lock
     private let lock = NSLock()
     private var faults: [Fault] = []  // guarded by lock
     private let started = ContinuousClock.now
 
-    /// - Parameter kinds: the faults to pick from; `restart` is left out without `embedded`.
-    init(redis: any RedisCommandClient, embedded: EmbeddedRedisServer?, kinds: Set<Kind>) {
+    /// - Parameters:
+    ///   - kinds: the faults to pick from; `restart` is left out without `embedded`.
+    ///   - clientName: the `CLIENT SETNAME` of every connection of the run (coordinator,
+    ///     instances, probe): the connections a `kill` closes.
+    init(redis: any RedisCommandClient, embedded: EmbeddedRedisServer?, kinds: Set<Kind>, clientName: String) {
         self.redis = redis
+        self.clientName = clientName
         self.embedded = embedded
         self.kinds = embedded == nil ? kinds.subtracting([.restart]) : kinds
     }
@@ -48,7 +55,7 @@ final class FaultInjector: @unchecked Sendable {
                 embedded.kill()
                 try? await embedded.restart()
             } else {
-                _ = await redis.sendToEveryMaster(RedisCommand("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"))
+                await killClients()
             }
             let recovered = await waitUntilAnswering()
             let fault = Fault(
@@ -58,8 +65,49 @@ final class FaultInjector: @unchecked Sendable {
         }
     }
 
-    /// The faults injected so far.
-    func finish() async -> [Fault] { lock.withLock { faults } }
+    /// The faults injected so far; closes the connections made to a cluster's masters.
+    func finish() async -> [Fault] {
+        let (found, pools) = lock.withLock {
+            defer { masterPools = [:] }
+            return (faults, Array(masterPools.values))
+        }
+        for pool in pools { await pool.close() }
+        return found
+    }
+
+    /// Closes every connection named ``clientName`` on every master: `CLIENT LIST TYPE normal`,
+    /// then `CLIENT KILL ID id SKIPME yes` for each (the connection asking survives).
+    private func killClients() async {
+        for server in await masters() {
+            guard let list = try? await server.send("CLIENT", "LIST", "TYPE", "normal").string else { continue }
+            let ids = list.split(whereSeparator: \.isNewline).compactMap { line -> String? in
+                let fields = line.split(separator: " ")
+                guard fields.contains(Substring("name=\(clientName)")) else { return nil }
+                return fields.first { $0.hasPrefix("id=") }.map { String($0.dropFirst(3)) }
+            }
+            _ = await server.pipeline(ids.map { RedisCommand("CLIENT", "KILL", "ID", $0, "SKIPME", "yes") })
+        }
+    }
+
+    /// A client per master: the client itself for one server or Sentinel (its keyless commands
+    /// go to the one master); on a cluster, a pool of our own (unnamed) to each master.
+    private func masters() async -> [any RedisCommandClient] {
+        guard let cluster = redis as? RedisClusterClient else { return [redis] }
+        guard let topology = try? await cluster.currentTopology() else { return [] }
+        return topology.masters.compactMap { master in
+            lock.withLock { () -> RedisConnectionPool? in
+                if let pool = masterPools[master] { return pool }
+                var configuration = cluster.template
+                configuration.endpoint = master
+                configuration.poolSize = 1
+                configuration.clientName = nil
+                guard let pool = try? RedisConnectionPool(configuration: configuration, logger: Logger(label: "chaos"))
+                else { return nil }
+                masterPools[master] = pool
+                return pool
+            }
+        }
+    }
 
     /// Polls with PING and a write until both succeed; returns when.
     private func waitUntilAnswering() async -> ContinuousClock.Instant {

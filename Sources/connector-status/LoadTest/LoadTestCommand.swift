@@ -27,9 +27,10 @@ struct LoadTestCommand: AsyncParsableCommand {
             --chaos injects faults at random moments and reports the time to recover after each. \
             --faults picks them: `restart` kills and restarts the embedded redis-server (started \
             with appendfsync always, so acknowledged writes survive; needs the embedded server, \
-            exit 2 with --redis), `kill` closes every client connection (CLIENT KILL TYPE normal, \
-            on every master of a cluster). Default: both with the embedded server, `kill` with \
-            --redis.
+            exit 2 with --redis), `kill` closes the run's own client connections (every \
+            connection of the run is named connector-status-loadtest-<namespace>; CLIENT KILL \
+            ID on every master of a cluster; other clients of a shared Redis are left alone). \
+            Default: both with the embedded server, `kill` with --redis.
 
             Example:
               connector-status loadtest --instances 4 --tasks 32 --duration 10
@@ -109,8 +110,12 @@ struct LoadTestCommand: AsyncParsableCommand {
         let keys = try KeySpace(namespace: namespace)
         if chaos, redisOptions.configuredURL != nil { _ = try faultKinds(embedded: false) }  // before any work
         // Persist every write so that a restart of the embedded server loses nothing acknowledged.
-        let (deployment, embedded) = try await redisOptions.resolve(
+        let (resolved, embedded) = try await redisOptions.resolve(
             embeddedArguments: chaos ? ["--appendonly", "yes", "--appendfsync", "always"] : [])
+        // Every connection of the run (coordinator, instances, probe) carries this name, so that
+        // --chaos closes only the run's own connections on a shared Redis.
+        let clientName = redisOptions.clientName ?? "connector-status-loadtest-\(keys.namespace)"
+        let deployment = resolved.withConfiguration { $0.clientName = clientName }
         var logger = toolLogger()
         if chaos { logger.logLevel = .critical }  // the injected faults are reported, not logged
         let redis: any RedisCommandClient
@@ -121,7 +126,8 @@ struct LoadTestCommand: AsyncParsableCommand {
             throw error
         }
         do {
-            try await execute(redis: redis, deployment: deployment, keys: keys, embedded: embedded)
+            try await execute(
+                redis: redis, deployment: deployment, keys: keys, embedded: embedded, clientName: clientName)
         } catch {
             await redis.close()
             embedded?.stop()
@@ -132,7 +138,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     }
 
     private func execute(
-        redis: any RedisCommandClient, deployment: RedisDeployment, keys: KeySpace, embedded: EmbeddedRedisServer?
+        redis: any RedisCommandClient, deployment: RedisDeployment, keys: KeySpace, embedded: EmbeddedRedisServer?,
+        clientName: String
     ) async throws {
         try await StatusStore(redis: redis, keys: keys, logger: toolLogger()).preloadScripts()
         let url = redisOptions.childURL(embedded: embedded)
@@ -141,7 +148,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             [
                 "--redis", url, "--namespace", keys.namespace, "--tasks", String(tasks), "--lines", String(lines),
                 "--connectors", String(connectors), "--mix", mix, "--duration", String(runSeconds),
-            ] + redisOptions.childArguments
+            ] + (redisOptions.poolSize.map { ["--pool-size", String($0)] } ?? []) + ["--client-name", clientName]
         if let ops { common += ["--ops", String(max(1, ops / instances))] }
         if chaos { common.append("--chaos") }
         let started = ContinuousClock.now
@@ -153,7 +160,9 @@ struct LoadTestCommand: AsyncParsableCommand {
         }
         let injector =
             chaos
-            ? FaultInjector(redis: redis, embedded: embedded, kinds: try faultKinds(embedded: embedded != nil)) : nil
+            ? FaultInjector(
+                redis: redis, embedded: embedded, kinds: try faultKinds(embedded: embedded != nil),
+                clientName: clientName) : nil
         let probeTask = plot.map { _ in
             Task { await Self.probe(deployment: deployment, keys: keys, started: started) }
         }

@@ -24,6 +24,11 @@ struct RedisOptions: ParsableArguments {
     @Option(name: .long, help: "Connections in the pool (per node on a cluster). Default: the URL's pool_size, else 2.")
     var poolSize: Int?
 
+    /// The `CLIENT SETNAME` of every connection (set by the load test on its instances, so that
+    /// its faults close only its own connections).
+    @Option(name: .long, help: .hidden)
+    var clientName: String?
+
     /// The URL to use, or `nil` when an embedded server should be started.
     var configuredURL: String? {
         if let redis { return redis }
@@ -39,12 +44,12 @@ struct RedisOptions: ParsableArguments {
         embedded?.url ?? configuredURL ?? ""
     }
 
-    /// `--pool-size N` for a child process, when one was given here.
+    /// `--pool-size N` and `--client-name NAME` for a child process, when given here.
     var childArguments: [String] {
-        poolSize.map { ["--pool-size", String($0)] } ?? []
+        (poolSize.map { ["--pool-size", String($0)] } ?? []) + (clientName.map { ["--client-name", $0] } ?? [])
     }
 
-    /// Resolves the deployment (with `--pool-size` applied), starting an embedded server with
+    /// Resolves the deployment (with `--pool-size` and `--client-name` applied), starting an embedded server with
     /// `embeddedArguments` when no URL is configured (it is also stopped on SIGINT/SIGTERM). The
     /// caller must `stop()` the returned server.
     ///
@@ -54,16 +59,19 @@ struct RedisOptions: ParsableArguments {
     func resolve(embeddedArguments: [String] = []) async throws -> (RedisDeployment, EmbeddedRedisServer?) {
         if let poolSize, poolSize < 1 { throw ToolFailure.badInput("--pool-size must be at least 1") }
         if let url = configuredURL {
-            return (applyPoolSize(try RedisDeployment(url: url)), nil)
+            return (applySettings(try RedisDeployment(url: url)), nil)
         }
         let server = try await EmbeddedRedisServer.start(arguments: embeddedArguments)
         StopOnSignal.install(server)
-        return (applyPoolSize(.standalone(RedisConfiguration(endpoint: .unix(path: server.socketPath)))), server)
+        return (applySettings(.standalone(RedisConfiguration(endpoint: .unix(path: server.socketPath)))), server)
     }
 
-    private func applyPoolSize(_ deployment: RedisDeployment) -> RedisDeployment {
-        guard let poolSize else { return deployment }
-        return deployment.withConfiguration { $0.poolSize = poolSize }
+    private func applySettings(_ deployment: RedisDeployment) -> RedisDeployment {
+        guard poolSize != nil || clientName != nil else { return deployment }
+        return deployment.withConfiguration { configuration in
+            if let poolSize { configuration.poolSize = poolSize }
+            if let clientName { configuration.clientName = clientName }
+        }
     }
 }
 
