@@ -48,12 +48,15 @@ struct CLITests {
         let stderr = Collected()
         private let stderrDone = DispatchSemaphore(value: 0)
 
-        init(_ arguments: [String], stdin: String? = nil) throws {
+        /// Starts the tool with `arguments`; `environment` is added to this process's environment
+        /// (from which `REDIS_URL` is always removed).
+        init(_ arguments: [String], stdin: String? = nil, environment extra: [String: String] = [:]) throws {
             let executable: URL = try #require(MultiProcessTests.executable, "build connector-status first")
             process.executableURL = executable
             process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
             environment.removeValue(forKey: "REDIS_URL")
+            environment.merge(extra) { _, new in new }
             process.environment = environment
             process.standardOutput = output
             process.standardError = errors
@@ -95,8 +98,10 @@ struct CLITests {
     }
 
     /// Runs the tool to completion.
-    static func run(_ arguments: [String], stdin: String? = nil) async throws -> Run {
-        try await Started(arguments, stdin: stdin).finish()
+    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) async throws
+        -> Run
+    {
+        try await Started(arguments, stdin: stdin, environment: environment).finish()
     }
 
     /// A fresh namespace on the test Redis, with the fixture's pool to read what was left behind.
@@ -429,11 +434,173 @@ struct CLITests {
         await context.close()
     }
 
+    // MARK: deployments (cluster, Sentinel)
+
+    /// The cluster `scripts/redis-cluster.sh start` wrote to `.build/redis-cluster.env`, when the
+    /// environment names it (`REDIS_CLUSTER_URL`).
+    static let clusterURL: String? = {
+        guard let url = ProcessInfo.processInfo.environment["REDIS_CLUSTER_URL"], !url.isEmpty else { return nil }
+        return url
+    }()
+
+    @Test(.enabled(if: clusterURL != nil, "needs REDIS_CLUSTER_URL (bash scripts/redis-cluster.sh start)"))
+    func statusReadyAndDoctorOnACluster() async throws {
+        let url = try #require(Self.clusterURL)
+        let keys = try KeySpace(namespace: "tc" + UUID().uuidString.prefix(12).replacingOccurrences(of: "-", with: ""))
+        let common = ["--redis", url, "--namespace", keys.namespace]
+        // Lines whose keys hash to different slots, so the writes reach more than one master.
+        let lines: [Int64] = [51, 52, 53, 54]
+        for number in lines {
+            let set = try await Self.run(
+                [
+                    "status", "set", "--connector", "telegram", "--line", String(number), "--active", "true",
+                    "--connection", "true", "--register", "true", "--json",
+                ] + common)
+            #expect(set.status == 0, "\(set)")
+            #expect(try set.object()["outcome"] as? String == "added")
+        }
+        let get = try await Self.run(["status", "get", "--connector", "telegram", "--line", "52", "--json"] + common)
+        #expect(get.status == 0, "\(get)")
+        #expect(try get.object()["ready"] as? Bool == true)
+        #expect(try get.object()["version"] as? Int == 1)
+        let ready = try await Self.run(["ready", "--connector", "telegram", "--line", "53"] + common)
+        #expect(ready.status == 0, "\(ready)")
+        #expect(ready.stdout == "ready\n")
+        let notReady = try await Self.run(["ready", "--connector", "nobody", "--line", "53"] + common)
+        #expect(notReady.status == 1, "\(notReady)")
+        let list = try await Self.run(["status", "list", "--json"] + common)
+        let all = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(Set(all.compactMap { $0["line"] as? Int }) == Set(lines.map(Int.init)))
+
+        // What the tool wrote is where a cluster client finds it.
+        let redis = try RedisDeployment(url: url).makeClient()
+        let key = keys.status(try connector("telegram"), line: try line(54))
+        #expect(try await redis.send("HGET", key, "VERSION").string == "1")
+
+        let doctor = try await Self.run(["doctor", "--json"] + common)
+        #expect(doctor.status == 0, "\(doctor)")
+        let report = try doctor.object()
+        #expect(report["mode"] as? String == "cluster")
+        #expect(report["ok"] as? Bool == true)
+        let deployment = try #require(report["deployment"] as? [String: Any])
+        #expect(deployment["kind"] as? String == "cluster")
+        #expect(deployment["covered_slots"] as? Int == 16_384)
+        let masters = try #require(deployment["masters"] as? [[String: Any]])
+        #expect(masters.count == 3)
+        #expect(masters.allSatisfy { $0["reachable"] as? Bool == true && ($0["slot_count"] as? Int ?? 0) > 0 })
+        #expect(masters.reduce(0) { $0 + ($1["slot_count"] as? Int ?? 0) } == 16_384)
+        #expect(Set(masters.compactMap { $0["address"] as? String }).count == 3)
+        let text = try await Self.run(["doctor"] + common)
+        #expect(text.status == 0, "\(text)")
+        #expect(text.stdout.contains("Deployment:    cluster, 3 masters, 16384/16384 slots"), "\(text)")
+        for master in masters {
+            #expect(text.stdout.contains("master \(master["address"] as? String ?? "?")  slots "), "\(text)")
+        }
+
+        for number in lines {
+            let deleted = try await Self.run(["status", "delete-line", "--line", String(number)] + common)
+            #expect(deleted.status == 0, "\(deleted)")
+        }
+        await redis.close()
+    }
+
+    /// The master behind the sentinels `scripts/redis-sentinel.sh start` wrote to
+    /// `.build/redis-sentinel.env`, when the environment names it (`REDIS_SENTINEL_URL`).
+    static let sentinelURL: String? = {
+        guard let url = ProcessInfo.processInfo.environment["REDIS_SENTINEL_URL"], !url.isEmpty else { return nil }
+        return url
+    }()
+
+    @Test(.enabled(if: sentinelURL != nil, "needs REDIS_SENTINEL_URL (bash scripts/redis-sentinel.sh start)"))
+    func statusReadyAndDoctorBehindSentinel() async throws {
+        let url = try #require(Self.sentinelURL)
+        let namespace = "ts" + UUID().uuidString.prefix(12).replacingOccurrences(of: "-", with: "")
+        let common = ["--redis", url, "--namespace", namespace]
+        let set = try await Self.run(
+            [
+                "status", "set", "--connector", "viber", "--line", "55", "--active", "true", "--connection", "true",
+                "--register", "true",
+            ] + common)
+        #expect(set.status == 0, "\(set)")
+        let ready = try await Self.run(["ready", "--connector", "viber", "--line", "55", "--json"] + common)
+        #expect(ready.status == 0, "\(ready)")
+        #expect(try ready.object()["ready"] as? Bool == true)
+
+        let doctor = try await Self.run(["doctor", "--json"] + common)
+        #expect(doctor.status == 0, "\(doctor)")
+        let report = try doctor.object()
+        #expect(report["ok"] as? Bool == true)
+        let deployment = try #require(report["deployment"] as? [String: Any])
+        #expect(deployment["kind"] as? String == "sentinel")
+        #expect(deployment["role"] as? String == "master")
+        let master = try #require(deployment["master"] as? String)
+        let sentinels = try #require(deployment["sentinels"] as? [[String: Any]])
+        #expect(!sentinels.isEmpty)
+        // The server the client reached is the one the sentinels name.
+        #expect(sentinels.contains { $0["master"] as? String == master }, "\(deployment)")
+        let text = try await Self.run(["doctor"] + common)
+        #expect(text.stdout.contains("Deployment:    sentinel, master '"), "\(text)")
+        #expect(text.stdout.contains("at \(master), role master"), "\(text)")
+        #expect(try await Self.run(["status", "delete-line", "--line", "55"] + common).status == 0)
+    }
+
+    @Test func badDeploymentURLsExitTwoWithoutThePassword() async throws {
+        let urls: [(url: String, reason: String)] = [
+            ("redis-cluster://", "no seed node"),
+            ("redis-cluster://app:SeCrEt-pw@", "no seed node"),
+            ("redis-cluster://app:SeCrEt-pw@127.0.0.1:7000/2", "database 0"),
+            ("redis-sentinel://h:1", "no master name"),
+            ("redis-sentinel://app:SeCrEt-pw@h:1", "no master name"),
+            ("redis-sentinel://app:SeCrEt-pw@h:1/", "no master name"),
+        ]
+        let commands: [[String]] = [
+            ["status", "get", "--connector", "x", "--line", "1"], ["ready", "--connector", "x", "--line", "1"],
+            ["doctor"],
+        ]
+        for (url, reason) in urls {
+            for command in commands {
+                let run = try await Self.run(command + ["--redis", url])
+                #expect(run.status == 2, "\(url) \(command): \(run)")
+                #expect(run.stderr.contains("invalid Redis URL") && run.stderr.contains(reason), "\(url): \(run)")
+                #expect(!run.stderr.contains("SeCrEt-pw") && !run.stdout.contains("SeCrEt-pw"), "\(run)")
+            }
+            // The same through REDIS_URL.
+            let fromEnvironment = try await Self.run(commands[1], environment: ["REDIS_URL": url])
+            #expect(fromEnvironment.status == 2, "\(url) from REDIS_URL: \(fromEnvironment)")
+            #expect(!fromEnvironment.stderr.contains("SeCrEt-pw"))
+        }
+    }
+
+    @Test(arguments: [["status", "get"], ["ready"], ["doctor"], ["loadtest"], ["watch"], ["cache", "stats"]])
+    func redisHelpListsEveryURLForm(_ path: [String]) async throws {
+        let help = try await Self.run(path + ["--help"])
+        #expect(help.status == 0, "\(help)")
+        for form in ["redis://", "unix://", "redis-cluster://", "redis-sentinel://", "REDIS_URL", "embedded"] {
+            #expect(help.stdout.contains(form), "\(path) --help lacks \(form): \(help.stdout)")
+        }
+    }
+
+    @Test func serverSpecificCommandsRefuseOtherDeploymentsWithExitTwo() async throws {
+        // Nothing listens on port 1: the refusal comes before any connection.
+        for url in ["redis-cluster://app:SeCrEt-pw@127.0.0.1:1", "redis-sentinel://app:SeCrEt-pw@127.0.0.1:1/m"] {
+            let bench = try await Self.run(["bench", "--redis", url])
+            #expect(bench.status == 2, "\(bench)")
+            #expect(bench.stderr.contains("bench needs one Redis server"), "\(bench)")
+            let chaos = try await Self.run(["loadtest", "--chaos", "--faults", "restart", "--redis", url])
+            #expect(chaos.status == 2, "\(chaos)")
+            #expect(chaos.stderr.contains("needs the embedded redis-server"), "\(chaos)")
+            for run in [bench, chaos] {
+                #expect(!run.stderr.contains("SeCrEt-pw") && !run.stdout.contains("SeCrEt-pw"))
+            }
+        }
+    }
+
     static let commandPaths: [[String]] = [
         ["connectors"], ["connectors", "list"], ["connectors", "show"], ["connectors", "register"],
         ["connectors", "unregister"], ["status"], ["status", "get"], ["status", "set"], ["status", "delete"],
         ["status", "delete-line"], ["status", "list"], ["ready"], ["cache"], ["cache", "get"], ["cache", "set"],
-        ["cache", "clean"], ["cache", "clean-dir"], ["cache", "stats"], ["watch"], ["doctor"],
+        ["cache", "clean"], ["cache", "clean-dir"], ["cache", "stats"], ["watch"], ["doctor"], ["info"],
+        ["loadtest"], ["bench"], ["demo"],
     ]
 
     @Test(arguments: commandPaths)
