@@ -57,9 +57,54 @@ struct LoadTestCLITests {
         #expect(faults.allSatisfy { ($0["recovery_milliseconds"] as? Double ?? 99_999) < 10_000 })
     }
 
+    /// A deployment URL from the environment (`REDIS_CLUSTER_URL` from scripts/redis-cluster.sh,
+    /// `REDIS_SENTINEL_URL` from scripts/redis-sentinel.sh), when set.
+    static func url(_ name: String) -> String? {
+        guard let url = ProcessInfo.processInfo.environment[name], !url.isEmpty else { return nil }
+        return url
+    }
+
+    @Test(
+        .enabled(if: url("REDIS_CLUSTER_URL") != nil, "needs REDIS_CLUSTER_URL (bash scripts/redis-cluster.sh start)"))
+    func clusterRunWithClientKillsKeepsEveryInvariant() async throws {
+        let url = try #require(Self.url("REDIS_CLUSTER_URL"))
+        let (status, json) = try await run([
+            "loadtest", "--redis", url, "--instances", "2", "--tasks", "8", "--duration", "5", "--lines", "50",
+            "--connectors", "5", "--chaos", "--json",
+        ])
+        #expect(status == 0)
+        try expectNoViolations(json)
+        #expect(json["deployment"] as? String == "cluster")
+        #expect((json["consistency_checks"] as? Int ?? 0) > 0)
+        #expect((json["ops"] as? Int ?? 0) > 0)
+        // No embedded server to restart: every fault is a client kill, on every master.
+        let faults = try #require(json["faults"] as? [[String: Any]])
+        #expect(!faults.isEmpty)
+        #expect(faults.allSatisfy { $0["kind"] as? String == "client kill" })
+    }
+
+    @Test(
+        .enabled(
+            if: url("REDIS_SENTINEL_URL") != nil, "needs REDIS_SENTINEL_URL (bash scripts/redis-sentinel.sh start)"))
+    func sentinelRunKeepsEveryInvariant() async throws {
+        let url = try #require(Self.url("REDIS_SENTINEL_URL"))
+        let (status, json) = try await run([
+            "loadtest", "--redis", url, "--instances", "2", "--tasks", "8", "--ops", "3000", "--lines", "50",
+            "--connectors", "5", "--json",
+        ])
+        #expect(status == 0)
+        try expectNoViolations(json)
+        #expect(json["deployment"] as? String == "sentinel")
+        #expect(json["errors"] as? Int == 0)
+    }
+
     @Test func badFlagsExitTwo() async throws {
         let worker = try MultiProcessTests.Worker(["loadtest", "--mix", "50,50,50,0"], subcommand: nil)
         let (status, _) = try await worker.finish()
         #expect(status == 2)
+        for arguments in [["--faults", "kill"], ["--chaos", "--faults", "reboot"]] {
+            let bad = try MultiProcessTests.Worker(["loadtest"] + arguments, subcommand: nil)
+            #expect(try await bad.finish().status == 2, "\(arguments)")
+        }
     }
 }
