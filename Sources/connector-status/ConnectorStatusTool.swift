@@ -20,7 +20,8 @@ struct ConnectorStatusTool: AsyncParsableCommand {
               connector-status bench --server-cpu 1 --client-cpu 0
             """,
         subcommands: [
-            InfoCommand.self, BenchCommand.self, WorkerCommand.self, DemoCommand.self, DemoInstanceCommand.self,
+            InfoCommand.self, BenchCommand.self, BenchClusterCommand.self, WorkerCommand.self, DemoCommand.self,
+            DemoInstanceCommand.self,
             ConnectorsCommand.self, StatusCommand.self, ReadyCommand.self, CacheCommand.self, WatchCommand.self,
             DoctorCommand.self, LoadTestCommand.self, LoadTestInstanceCommand.self,
         ],

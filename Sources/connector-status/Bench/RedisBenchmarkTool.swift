@@ -6,6 +6,8 @@ import RedisClient
 struct RedisBenchmarkTool {
     let executable: String
     let endpoint: RedisEndpoint
+    /// Run in `--cluster` mode (keys spread over every master, found from `endpoint`).
+    var cluster = false
 
     /// Finds `redis-benchmark` on `PATH`.
     static func locate(endpoint: RedisEndpoint) throws -> RedisBenchmarkTool {
@@ -27,6 +29,7 @@ struct RedisBenchmarkTool {
         case .tcp(let host, let port): arguments = ["-h", host, "-p", String(port)]
         case .unix(let path): arguments = ["-s", path]
         }
+        if cluster { arguments.append("--cluster") }
         arguments += ["-c", String(clients), "-n", String(requests), "-P", String(pipeline), "--csv"] + command
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

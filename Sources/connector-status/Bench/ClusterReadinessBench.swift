@@ -1,0 +1,96 @@
+import ConnectorStatus
+import Foundation
+import Logging
+import RedisClient
+
+/// Readiness checks (`EVALSHA status_ready`) from many concurrent callers for a fixed time,
+/// against any deployment: the figure the cluster benchmark compares between one server and a
+/// Redis Cluster. Also status writes with and without `WAIT` (the durable option's cost).
+struct ClusterReadinessBench {
+    /// Pairs prepared per run: `lines` lines × `connectorsPerLine` connectors, all ready.
+    static let lines = 100
+    static let connectorsPerLine = 10
+
+    let callers: Int
+    let duration: Duration
+
+    /// Writes the pairs (bring-up) in a fresh namespace and returns the store and its pairs.
+    static func prepare(_ redis: any RedisCommandClient, durability: StatusDurability = .asynchronous) async throws
+        -> (StatusStore, [StatusPair])
+    {
+        let keys = try KeySpace(namespace: "bench" + UUID().uuidString.prefix(8).lowercased())
+        let store = StatusStore(redis: redis, keys: keys, durability: durability, logger: Logger(label: "bench"))
+        var pairs: [StatusPair] = []
+        for line in 1...lines {
+            for index in 0..<connectorsPerLine {
+                pairs.append(StatusPair(connector: try ConnectorID("c\(index)"), line: try LineID(Int64(line))))
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for chunk in stride(from: 0, to: pairs.count, by: 100) {
+                let slice = pairs[chunk..<min(chunk + 100, pairs.count)]
+                group.addTask { for pair in slice { try await store.bringUp(pair.connector, line: pair.line) } }
+            }
+            try await group.waitForAll()
+        }
+        return (store, pairs)
+    }
+
+    /// Removes what ``prepare(_:durability:)`` wrote.
+    static func remove(_ store: StatusStore, _ pairs: [StatusPair]) async throws {
+        for line in Set(pairs.map(\.line)) { try await store.deleteAll(line: line) }
+    }
+
+    /// `callers` tasks each checking readiness of random pairs until `duration` has passed.
+    func readinessOpsPerSecond(_ store: StatusStore, _ pairs: [StatusPair]) async throws -> Double {
+        try await run { index in
+            let pair = pairs[index % pairs.count]
+            guard try await store.isReady(pair.connector, line: pair.line) else {
+                throw BenchError("pair \(pair) should be ready")
+            }
+        }
+    }
+
+    /// `callers` tasks each flipping the DATA of random pairs (a real write every time).
+    func updateOpsPerSecond(_ store: StatusStore, _ pairs: [StatusPair]) async throws -> Double {
+        try await run { index in
+            let pair = pairs[index % pairs.count]
+            try await store.update(pair.connector, line: pair.line, StatusChange(data: "{\"n\":\(index)}"))
+        }
+    }
+
+    /// Runs `operation` from `callers` tasks for `duration`; returns operations per second.
+    private func run(_ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> Double {
+        let start = ContinuousClock.now
+        let deadline = start + duration
+        let callers = self.callers
+        let total = try await withThrowingTaskGroup(of: Int.self) { group in
+            for caller in 0..<callers {
+                group.addTask {
+                    var done = 0
+                    var index = caller * 7919
+                    while ContinuousClock.now < deadline {
+                        try await operation(index)
+                        index &+= 104_729
+                        done += 1
+                    }
+                    return done
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        return Double(total) / (ContinuousClock.now - start).secondsValue
+    }
+
+    /// `cmdstat_evalsha` calls on each master (to show how the load spread over the nodes).
+    static func evalshaCalls(_ redis: any RedisCommandClient) async -> [String: Int] {
+        var calls: [String: Int] = [:]
+        for (endpoint, result) in await redis.sendToEveryMaster(RedisCommand("INFO", "commandstats")) {
+            guard let text = (try? result.get())?.string else { continue }
+            let line = text.split(whereSeparator: \.isNewline).first { $0.hasPrefix("cmdstat_evalsha:") }
+            let value = line?.split(separator: ",").first?.split(separator: "=").last.flatMap { Int($0) }
+            calls[endpoint.description] = value ?? 0
+        }
+        return calls
+    }
+}
