@@ -214,6 +214,26 @@ extension LineCache {
         }
     }
 
+    /// `INCR key`, followed by `WAIT` when ``LineCacheOptions/cleanDurability`` asks for replicas.
+    func increment(_ key: String) async throws(ConnectorStatusError) {
+        let durability = options.cleanDurability
+        guard durability.replicas > 0 else {
+            _ = try await send(RedisCommand("INCR", key), key: key)
+            return
+        }
+        let acknowledged: Int
+        do {
+            acknowledged = try await redis.sendDurably(
+                RedisCommand("INCR", key), replicas: durability.replicas, timeout: durability.timeout
+            ).acknowledged
+        } catch {
+            throw ConnectorStatusError.wrap(error, key: key)
+        }
+        if acknowledged < durability.replicas {
+            throw .notReplicated(acknowledged: acknowledged, required: durability.replicas)
+        }
+    }
+
     func send(_ command: RedisCommand, key: String) async throws(ConnectorStatusError) -> RedisValue {
         do {
             return try await redis.send(command)

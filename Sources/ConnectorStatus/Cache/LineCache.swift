@@ -163,10 +163,13 @@ public struct LineCache: Sendable {
     /// Cleans `directory` on `line` (Bitrix `$cache->clean($line, $dir)`): when this returns,
     /// no instance reads any entry written before. Sends one `INCR` of the generation: O(1),
     /// whatever the number of entries. Memory of the old entries is freed by their TTL or by
-    /// ``reclaim(_:line:from:maxBatches:)``.
+    /// ``reclaim(_:line:from:maxBatches:)``. With ``LineCacheOptions/cleanDurability`` the `INCR`
+    /// is followed by `WAIT` on the same connection.
+    /// - Throws: ``ConnectorStatusError/notReplicated(acknowledged:required:)`` when the clean
+    ///   was applied but too few replicas confirmed it in time; ``ConnectorStatusError/redis(_:)``.
     public func clean(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) {
         let generation = keys.cacheGeneration(directory: directory.name, line: line)
-        _ = try await send(RedisCommand("INCR", generation), key: generation)
+        try await increment(generation)
         metrics.cleans.increment()
         logger.debug("line cache cleaned", metadata: ["directory": "\(directory)", "line": "\(line)"])
     }
@@ -183,7 +186,10 @@ public struct LineCache: Sendable {
         var cleaned = 0
         repeat {
             let (next, found) = try await scan(cursor: cursor, pattern: pattern, type: "string")
-            if !found.isEmpty {
+            if options.cleanDurability.replicas > 0 {
+                for key in found { try await increment(key) }
+                cleaned += found.count
+            } else if !found.isEmpty {
                 let results = await redis.pipeline(found.map { RedisCommand("INCR", $0) })
                 for (key, result) in zip(found, results) {
                     do {

@@ -16,12 +16,17 @@ public struct LineCacheOptions: Sendable, Hashable {
     public var reclaimScanCount: Int
     /// Pause between reclaim batches, so other clients keep their latency. Default 1 ms.
     public var reclaimPause: Duration
+    /// Whether a clean waits for replicas (`WAIT`) before it returns: a clean lost in a failover
+    /// would let instances read entries from before it. Default ``WriteDurability/asynchronous``.
+    public var cleanDurability: WriteDurability
 
     public init(
         maxValueBytes: Int = 1 << 20, ttlJitter: Double = 0.1, leaseTime: Duration = .seconds(5),
         leaseWait: Duration = .seconds(2), leasePollInterval: Duration = .milliseconds(20),
-        reclaimScanCount: Int = 500, reclaimPause: Duration = .milliseconds(1)
+        reclaimScanCount: Int = 500, reclaimPause: Duration = .milliseconds(1),
+        cleanDurability: WriteDurability = .asynchronous
     ) {
+        self.cleanDurability = cleanDurability
         self.maxValueBytes = maxValueBytes
         self.ttlJitter = ttlJitter
         self.leaseTime = leaseTime

@@ -32,7 +32,7 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
     case unexpectedReply(String)
     /// The Redis client failed (connection refused, lost, timeout, ...).
     case redis(RedisClientError)
-    /// The write was applied on the master, but fewer replicas than ``StatusDurability`` asks for
+    /// The write was applied on the master, but fewer replicas than ``WriteDurability`` asks for
     /// confirmed it in time: it could be lost if the master failed now.
     case notReplicated(acknowledged: Int, required: Int)
     /// Redis answered with an error reply.

@@ -28,8 +28,8 @@ public struct StatusStore: Sendable {
     /// The cache directory whose generation is bumped when a flag changes or a status is deleted
     /// (Bitrix: "upon any config updates, reset channel data cache").
     public let connectorInfoDirectory: String
-    /// Whether writes wait for replicas (`WAIT`); ``StatusDurability/asynchronous`` by default.
-    public let durability: StatusDurability
+    /// Whether writes wait for replicas (`WAIT`); ``WriteDurability/asynchronous`` by default.
+    public let durability: WriteDurability
     let logger: Logger
     let metrics: StatusMetrics
 
@@ -41,7 +41,7 @@ public struct StatusStore: Sendable {
     public init(
         redis: any RedisCommandClient, keys: KeySpace = .standard, limits: StatusLimits = StatusLimits(),
         connectorInfoDirectory: String = "/imconnector/infoconnectorsline/",
-        durability: StatusDurability = .asynchronous, logger: Logger
+        durability: WriteDurability = .asynchronous, logger: Logger
     ) {
         self.redis = redis
         self.durability = durability

@@ -15,7 +15,7 @@ struct ClusterReadinessBench {
     let duration: Duration
 
     /// Writes the pairs (bring-up) in a fresh namespace and returns the store and its pairs.
-    static func prepare(_ redis: any RedisCommandClient, durability: StatusDurability = .asynchronous) async throws
+    static func prepare(_ redis: any RedisCommandClient, durability: WriteDurability = .asynchronous) async throws
         -> (StatusStore, [StatusPair])
     {
         let keys = try KeySpace(namespace: "bench" + UUID().uuidString.prefix(8).lowercased())

@@ -47,6 +47,16 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Connectors per line (Zipf).") var connectors = 20
     @Option(help: "Percent of readiness, update, cache read, cache clean.") var mix = "80,10,8,2"
     @Flag(help: "Inject faults: restart the embedded Redis, kill client connections.") var chaos = false
+    @Flag(
+        help:
+            "Faults are injected from outside (a failover, a reshard): connection errors and failover replies are counted as errors, not violations."
+    )
+    var externalFaults = false
+    @Flag(
+        help:
+            "Status writes and cache cleans wait for one replica (WAIT 1, 200 ms): one the replica did not confirm fails as not replicated instead of being acknowledged."
+    )
+    var durable = false
     @Option(help: "With --chaos, the faults: restart, kill, or restart,kill (default: all that apply).")
     var faults: String?
     @Flag(help: "Print one JSON object instead of tables.") var json = false
@@ -150,7 +160,8 @@ struct LoadTestCommand: AsyncParsableCommand {
                 "--connectors", String(connectors), "--mix", mix, "--duration", String(runSeconds),
             ] + (redisOptions.poolSize.map { ["--pool-size", String($0)] } ?? []) + ["--client-name", clientName]
         if let ops { common += ["--ops", String(max(1, ops / instances))] }
-        if chaos { common.append("--chaos") }
+        if chaos || externalFaults { common.append("--chaos") }
+        if durable { common.append("--durable") }
         let started = ContinuousClock.now
         let children = try (0..<instances).map { index in
             try ChildProcess(
@@ -261,6 +272,9 @@ struct LoadTestCommand: AsyncParsableCommand {
     }
 
     /// Final VERSION of every touched pair must lie in [acknowledged, acknowledged + unknown].
+    /// The durability of `--durable` status writes.
+    static let durableWrites = WriteDurability.replicated(1, timeout: .milliseconds(200))
+
     private func countLostUpdates(redis: any RedisCommandClient, keys: KeySpace, total: InstanceReport) async throws
         -> Int
     {

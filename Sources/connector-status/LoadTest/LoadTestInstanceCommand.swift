@@ -19,14 +19,20 @@ struct LoadTestInstanceCommand: AsyncParsableCommand {
     @Option var connectors: Int
     @Option var mix: String
     @Flag var chaos = false
+    @Flag var durable = false
 
     func run() async throws {
         let shape = LoadShape(lines: lines, connectors: connectors, mix: try LoadTestCommand.parseMix(mix))
         var logger = toolLogger()
         logger.logLevel = .critical  // injected faults would flood stderr; they are counted instead
         try await store.withSession(logger: logger) { session in
-            let cache = LineCache(redis: session.redis, keys: session.keys, logger: logger)
-            let statusStore = StatusStore(redis: session.redis, keys: session.keys, logger: logger)
+            let cache = LineCache(
+                redis: session.redis, keys: session.keys,
+                options: LineCacheOptions(cleanDurability: durable ? LoadTestCommand.durableWrites : .asynchronous),
+                logger: logger)
+            let statusStore = StatusStore(
+                redis: session.redis, keys: session.keys,
+                durability: durable ? LoadTestCommand.durableWrites : .asynchronous, logger: logger)
             let counter = OperationCounter()
             let transaction = KeyTransaction(redis: session.redis, logger: logger)
             let worker = LoadWorker(

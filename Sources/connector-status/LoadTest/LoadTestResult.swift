@@ -54,6 +54,9 @@ struct LoadTestResult {
         var deployment: String
         var machine: String
         var consistencyChecks: Int
+        /// Up to 10 errors as text (faults included), and up to 10 that broke an invariant.
+        var errorSamples: [String]
+        var unexpectedErrorSamples: [String]
     }
 
     struct OperationFigures: Encodable {
@@ -91,7 +94,8 @@ struct LoadTestResult {
             ratioToRedisBenchmarkC128: redisBenchmarkC128.map { opsPerSecond / $0 }, instances: instances,
             tasksPerInstance: tasksPerInstance, elapsedSeconds: elapsedSeconds, mix: mix, chaos: chaos,
             deployment: deployment, machine: machine,
-            consistencyChecks: total.consistencyChecks)
+            consistencyChecks: total.consistencyChecks, errorSamples: total.errorSamples,
+            unexpectedErrorSamples: total.unexpectedErrorSamples)
     }
 
     func render() -> String {

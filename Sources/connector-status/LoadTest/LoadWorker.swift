@@ -78,7 +78,7 @@ struct LoadWorker {
                 case .cacheRead:
                     try await readCache(line: line, report: &report)
                 case .cacheClean:
-                    let epoch = try await redis.send("INCR", epochKey(line)).int ?? 0
+                    let epoch = try await bumpEpoch(line)
                     try await cache.clean(Self.directory, line: line)
                     cleanEpochs.completed(line: line, epoch: epoch)
                 }
@@ -110,6 +110,10 @@ struct LoadWorker {
             case .versionConflict:
                 report.conflicts += 1
             case .redis(let clientError) where clientError.outcomeUnknown:
+                report.outcomeUnknown[pair, default: 0] += 1
+                throw error
+            case .notReplicated:
+                // Applied on the master, not confirmed by a replica: it may or may not survive.
                 report.outcomeUnknown[pair, default: 0] += 1
                 throw error
             default:
@@ -163,24 +167,43 @@ struct LoadWorker {
 
     private func epochKey(_ line: LineID) -> String { "\(keys.linePrefix(line)):lt:epoch" }
 
+    /// `INCR` of the line's clean epoch, as durable as the store's writes (a lost epoch would
+    /// go backwards after a failover and look like a stale read).
+    private func bumpEpoch(_ line: LineID) async throws -> Int64 {
+        let durability = store.durability
+        guard durability.replicas > 0 else { return try await redis.send("INCR", epochKey(line)).int ?? 0 }
+        let (reply, acknowledged) = try await redis.sendDurably(
+            RedisCommand("INCR", epochKey(line)), replicas: durability.replicas, timeout: durability.timeout)
+        if acknowledged < durability.replicas {
+            throw ConnectorStatusError.notReplicated(acknowledged: acknowledged, required: durability.replicas)
+        }
+        return reply.int ?? 0
+    }
+
     private func record(error: any Error, report: inout InstanceReport) {
         report.errors += 1
         if report.errorSamples.count < 5 { report.errorSamples.append(String(describing: error)) }
-        // Under --chaos, failures of the connection (and LOADING while Redis restarts) are the
-        // injected faults; anything else is a violation.
+        // Under --chaos or --external-faults, failures of the connection (and the replies of a
+        // restart or failover) are the injected faults; anything else is a violation.
         if chaos && Self.isFaultError(error) { return }
         report.violations.unexpectedErrors += 1
         if report.unexpectedErrorSamples.count < 5 { report.unexpectedErrorSamples.append(String(describing: error)) }
     }
 
+    /// Replies a server gives while it restarts (`LOADING`) or while a failover or a slot move
+    /// is under way (`CLUSTERDOWN`, `TRYAGAIN`, `READONLY` from a demoted master, `MASTERDOWN`).
+    static func isFailoverReply(_ error: RedisServerError) -> Bool {
+        ["LOADING", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "MASTERDOWN"].contains(error.code)
+    }
+
     static func isFaultError(_ error: any Error) -> Bool {
         switch error {
         case let error as RedisClientError: return error.kind != .invalidArgument && error.kind != .unexpectedReply
-        case let error as RedisServerError: return error.code == "LOADING"
+        case let error as RedisServerError: return isFailoverReply(error)
         case let error as ConnectorStatusError:
             switch error {
-            case .redis: return true
-            case .server(let server): return server.code == "LOADING"
+            case .redis, .notReplicated: return true
+            case .server(let server): return isFailoverReply(server)
             default: return false
             }
         default: return false
