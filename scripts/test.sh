@@ -68,9 +68,12 @@ else
     # shellcheck source=/dev/null
     source "$REDIS_CLUSTER_STATE"
     export REDIS_CLUSTER_URL
-    cluster_suites="ClusterTests|StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests"
+    cluster_suites="ClusterTests|StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
     echo "== swift test --filter $cluster_suites (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
     REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$cluster_suites" ||
+        status=$?
+    echo "== swift test --filter LoadTestCLITests (run alone, REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
+    REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter LoadTestCLITests ||
         status=$?
     # Last, alone: kill a master under writes (the cluster is thrown away after).
     echo "== swift test --filter ClusterFailoverTests"
@@ -86,7 +89,7 @@ else
     # shellcheck source=/dev/null
     source "$REDIS_SENTINEL_STATE"
     export REDIS_SENTINEL_URL
-    domain_suites="StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests"
+    domain_suites="StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
     echo "== swift test --filter $domain_suites (REDIS_TEST_URL=$REDIS_SENTINEL_URL)"
     REDIS_TEST_URL="$REDIS_SENTINEL_URL" swift test --skip-build "${swift_flags[@]}" --filter "$domain_suites" ||
         status=$?
