@@ -101,7 +101,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RedisClientIntegrationTests",
-            dependencies: ["RedisClient", "EmbeddedRedis"],
+            dependencies: ["RedisClient", "EmbeddedRedis", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
     ]

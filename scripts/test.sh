@@ -80,6 +80,7 @@ else
     REDIS_CLUSTER_FAILOVER=1 swift test --skip-build "${swift_flags[@]}" --filter ClusterFailoverTests || status=$?
     bash "$repo_root/scripts/redis-cluster.sh" stop
     cluster_started=
+    unset REDIS_CLUSTER_URL
 
     # And behind Sentinel: the domain suites through the sentinels, then the Sentinel suite
     # (which fails the master over while writing).

@@ -429,7 +429,7 @@ struct CLITests {
         let version = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?
             .dropFirst("redis_version:".count)
         #expect(report["version"] as? String == version.map(String.init))
-        #expect(report["mode"] as? String == "standalone")
+        #expect(report["mode"] as? String == (StatusFixture.isCluster ? "cluster" : "standalone"))
         #expect(report["ok"] as? Bool == true)
         await context.close()
     }

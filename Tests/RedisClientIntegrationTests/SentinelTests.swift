@@ -1,6 +1,8 @@
 import Foundation
-import RedisClient
+import Logging
 import Testing
+
+@testable import RedisClient
 
 /// The local Sentinel setup of `scripts/redis-sentinel.sh` (a master, a replica, three sentinels
 /// watching `mymaster`), named by `REDIS_SENTINEL_URL`; `scripts/test.sh` starts it and exports
@@ -67,6 +69,33 @@ struct SentinelTests {
         #expect(try await redis.send("GET", key).string == "hello")
         #expect(try await redis.send("ROLE").array?.first?.string == "master")
         await redis.close()
+    }
+
+    /// The check every new connection makes: a server that says it is a replica is refused
+    /// (right after a failover a sentinel may still name the demoted master).
+    @Test func aServerThatSaysItIsAReplicaIsRefused() async throws {
+        let (sentinels, name, template) = try TestSentinel.deployment()
+        let sentinel = try RedisConnectionPool(configuration: RedisConfiguration(endpoint: sentinels[0]))
+        let replicas = try await sentinel.send("SENTINEL", "REPLICAS", name).array ?? []
+        await sentinel.close()
+        let fields = replicas.first?.array?.compactMap(\.string) ?? []
+        let info = Dictionary(
+            stride(from: 0, to: fields.count - 1, by: 2).map { (fields[$0], fields[$0 + 1]) },
+            uniquingKeysWith: { first, _ in first })
+        let host = try #require(info["ip"])
+        let port = try #require(info["port"].flatMap(Int.init))
+        var replica = template
+        replica.endpoint = .tcp(host: host, port: port)
+        let resolver = SentinelMasterResolver(sentinels: sentinels, masterName: name, logger: Logger(label: "test"))
+        let context = try HiredisContext(configuration: replica)
+        #expect {
+            try resolver.verify(context, configuration: replica)
+        } throws: { error in
+            (error as? RedisClientError)?.kind == .wrongRole
+        }
+        // And the master it names passes.
+        let master = try resolver.resolve(template)
+        try resolver.verify(try HiredisContext(configuration: master), configuration: master)
     }
 
     @Test func anUnknownMasterNameIsATypedError() async throws {

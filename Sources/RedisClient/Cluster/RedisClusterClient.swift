@@ -35,11 +35,19 @@ public final class RedisClusterClient: RedisCommandClient {
     private let refreshCounter: Counter
 
     /// How many redirections or retries one command may take before its last error is thrown
-    /// (with pauses growing from the third on: about 2 s in all).
+    /// (with pauses growing from the third on: under 2 s in all).
     let maxAttempts = 10
     /// The pause before retrying after `TRYAGAIN`, `CLUSTERDOWN` or a refused connection,
     /// multiplied by the attempt number.
     let retryPause: Duration = .milliseconds(50)
+    /// The longest a node's pool waits between reconnect attempts (shorter than the template's
+    /// if need be): while a dead master's slots still point at it, each command waits for that
+    /// pool's next attempt before the map is read again.
+    static let maxNodeReconnectDelay: Duration = .milliseconds(250)
+
+    /// The pause before retry `attempt`: ``retryPause`` × attempt, at most 250 ms.
+    func pause(_ attempt: Int) -> Duration { min(retryPause * attempt, .milliseconds(250)) }
+
     /// Refreshes triggered by failures are at most this frequent.
     let minimumRefreshInterval: Duration = .milliseconds(100)
 
@@ -132,18 +140,18 @@ public final class RedisClusterClient: RedisCommandClient {
                     target = redirect.endpoint
                     // Redirected again and again: the nodes disagree for a moment (a migration
                     // is being finished). Give them time instead of bouncing between them.
-                    if attempt > 2 { try await Task.sleep(for: retryPause * (attempt - 2)) }
+                    if attempt > 2 { try await Task.sleep(for: pause(attempt - 2)) }
                     continue
                 }
                 guard error.isRetryableClusterState else { throw error }
-                try await Task.sleep(for: retryPause * attempt)
+                try await Task.sleep(for: pause(attempt))
                 if error.code == "CLUSTERDOWN" { _ = try? await refreshTopology() }
                 target = try await endpoint(forSlot: slot)
                 asking = false
             } catch let error as RedisClientError {
                 if error.suggestsTopologyChange { refreshSoon() }
                 guard error.commandWasNotSent, attempt < maxAttempts, !isClosed else { throw error }
-                try await Task.sleep(for: retryPause * attempt)
+                try await Task.sleep(for: pause(attempt))
                 _ = try? await refreshTopology()
                 target = try await endpoint(forSlot: slot)
                 asking = false
@@ -174,7 +182,7 @@ public final class RedisClusterClient: RedisCommandClient {
                 asking = redirect.kind == .ask
                 if redirect.kind == .moved { learn(redirect) }
                 target = redirect.endpoint
-                if attempt > 2 { try await Task.sleep(for: retryPause * (attempt - 2)) }
+                if attempt > 2 { try await Task.sleep(for: pause(attempt - 2)) }
             }
         }
     }
@@ -351,6 +359,10 @@ public final class RedisClusterClient: RedisCommandClient {
             if let pool = state.pools[endpoint] { return pool }
             var configuration = template
             configuration.endpoint = endpoint
+            // A dead node is retried often enough that its replacement is found quickly.
+            configuration.maxReconnectDelay = min(configuration.maxReconnectDelay, Self.maxNodeReconnectDelay)
+            configuration.initialReconnectDelay = min(
+                configuration.initialReconnectDelay, configuration.maxReconnectDelay)
             let pool = try RedisConnectionPool(configuration: configuration, logger: logger, metricsLabel: metricsLabel)
             state.pools[endpoint] = pool
             return pool
