@@ -113,7 +113,28 @@ public final class RedisClusterClient: RedisCommandClient {
     ///   serves the slot.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisValue {
-        let slot = command.routingSlot
+        try await routed(slot: command.routingSlot) { pool, asking in
+            try await Self.send(command, to: pool, asking: asking)
+        }
+    }
+
+    /// Sends `command` to the master of its key, then `WAIT replicas timeout` on the same
+    /// connection; see ``RedisCommandClient/sendDurably(_:replicas:timeout:)``. Redirections and
+    /// retries as in ``send(_:)`` (the `WAIT` goes with the command).
+    public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (
+        reply: RedisValue, acknowledged: Int
+    ) {
+        try await routed(slot: command.routingSlot) { pool, asking in
+            try await pool.sendDurably(command, replicas: replicas, timeout: timeout, asking: asking)
+        }
+    }
+
+    /// Runs `operation` on the pool of the master that serves `slot` (any master when `nil`),
+    /// following `MOVED` and `ASK` (then `asking` is `true`: send `ASKING` first), retrying after
+    /// `TRYAGAIN`/`CLUSTERDOWN` and after a refused connection, at most ``maxAttempts`` times.
+    private func routed<Value: Sendable>(
+        slot: Int?, _ operation: (RedisConnectionPool, _ asking: Bool) async throws -> Value
+    ) async throws -> Value {
         var target = try await endpoint(forSlot: slot)
         var asking = false
         var attempt = 0
@@ -121,7 +142,7 @@ public final class RedisClusterClient: RedisCommandClient {
             attempt += 1
             let pool = try pool(for: target)
             do {
-                return try await Self.send(command, to: pool, asking: asking)
+                return try await operation(pool, asking)
             } catch let error as RedisServerError {
                 guard attempt < maxAttempts else { throw error }
                 if let redirect = ClusterRedirect(error, fallbackHost: target.hostOrEmpty) {
@@ -155,34 +176,6 @@ public final class RedisClusterClient: RedisCommandClient {
                 _ = try? await refreshTopology()
                 target = try await endpoint(forSlot: slot)
                 asking = false
-            }
-        }
-    }
-
-    /// Sends `command` to the master of its key, then `WAIT replicas timeout` on the same
-    /// connection; see ``RedisCommandClient/sendDurably(_:replicas:timeout:)``. Redirections are
-    /// followed as in ``send(_:)`` (the `WAIT` goes with the command).
-    public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (
-        reply: RedisValue, acknowledged: Int
-    ) {
-        let slot = command.routingSlot
-        var target = try await endpoint(forSlot: slot)
-        var asking = false
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try await pool(for: target).sendDurably(
-                    command, replicas: replicas, timeout: timeout, asking: asking)
-            } catch let error as RedisServerError {
-                guard attempt < maxAttempts, let redirect = ClusterRedirect(error, fallbackHost: target.hostOrEmpty)
-                else {
-                    throw error
-                }
-                asking = redirect.kind == .ask
-                if redirect.kind == .moved { learn(redirect) }
-                target = redirect.endpoint
-                if attempt > 2 { try await Task.sleep(for: pause(attempt - 2)) }
             }
         }
     }

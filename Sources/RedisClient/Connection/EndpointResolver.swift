@@ -22,6 +22,18 @@ protocol EndpointResolver: Sendable {
 }
 
 extension HiredisContext {
+    /// Connects (and authenticates) to `configuration`'s endpoint, or, with a resolver, to the
+    /// server it chooses and then verifies. Returns the context and the endpoint reached.
+    static func connect(
+        _ configuration: RedisConfiguration, resolver: (any EndpointResolver)?
+    ) throws(RedisClientError) -> (context: HiredisContext, endpoint: RedisEndpoint) {
+        guard let resolver else { return (try HiredisContext(configuration: configuration), configuration.endpoint) }
+        let resolved = try resolver.resolve(configuration)
+        let context = try HiredisContext(configuration: resolved)
+        try resolver.verify(context, configuration: resolved)
+        return (context, resolved.endpoint)
+    }
+
     /// Sends one command and waits for its reply, on the calling thread.
     ///
     /// - Throws: ``RedisClientError`` for I/O failures; an error reply is returned as

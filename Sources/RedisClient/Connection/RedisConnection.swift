@@ -292,15 +292,8 @@ final class RedisConnection: @unchecked Sendable {
             if closed { throw RedisClientError(.poolClosed, "the Redis connection pool was closed while reconnecting") }
         }
         do {
-            let made: HiredisContext
-            if let resolver {
-                let resolved = try resolver.resolve(configuration)
-                currentEndpoint = resolved.endpoint
-                made = try HiredisContext(configuration: resolved)
-                try resolver.verify(made, configuration: resolved)
-            } else {
-                made = try HiredisContext(configuration: configuration)
-            }
+            let (made, endpoint) = try HiredisContext.connect(configuration, resolver: resolver)
+            currentEndpoint = endpoint
             context = made
             connectedGeneration = generation
             staleAfterThisPass = false

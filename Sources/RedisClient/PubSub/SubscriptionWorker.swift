@@ -82,15 +82,8 @@ final class SubscriptionWorker: @unchecked Sendable {
         }
         if isStopped { return nil }
         do throws(RedisClientError) {
-            let context: HiredisContext
-            if let resolver {
-                let resolved = try resolver.resolve(configuration)
-                currentEndpoint = resolved.endpoint
-                context = try HiredisContext(configuration: resolved)
-                try resolver.verify(context, configuration: resolved)
-            } else {
-                context = try HiredisContext(configuration: configuration)
-            }
+            let (context, endpoint) = try HiredisContext.connect(configuration, resolver: resolver)
+            currentEndpoint = endpoint
             var expected = 0
             if !channels.isEmpty {
                 context.append(RedisCommand("SUBSCRIBE", arguments: channels))
