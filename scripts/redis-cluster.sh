@@ -23,21 +23,9 @@ node_timeout="${CLUSTER_NODE_TIMEOUT:-5000}"
 start_timeout="${CLUSTER_START_TIMEOUT:-30}"
 node_count=6
 
-die() {
-    echo "redis-cluster: $*" >&2
-    exit 1
-}
-
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Milliseconds since the epoch (bash 5's EPOCHREALTIME, no external tool).
-now_ms() {
-    local now="${EPOCHREALTIME/[.,]/}"
-    echo $((10#$now / 1000))
-}
+script_name=redis-cluster
+# shellcheck source=scripts/lib/common.sh
+source "$repo_root/scripts/lib/common.sh"
 
 # The ports of the six nodes, one per line.
 node_ports() {
@@ -152,8 +140,7 @@ start() {
         echo "${urls[*]}"
     )"
     write_state "$tmpdir" "${ports[*]}" "${pids[*]}" "redis-cluster://$joined"
-    elapsed=$(($(now_ms) - started_at))
-    elapsed="$((elapsed / 1000)).$(printf '%03d' $((elapsed % 1000)))"
+    elapsed="$(elapsed_since "$started_at")"
     echo "redis-cluster: 3 masters + 3 replicas on 127.0.0.1:${ports[0]}-${ports[$((node_count - 1))]}" \
         "ready in ${elapsed}s (state in $state_file)"
 }
@@ -198,14 +185,11 @@ stop() {
         # Up to ~2 s to exit, then kill it, if the pid still is a redis-server (never a
         # recycled pid).
         for tries in $(seq 1 40); do
-            kill -0 "$pid" 2>/dev/null || break
-            # An exited server can linger as a zombie until init reaps it: it is gone.
-            [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == "Z" ]] && break
+            running "$pid" || break
             sleep 0.05
             : "$tries"
         done
-        if kill -0 "$pid" 2>/dev/null && [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]] &&
-            grep -q redis-server "/proc/$pid/cmdline" 2>/dev/null; then
+        if running "$pid" && grep -q redis-server "/proc/$pid/cmdline" 2>/dev/null; then
             echo "redis-cluster: shutdown did not stop $pid; killing it"
             kill "$pid" 2>/dev/null || true
             sleep 0.2

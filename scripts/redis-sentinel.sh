@@ -48,27 +48,9 @@ quorum=2
 failover_timeout=5000
 sentinel_count=3
 
-die() {
-    echo "redis-sentinel: $*" >&2
-    exit 1
-}
-
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# Milliseconds since the epoch (bash 5's EPOCHREALTIME, no external tool).
-now_ms() {
-    local now="${EPOCHREALTIME/[.,]/}"
-    echo $((10#$now / 1000))
-}
-
-# Seconds.milliseconds since $1 (a now_ms value).
-elapsed_since() {
-    local elapsed=$(($(now_ms) - $1))
-    echo "$((elapsed / 1000)).$(printf '%03d' $((elapsed % 1000)))"
-}
+script_name=redis-sentinel
+# shellcheck source=scripts/lib/common.sh
+source "$repo_root/scripts/lib/common.sh"
 
 # The ports of the sentinels, one per line.
 sentinel_ports() {
@@ -103,17 +85,6 @@ replicas() {
         key == "name" { if (n++) flush(); split("ip port flags master-link-status role-reported master-host master-port", names, " "); for (i in names) f[names[i]] = "-" }
         key in f { f[key] = $0 }
         END { if (n) flush() }'
-}
-
-# True while process $1 runs. A zombie does not count: it has exited, and here (PID 1 of a
-# container or VM reaping late) it can stay a zombie for seconds.
-running() {
-    kill -0 "$1" 2>/dev/null || return 1
-    [[ -r "/proc/$1/stat" ]] || return 0
-    local stat
-    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-    stat="${stat##*) }"
-    [[ "${stat%% *}" != Z ]]
 }
 
 # True when the process answering on $1 is one of ours: it runs from the config file $2.
