@@ -1,6 +1,5 @@
 import CoreMetrics
 import Logging
-import Synchronization
 
 /// A client for a Redis Cluster: routes each command to the master that serves its key's slot.
 ///
@@ -29,7 +28,7 @@ public final class RedisClusterClient: RedisCommandClient {
     let metricsLabel: String
     let metrics: ClientMetrics
     let knownNodes: EndpointList
-    private let state: Mutex<State>
+    private let state: GuardedState<State>
     private let movedCounter: Counter
     private let askCounter: Counter
     private let refreshCounter: Counter
@@ -92,7 +91,7 @@ public final class RedisClusterClient: RedisCommandClient {
         self.metricsLabel = metricsLabel
         metrics = ClientMetrics(label: metricsLabel)
         knownNodes = EndpointList(seeds)
-        state = Mutex(State())
+        state = GuardedState(State())
         movedCounter = Counter(
             label: "redis_cluster_redirects_total", dimensions: [("client", metricsLabel), ("kind", "moved")])
         askCounter = Counter(
@@ -490,10 +489,10 @@ private final class TopologyRace: Sendable {
         var lastError = RedisClientError(.clusterUnavailable, "no Redis Cluster node answered CLUSTER SLOTS")
     }
 
-    private let state: Mutex<State>
+    private let state: GuardedState<State>
 
     init(candidates: Int) {
-        state = Mutex(State(remaining: candidates))
+        state = GuardedState(State(remaining: candidates))
     }
 
     /// Records one node's answer; returns the outcome when this answer decides the race.

@@ -4,11 +4,11 @@ import Synchronization
 /// with the threads that need to pick one without awaiting (a subscription reconnecting on its
 /// I/O thread).
 final class EndpointList: Sendable {
-    private let nodes: Mutex<[RedisEndpoint]>
+    private let nodes: GuardedState<[RedisEndpoint]>
     private let next = Atomic<Int>(0)
 
     init(_ nodes: [RedisEndpoint]) {
-        self.nodes = Mutex(nodes)
+        self.nodes = GuardedState(nodes)
     }
 
     /// Replaces the list (after a topology refresh); `seeds` stay at the end as a fallback.

@@ -1,0 +1,20 @@
+/// A value guarded by a pthread mutex, for state shared between tasks and I/O threads.
+///
+/// Used instead of `Synchronization.Mutex`: on Linux ThreadSanitizer does not see `Mutex`'s
+/// futex-based locking and reports races inside `withLock` under contention (seen in CI), which
+/// would hide real ones. A pthread mutex it understands.
+final class GuardedState<Value>: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var value: Value  // guarded by lock
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    /// Runs `body` with exclusive access to the value.
+    func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
