@@ -190,10 +190,8 @@ public final class RedisClusterClient: RedisCommandClient {
         guard !commands.isEmpty else { return [] }
         var groups: [RedisEndpoint: [Int]] = [:]
         var results = [Result<RedisValue, any Error>?](repeating: nil, count: commands.count)
+        // (That script keys share one slot is asserted where the command is built: RedisScript.)
         for (index, command) in commands.enumerated() {
-            assert(
-                command.script == nil || command.keysShareOneSlot(keyCount: command.scriptKeyCount),
-                "the keys of \(command) span several cluster slots")
             do {
                 groups[try await endpoint(forSlot: command.routingSlot), default: []].append(index)
             } catch {
@@ -208,13 +206,20 @@ public final class RedisClusterClient: RedisCommandClient {
                 for index in indices { results[index] = .failure(error) }
             }
         }
-        await withTaskGroup(of: ([Int], [Result<RedisValue, any Error>]).self) { group in
-            for (pool, indices) in work {
-                let slice = indices.map { commands[$0] }
-                group.addTask { (indices, await pool.pipeline(slice)) }
+        if work.count == 1, let (pool, indices) = work.first {
+            // One node (e.g. every command for one line): no child tasks needed.
+            for (index, reply) in zip(indices, await pool.pipeline(indices.map { commands[$0] })) {
+                results[index] = reply
             }
-            for await (indices, replies) in group {
-                for (index, reply) in zip(indices, replies) { results[index] = reply }
+        } else {
+            await withTaskGroup(of: ([Int], [Result<RedisValue, any Error>]).self) { group in
+                for (pool, indices) in work {
+                    let slice = indices.map { commands[$0] }
+                    group.addTask { (indices, await pool.pipeline(slice)) }
+                }
+                for await (indices, replies) in group {
+                    for (index, reply) in zip(indices, replies) { results[index] = reply }
+                }
             }
         }
         // Commands a node could not serve: send again, each through the redirect-aware path.
@@ -442,15 +447,7 @@ public final class RedisClusterClient: RedisCommandClient {
         -> RedisValue
     {
         if !asking { return try await pool.sendHealingScript(command) }
-        let replies = await pool.sendBatch([RedisCommand("ASKING"), command])
-        if let script = command.script, case .failure(let error as RedisServerError) = replies[1], error.isNoScript {
-            pool.metrics.scriptLoads.increment()
-            let retried = await pool.sendBatch([
-                RedisCommand("SCRIPT", "LOAD", script.source), RedisCommand("ASKING"), command,
-            ])
-            return try retried[2].get()
-        }
-        return try replies[1].get()
+        return try await pool.sendContiguously(before: [RedisCommand("ASKING")], command, after: []).first!.get()
     }
 
     /// Whether a pipelined result should be sent again through ``send(_:)``.
@@ -468,14 +465,6 @@ extension RedisEndpoint {
     var hostOrEmpty: String {
         if case .tcp(let host, _) = self { return host }
         return ""
-    }
-}
-
-extension RedisCommand {
-    /// The `numkeys` of an `EVALSHA`/`EVAL` command (0 for any other command).
-    var scriptKeyCount: Int {
-        guard argumentCount > 2 else { return 0 }
-        return Int(String(decoding: argument(at: 2), as: UTF8.self)) ?? 0
     }
 }
 

@@ -1,5 +1,3 @@
-import CoreMetrics
-
 extension RedisConnectionPool {
     /// One step of `SCAN cursor MATCH pattern COUNT count [TYPE type]` on this pool's server.
     ///
@@ -37,24 +35,18 @@ extension RedisConnectionPool {
                 "WAIT needs replicas >= 0 and 0 < timeout < the command timeout (\(configuration.commandTimeout))")
         }
         let wait = RedisCommand("WAIT", replicas, Int(timeout.pollMilliseconds))
-        let prefix = asking ? [RedisCommand("ASKING")] : []
-        var results = await sendBatch(prefix + [command, wait])
-        if let script = command.script, case .failure(let error as RedisServerError) = results[prefix.count],
-            error.isNoScript
-        {
-            metrics.scriptLoads.increment()
-            results = Array(
-                await sendBatch([RedisCommand("SCRIPT", "LOAD", script.source)] + prefix + [command, wait]).dropFirst())
-        }
-        let reply = try results[prefix.count].get()
-        let acknowledged = try results[prefix.count + 1].get()
+        let results = await sendContiguously(before: asking ? [RedisCommand("ASKING")] : [], command, after: [wait])
+        let reply = try results[results.startIndex].get()
+        let acknowledged = try results[results.startIndex + 1].get()
         guard let count = acknowledged.int else {
             throw RedisClientError(.unexpectedReply, "WAIT returned \(acknowledged)")
         }
         return (reply, Int(count))
     }
 
-    /// Sends `command` to this pool's server: a pool has one master.
+    /// Sends `command` to this pool's server: a pool has one master. The endpoint reported is the
+    /// configured one (behind Sentinel: the first sentinel's address, not the master's; ask the
+    /// server, e.g. `CLIENT INFO`, for where the connection went).
     public func sendToEveryMaster(_ command: RedisCommand) async -> [(
         endpoint: RedisEndpoint, result: Result<RedisValue, any Error>
     )] {

@@ -148,12 +148,27 @@ public final class RedisConnectionPool: RedisCommandClient {
         do {
             return try await send(command)
         } catch let error as RedisServerError where error.isNoScript && command.script != nil {
-            let script = command.script!
+            return try await sendContiguously(before: [], command, after: [])[0].get()
+        }
+    }
+
+    /// Sends `before`, `command`, `after` back to back on one connection (for `ASKING` + command,
+    /// command + `WAIT`) and returns the results of `command` and of `after`. When `command` runs
+    /// a script the server does not know, the script is loaded and the whole sequence sent again
+    /// after it, so nothing runs between the load and the command.
+    func sendContiguously(
+        before: [RedisCommand], _ command: RedisCommand, after: [RedisCommand]
+    ) async -> ArraySlice<Result<RedisValue, any Error>> {
+        let sequence = before + [command] + after
+        var results = await sendBatch(sequence)
+        if let script = command.script, case .failure(let error as RedisServerError) = results[before.count],
+            error.isNoScript
+        {
             metrics.scriptLoads.increment()
             logger.debug("loading script after NOSCRIPT", metadata: ["script": "\(script.name)"])
-            let results = await sendBatch([RedisCommand("SCRIPT", "LOAD", script.source), command])
-            return try results[1].get()
+            results = Array(await sendBatch([RedisCommand("SCRIPT", "LOAD", script.source)] + sequence).dropFirst())
         }
+        return results[before.count...]
     }
 
     /// Closes every connection: queued commands fail with `poolClosed`, commands already written
