@@ -267,7 +267,8 @@ extension LineCache {
         LineCacheScripts.clean.command(keys: cleanKeys(directory, line: line))
     }
 
-    /// Empties the drain set of `directory` on `line` in batches: `SPOP drain N`, then `EVALSHA
+    /// Empties the drain set of `directory` on `line` in batches of
+    /// ``LineCacheOptions/freeBatchSize``: `SPOP drain N`, then `EVALSHA
     /// cache_reclaim` on those keys (unlinks those not of the current generation), pausing
     /// ``LineCacheOptions/reclaimPause`` between batches. An interrupted drain leaves at most
     /// one batch to its TTL.
@@ -278,7 +279,7 @@ extension LineCache {
         let entryPrefix = keys.cacheEntry(directory: directory.name, line: line, key: "")
         var reclaimed = 0
         while true {
-            let popped = try await send(RedisCommand("SPOP", drainKey, options.reclaimScanCount), key: drainKey)
+            let popped = try await send(RedisCommand("SPOP", drainKey, options.freeBatchSize), key: drainKey)
             // Only this directory's entries of this line (one slot); anything else is ignored.
             let entries = (popped.array ?? []).compactMap(\.string).filter { $0.hasPrefix(entryPrefix) }
             if entries.isEmpty && (popped.array ?? []).isEmpty { break }

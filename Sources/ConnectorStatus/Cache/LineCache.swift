@@ -168,7 +168,7 @@ public struct LineCache: Sendable {
     /// Sends `EVALSHA cache_clean` (a new generation — visible to every instance at once — and
     /// the line's entry keys move from the directory's index set to its drain set), followed by
     /// `WAIT` with ``LineCacheOptions/cleanDurability``; then empties the drain set in batches of
-    /// ``LineCacheOptions/reclaimScanCount`` (`SPOP`, then `EVALSHA cache_reclaim`, which unlinks
+    /// ``LineCacheOptions/freeBatchSize`` (`SPOP`, then `EVALSHA cache_reclaim`, which unlinks
     /// only entries not of the current generation), pausing ``LineCacheOptions/reclaimPause``
     /// between batches. No SCAN; cost O(entries of this line), in short steps that keep other
     /// clients' latency. With ``LineCacheOptions/freeOnClean`` `false`, the old entries are left
