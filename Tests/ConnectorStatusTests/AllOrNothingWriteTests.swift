@@ -130,11 +130,10 @@ struct AllOrNothingWriteTests {
         {
             _ = try result.get()
         }
-        let components = try #require(URLComponents(string: StatusTestRedis.url))
-        var userURL = components
-        userURL.user = user
-        userURL.password = password
-        let client = try RedisDeployment(url: try #require(userURL.string)).makeClient()
+        let client = try RedisDeployment(url: StatusTestRedis.url).withConfiguration {
+            $0.username = user
+            $0.password = password
+        }.makeClient()
         let store = StatusStore(redis: client, keys: fixture.keys, logger: .init(label: "test"))
         let bot = try connector("bot")
         let target = try line(3)
