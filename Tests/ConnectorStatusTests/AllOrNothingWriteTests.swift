@@ -1,4 +1,5 @@
 import ConnectorStatus
+import EmbeddedRedis
 import Foundation
 import Logging
 import RedisClient
@@ -176,6 +177,42 @@ struct AllOrNothingWriteTests {
             _ = try result.get()
         }
         await fixture.close()
+    }
+
+    /// Out of memory (`noeviction`): the write script is refused before it runs, so its event
+    /// (published before the first write) is not sent either.
+    @Test func outOfMemoryRefusesTheWholeWriteIncludingItsEvent() async throws {
+        let server = try await EmbeddedRedisServer.start()
+        defer { server.stop() }
+        let pool = try RedisConnectionPool(configuration: RedisConfiguration(url: server.url))
+        let store = StatusStore(redis: pool, logger: Logger(label: "test"))
+        let bot = try connector("bot")
+        let target = try line(9)
+        let events = store.events(lines: [target])
+        let inbox = StatusEventTests.Inbox(events)
+        #expect(await eventually { inbox.all.contains(.subscribed) })
+        try await store.update(bot, line: target, StatusChange(active: true))
+        #expect(await eventually { inbox.events.count == 1 })
+
+        _ = try await pool.send("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        _ = try await pool.send("CONFIG", "SET", "maxmemory", "1")
+        var refusal: RedisServerError?
+        do {
+            try await store.update(bot, line: target, StatusChange(connection: true))
+        } catch {
+            if case .server(let error) = error { refusal = error }
+        }
+        #expect(refusal?.code == "OOM", "\(String(describing: refusal))")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(inbox.events.count == 1)
+        _ = try await pool.send("CONFIG", "SET", "maxmemory", "0")
+        let status = try #require(try await store.status(bot, line: target))
+        #expect(!status.connection && status.version == 1)
+        try await store.update(bot, line: target, StatusChange(connection: true))
+        #expect(await eventually { inbox.events.count == 2 })
+        #expect(inbox.events.map(\.sequence) == [1, 2])
+        events.close()
+        await pool.close()
     }
 
     @Test func cacheScriptsRefuseBadKeysByName() async throws {
