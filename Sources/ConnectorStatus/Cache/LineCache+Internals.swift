@@ -227,12 +227,16 @@ extension LineCache {
         }
     }
 
-    /// `EVALSHA cache_clean` on one line (new generation; the old entry keys move to the drain
-    /// set), followed by `WAIT` when ``LineCacheOptions/cleanDurability`` asks for replicas.
-    /// - Returns: the new generation.
+    /// `EVALSHA cache_clean` on one line (new generation; the index of entry keys moves to a
+    /// drain set of this clean), followed by `WAIT` when ``LineCacheOptions/cleanDurability``
+    /// asks for replicas.
+    /// - Returns: the drain set's key and how many entry keys it holds.
     @discardableResult
-    func cleanLine(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) -> Int64 {
-        let command = cleanCommand(directory, line: line)
+    func cleanLine(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) -> (
+        drain: String, count: Int
+    ) {
+        let drainKey = keys.cacheDrain(directory: directory.name, line: line, token: UUID().uuidString)
+        let command = cleanCommand(directory, line: line, drain: drainKey, moveIndex: options.freeOnClean)
         let generationKey = keys.cacheGeneration(directory: directory.name, line: line)
         let durability = options.cleanDurability
         let reply: RedisValue
@@ -245,44 +249,51 @@ extension LineCache {
                     throw ConnectorStatusError.notReplicated(acknowledged: acknowledged, required: durability.replicas)
                 }
             } else {
+                // `run` loads the script where the server answers NOSCRIPT.
                 reply = try await redis.run(
-                    LineCacheScripts.clean, keys: cleanKeys(directory, line: line))
+                    LineCacheScripts.clean,
+                    keys: [generationKey, keys.cacheIndex(directory: directory.name, line: line), drainKey],
+                    arguments: [options.freeOnClean ? "1" : "0"])
             }
         } catch {
             throw ConnectorStatusError.wrap(error, key: generationKey)
         }
-        guard let generation = reply.array?.first?.int else { throw .unexpectedReply("cache_clean returned \(reply)") }
-        return generation
+        guard let parts = reply.array, parts.count == 2, parts[0].int != nil, let count = parts[1].int else {
+            throw .unexpectedReply("cache_clean returned \(reply)")
+        }
+        return (drainKey, Int(count))
     }
 
-    func cleanKeys(_ directory: CacheDirectory, line: LineID) -> [any RedisArgumentConvertible] {
-        [
-            keys.cacheGeneration(directory: directory.name, line: line),
-            keys.cacheIndex(directory: directory.name, line: line),
-            keys.cacheDrain(directory: directory.name, line: line),
-        ]
+    /// The `EVALSHA cache_clean` command of one line; `drain` is a fresh drain key (see
+    /// ``KeySpace/cacheDrain(directory:line:token:)``), filled only with `moveIndex`.
+    func cleanCommand(_ directory: CacheDirectory, line: LineID, drain: String, moveIndex: Bool) -> RedisCommand {
+        LineCacheScripts.clean.command(
+            keys: [
+                keys.cacheGeneration(directory: directory.name, line: line),
+                keys.cacheIndex(directory: directory.name, line: line), drain,
+            ], arguments: [moveIndex ? "1" : "0"])
     }
 
-    func cleanCommand(_ directory: CacheDirectory, line: LineID) -> RedisCommand {
-        LineCacheScripts.clean.command(keys: cleanKeys(directory, line: line))
-    }
-
-    /// Empties the drain set of `directory` on `line` in batches of
-    /// ``LineCacheOptions/freeBatchSize``: `SPOP drain N`, then `EVALSHA
-    /// cache_reclaim` on those keys (unlinks those not of the current generation), pausing
-    /// ``LineCacheOptions/reclaimPause`` between batches. An interrupted drain leaves at most
-    /// one batch to its TTL.
+    /// Walks one clean's drain set in batches of ``LineCacheOptions/freeBatchSize``: `SSCAN`,
+    /// then `EVALSHA cache_reclaim` on those keys (unlinks those not of the current generation),
+    /// pausing ``LineCacheOptions/reclaimPause`` between batches; then `UNLINK`s the drain set.
+    /// The set is not changed while it is walked (so `SSCAN` stays cheap and sees every member);
+    /// an interrupted walk leaves it to its TTL.
     /// - Returns: how many entries were unlinked.
-    func drain(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) -> Int {
-        let drainKey = keys.cacheDrain(directory: directory.name, line: line)
+    func drain(_ directory: CacheDirectory, line: LineID, drainKey: String) async throws(ConnectorStatusError) -> Int {
         let generationKey = keys.cacheGeneration(directory: directory.name, line: line)
         let entryPrefix = keys.cacheEntry(directory: directory.name, line: line, key: "")
         var reclaimed = 0
-        while true {
-            let popped = try await send(RedisCommand("SPOP", drainKey, options.freeBatchSize), key: drainKey)
+        var cursor = "0"
+        repeat {
+            let page = try await send(
+                RedisCommand("SSCAN", drainKey, cursor, "COUNT", options.freeBatchSize), key: drainKey)
+            guard let parts = page.array, parts.count == 2, let next = parts[0].string else {
+                throw .unexpectedReply("SSCAN returned \(page)")
+            }
+            cursor = next
             // Only this directory's entries of this line (one slot); anything else is ignored.
-            let entries = (popped.array ?? []).compactMap(\.string).filter { $0.hasPrefix(entryPrefix) }
-            if entries.isEmpty && (popped.array ?? []).isEmpty { break }
+            let entries = (parts[1].array ?? []).compactMap(\.string).filter { $0.hasPrefix(entryPrefix) }
             if !entries.isEmpty {
                 do {
                     let reply = try await redis.run(
@@ -293,8 +304,9 @@ extension LineCache {
                     throw ConnectorStatusError.wrap(error, key: drainKey)
                 }
             }
-            if options.reclaimPause > .zero { try? await Task.sleep(for: options.reclaimPause) }
-        }
+            if cursor != "0" && options.reclaimPause > .zero { try? await Task.sleep(for: options.reclaimPause) }
+        } while cursor != "0"
+        _ = try await send(RedisCommand("UNLINK", drainKey), key: drainKey)
         metrics.reclaimed.increment(by: reclaimed)
         return reclaimed
     }

@@ -166,11 +166,11 @@ public struct LineCache: Sendable {
     /// no instance reads any entry written before, and their memory is freed.
     ///
     /// Sends `EVALSHA cache_clean` (a new generation — visible to every instance at once — and
-    /// the line's entry keys move from the directory's index set to its drain set), followed by
-    /// `WAIT` with ``LineCacheOptions/cleanDurability``; then empties the drain set in batches of
-    /// ``LineCacheOptions/freeBatchSize`` (`SPOP`, then `EVALSHA cache_reclaim`, which unlinks
-    /// only entries not of the current generation), pausing ``LineCacheOptions/reclaimPause``
-    /// between batches. No SCAN; cost O(entries of this line), in short steps that keep other
+    /// the line's entry keys move from the directory's index set to a drain set of this clean),
+    /// followed by `WAIT` with ``LineCacheOptions/cleanDurability``; then walks the drain set in
+    /// batches of ``LineCacheOptions/freeBatchSize`` (`SSCAN`, then `EVALSHA cache_reclaim`, which
+    /// unlinks only entries not of the current generation), pausing
+    /// ``LineCacheOptions/reclaimPause`` between batches, and `UNLINK`s it. No SCAN; cost O(entries of this line), in short steps that keep other
     /// clients' latency. With ``LineCacheOptions/freeOnClean`` `false`, the old entries are left
     /// to their TTL (or ``reclaim(_:line:from:maxBatches:)``) and this returns 0.
     /// - Returns: how many old entries were unlinked.
@@ -180,11 +180,11 @@ public struct LineCache: Sendable {
     ///   but too few replicas confirmed it in time; ``ConnectorStatusError/redis(_:)``.
     @discardableResult
     public func clean(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) -> Int {
-        try await cleanLine(directory, line: line)
+        let (drainKey, waiting) = try await cleanLine(directory, line: line)
         metrics.cleans.increment()
         logger.debug("line cache cleaned", metadata: ["directory": "\(directory)", "line": "\(line)"])
-        guard options.freeOnClean else { return 0 }
-        return try await drain(directory, line: line)
+        guard options.freeOnClean, waiting > 0 else { return 0 }
+        return try await drain(directory, line: line, drainKey: drainKey)
     }
 
     /// Cleans `directory` on every line (Bitrix `cleanDir`). Sends `SCAN MATCH` over the
@@ -218,7 +218,13 @@ public struct LineCache: Sendable {
                     }
                 }
             } else if !lines.isEmpty {
-                let results = await redis.pipeline(lines.map { cleanCommand(directory, line: $0.1) })
+                let results = await redis.pipeline(
+                    lines.map {
+                        cleanCommand(
+                            directory, line: $0.1,
+                            drain: keys.cacheDrain(directory: directory.name, line: $0.1, token: "unused"),
+                            moveIndex: false)
+                    })
                 for ((key, _), result) in zip(lines, results) {
                     do {
                         _ = try result.get()

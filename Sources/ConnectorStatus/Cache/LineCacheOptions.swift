@@ -24,8 +24,8 @@ public struct LineCacheOptions: Sendable, Hashable {
     /// `false` they stay, invisible, until their TTL or ``LineCache/reclaim(_:line:from:maxBatches:)``
     /// — which is what `staleWhileComputing` needs to serve the previous value after a clean.
     public var freeOnClean: Bool
-    /// Entries unlinked per step when a clean frees a line's old entries (`SPOP` count, keys of
-    /// one `cache_reclaim` call). Small, so that each step stays well under a millisecond of
+    /// Entries unlinked per step when a clean frees a line's old entries (`SSCAN` count, about
+    /// the keys of one `cache_reclaim` call). Small, so that each step stays well under a millisecond of
     /// server time and other clients keep their latency. Default 100.
     public var freeBatchSize: Int
 

@@ -14,7 +14,7 @@
 /// imc:{L5}:c:<dir>:e:<key>          string cache entry "<generation>:<payload>" (always a TTL)
 /// imc:{L5}:c:<dir>:l:<key>          string get-or-compute lease (token, short TTL)
 /// imc:{L5}:c:<dir>:i                set    entry keys written since the last clean (TTL)
-/// imc:{L5}:c:<dir>:d                set    entry keys of older generations, to reclaim (TTL)
+/// imc:{L5}:c:<dir>:d:<token>        set    entry keys one clean moved out of the index, to reclaim (TTL)
 /// imc:connectors                    hash   connector id -> descriptor JSON
 /// ```
 ///
@@ -120,15 +120,16 @@ public struct KeySpace: Sendable, Hashable {
     }
 
     /// The set of entry keys of `directory` on `line` written since its last clean; a clean
-    /// moves them to ``cacheDrain(directory:line:)``.
+    /// moves them to a ``cacheDrain(directory:line:token:)`` set of its own.
     public func cacheIndex(directory: String, line: LineID) -> String {
         "\(linePrefix(line)):c:\(Self.encodeName(directory)):i"
     }
 
-    /// The set of entry keys of `directory` on `line` written under older generations, emptied
-    /// in batches after a clean of the line.
-    public func cacheDrain(directory: String, line: LineID) -> String {
-        "\(linePrefix(line)):c:\(Self.encodeName(directory)):d"
+    /// The set of entry keys one clean of `directory` on `line` took out of the index (`token`
+    /// is unique per clean, so concurrent cleans never share one); the cleaner reclaims its
+    /// members in batches, then unlinks it.
+    public func cacheDrain(directory: String, line: LineID, token: String) -> String {
+        "\(linePrefix(line)):c:\(Self.encodeName(directory)):d:\(Self.encodeName(token))"
     }
 
     /// The `SCAN MATCH` pattern of every entry of `directory` on `line`, or on every line.
