@@ -256,6 +256,30 @@ struct AllOrNothingWriteTests {
         }
         #expect(try await fixture.pool.send("EXISTS", entry).int == 0)
         #expect(try await fixture.pool.send("EXISTS", generation).int == 0)
+        // A clean with an index of another type changes nothing, not even the generation.
+        try await cache.set("v", key: "other", in: .status, line: target)
+        let statusGeneration = fixture.keys.cacheGeneration(directory: CacheDirectory.status.name, line: target)
+        let statusIndex = fixture.keys.cacheIndex(directory: CacheDirectory.status.name, line: target)
+        let generationBefore = try await fixture.pool.send("GET", statusGeneration).string
+        _ = try await fixture.pool.send("DEL", statusIndex)
+        _ = try await fixture.pool.send("RPUSH", statusIndex, "x")
+        var named: String?
+        do { try await cache.clean(.status, line: target) } catch {
+            if case .wrongType(let key, _) = error { named = key }
+        }
+        #expect(named == statusIndex)
+        #expect(try await fixture.pool.send("GET", statusGeneration).string == generationBefore)
+        #expect(try await cache.get(String.self, key: "other", in: .status, line: target) == "v")
+        // A lease key of another type: the lease-taking read names it and takes nothing.
+        let lease = fixture.keys.cacheLease(directory: CacheDirectory.status.name, line: target, key: "leased")
+        _ = try await fixture.pool.send("HSET", lease, "f", "v")
+        named = nil
+        do {
+            let _: String = try await cache.value(key: "leased", in: .status, line: target) { "computed" }
+        } catch {
+            if case .wrongType(let key, _) = error as? ConnectorStatusError { named = key }
+        }
+        #expect(named == lease)
         await fixture.close()
     }
 }
