@@ -142,4 +142,19 @@ struct VersionAndCleanTests {
         #expect(try await cache.clean(.status, line: target) == 1)
         await fixture.close()
     }
+
+    /// A clean across lines leaves each line's index in place: the line's next clean frees the
+    /// entries of every older generation.
+    @Test func aCleanAcrossLinesLeavesTheIndexForTheLinesNextClean() async throws {
+        let fixture = try StatusFixture()
+        let cache = makeCache(fixture)
+        let target = try line(36)
+        for index in 0..<20 { try await cache.set(index, key: "k\(index)", in: .component, line: target) }
+        try await cache.clean(.component)
+        let index = fixture.keys.cacheIndex(directory: CacheDirectory.component.name, line: target)
+        #expect(try await fixture.pool.send("SCARD", index).int == 20)
+        #expect(try await cache.clean(.component, line: target) == 20)
+        #expect(try await fixture.pool.send("EXISTS", index).int == 0)
+        await fixture.close()
+    }
 }

@@ -227,16 +227,16 @@ extension LineCache {
         }
     }
 
-    /// `EVALSHA cache_clean` on one line (new generation; the index of entry keys moves to a
-    /// drain set of this clean), followed by `WAIT` when ``LineCacheOptions/cleanDurability``
-    /// asks for replicas.
+    /// `EVALSHA cache_clean` on one line (new generation; with `moveIndex`, the index of entry
+    /// keys moves to a drain set of this clean, for the caller to walk), followed by `WAIT` when
+    /// ``LineCacheOptions/cleanDurability`` asks for replicas.
     /// - Returns: the drain set's key and how many entry keys it holds.
     @discardableResult
-    func cleanLine(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) -> (
+    func cleanLine(_ directory: CacheDirectory, line: LineID, moveIndex: Bool) async throws(ConnectorStatusError) -> (
         drain: String, count: Int
     ) {
         let drainKey = keys.cacheDrain(directory: directory.name, line: line, token: UUID().uuidString)
-        let command = cleanCommand(directory, line: line, drain: drainKey, moveIndex: options.freeOnClean)
+        let command = cleanCommand(directory, line: line, drain: drainKey, moveIndex: moveIndex)
         let generationKey = keys.cacheGeneration(directory: directory.name, line: line)
         let durability = options.cleanDurability
         let reply: RedisValue
@@ -253,7 +253,7 @@ extension LineCache {
                 reply = try await redis.run(
                     LineCacheScripts.clean,
                     keys: [generationKey, keys.cacheIndex(directory: directory.name, line: line), drainKey],
-                    arguments: [options.freeOnClean ? "1" : "0"])
+                    arguments: [moveIndex ? "1" : "0"])
             }
         } catch {
             throw ConnectorStatusError.wrap(error, key: generationKey)

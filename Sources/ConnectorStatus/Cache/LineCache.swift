@@ -180,7 +180,7 @@ public struct LineCache: Sendable {
     ///   but too few replicas confirmed it in time; ``ConnectorStatusError/redis(_:)``.
     @discardableResult
     public func clean(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) -> Int {
-        let (drainKey, waiting) = try await cleanLine(directory, line: line)
+        let (drainKey, waiting) = try await cleanLine(directory, line: line, moveIndex: options.freeOnClean)
         metrics.cleans.increment()
         logger.debug("line cache cleaned", metadata: ["directory": "\(directory)", "line": "\(line)"])
         guard options.freeOnClean, waiting > 0 else { return 0 }
@@ -211,7 +211,7 @@ public struct LineCache: Sendable {
             if options.cleanDurability.replicas > 0 {
                 for (key, line) in lines {
                     do {
-                        try await cleanLine(directory, line: line)
+                        try await cleanLine(directory, line: line, moveIndex: false)
                         cleaned += 1
                     } catch .wrongType {
                         badKeys.append(key)
