@@ -66,6 +66,7 @@ let package = Package(
                 .embedInCode("../../lua/cache_set.lua"),
                 .embedInCode("../../lua/cache_release_lease.lua"),
                 .embedInCode("../../lua/cache_reclaim.lua"),
+                .embedInCode("../../lua/cache_clean.lua"),
                 .embedInCode("../../lua/registry_register.lua"),
             ],
             swiftSettings: strictSettings

@@ -11,7 +11,27 @@
 --         'lease'   miss, and this caller now holds the lease: compute, then set
 --         'wait'    miss, and another caller holds the lease
 --         'corrupt' the entry is not "<generation>:<payload>"; it was deleted
-local gen = redis.call('GET', KEYS[1]) or '0'
+-- A generation that does not exist is created (from the server clock, in microseconds): the
+-- generation a reader saw always exists, so a clean across lines (SCAN of generation keys)
+-- finds it, and it never repeats a number it may have had before.
+local function refuse(key, what)
+  return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
+end
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'string' and t ~= 'none' then return refuse(KEYS[1], 'holds a ' .. t .. ', not an integer') end
+local gen = redis.call('GET', KEYS[1])
+if gen and not string.match(gen, '^%-?%d+$') then
+  return refuse(KEYS[1], 'holds a string that is not an integer')
+end
+t = redis.call('TYPE', KEYS[2]).ok
+if t ~= 'string' and t ~= 'none' then return refuse(KEYS[2], 'holds a ' .. t .. ', not a string') end
+t = redis.call('TYPE', KEYS[3]).ok
+if t ~= 'string' and t ~= 'none' then return refuse(KEYS[3], 'holds a ' .. t .. ', not a string') end
+if not gen then
+  local now = redis.call('TIME')
+  gen = now[1] .. string.format('%06d', tonumber(now[2]))
+  redis.call('SET', KEYS[1], gen)
+end
 local value = redis.call('GET', KEYS[2])
 local stale = nil
 if value then

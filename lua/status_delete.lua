@@ -1,25 +1,73 @@
+#!lua
 -- Delete the status of one pair, atomically, and tell every instance.
 -- KEYS[1] status hash   KEYS[2] line index   KEYS[3] line event sequence
 -- KEYS[4] cache generation of the line's connector-info directory  KEYS[5] line ready set
--- ARGV[1] connector id  ARGV[2] line id  ARGV[3] now (unix ms)  ARGV[4] event channel
+-- KEYS[6] line version floors (hash: connector -> VERSION it had when deleted; never deleted)
+-- ARGV[1] connector id  ARGV[2] line id (decimal text)  ARGV[3] now (unix ms)  ARGV[4] event channel
 -- Returns {deleted (0/1), sequence}
-local t = redis.call('TYPE', KEYS[1]).ok
-if t == 'none' then
+-- All or nothing, as status_update.lua: every key is checked first and the event is published
+-- before the first write. The pair's last VERSION is kept as its floor in KEYS[6], so a
+-- pair brought up again gets a VERSION it never had.
+local function refuse(key, what)
+  return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
+end
+local function wrongType(key, want)
+  local t = redis.call('TYPE', key).ok
+  if t ~= 'none' and t ~= want then return 'holds a ' .. t .. ', not a ' .. want end
+  return nil
+end
+local function isCount(text)
+  return string.match(text, '^%d+$') ~= nil and #text <= 15
+end
+-- A counter: missing, or a string of at most `digits` decimal digits.
+local function counter(key, digits)
+  local t = redis.call('TYPE', key).ok
+  if t == 'none' then return nil, nil end
+  if t ~= 'string' then return 'holds a ' .. t .. ', not an integer' end
+  local v = redis.call('GET', key)
+  if string.match(v, '^%d+$') == nil or #v > digits then return 'holds a string that is not an integer' end
+  return nil, v
+end
+
+local problem = wrongType(KEYS[1], 'hash')
+if problem then return refuse(KEYS[1], problem) end
+for _, k in ipairs({KEYS[2], KEYS[5]}) do
+  problem = wrongType(k, 'set')
+  if problem then return refuse(k, problem) end
+end
+problem = wrongType(KEYS[6], 'hash')
+if problem then return refuse(KEYS[6], problem) end
+local seqProblem, seqText = counter(KEYS[3], 15)
+if seqProblem then return refuse(KEYS[3], seqProblem) end
+local genProblem, genText = counter(KEYS[4], 18)
+if genProblem then return refuse(KEYS[4], genProblem) end
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('SREM', KEYS[2], ARGV[1])
   redis.call('SREM', KEYS[5], ARGV[1])
   return {0, 0}
 end
-if t ~= 'hash' then
-  return redis.error_reply('WRONGTYPE status key ' .. KEYS[1] .. ' holds a ' .. t)
+local versionText = redis.call('HGET', KEYS[1], 'VERSION') or '0'
+if not isCount(versionText) then return refuse(KEYS[1], 'has a VERSION that is not an integer') end
+local seq = tonumber(seqText or '0') + 1
+local seqOut = string.format('%d', seq)
+local published = redis.pcall('PUBLISH', ARGV[4], cjson.encode({
+  type = 'deleted', connector = ARGV[1], line = ARGV[2],
+  version = versionText, seq = seqOut, changed = '', ts = ARGV[3]
+}))
+if type(published) == 'table' and published.err then
+  return redis.error_reply('NOPERM channel ' .. ARGV[4] .. ' may not be published to (' .. published.err
+    .. '); nothing was changed')
 end
-local version = tonumber(redis.call('HGET', KEYS[1], 'VERSION') or '0')
 redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[6], ARGV[1], versionText)
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[5], ARGV[1])
-local seq = redis.call('INCR', KEYS[3])
-redis.call('INCR', KEYS[4])
-redis.call('PUBLISH', ARGV[4], cjson.encode({
-  type = 'deleted', connector = ARGV[1], line = tonumber(ARGV[2]),
-  version = version, seq = seq, changed = '', ts = tonumber(ARGV[3])
-}))
+redis.call('SET', KEYS[3], seqOut)
+if genText then
+  redis.call('INCR', KEYS[4])
+else
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[4], t[1] .. string.format('%06d', tonumber(t[2])))
+end
 return {1, seq}

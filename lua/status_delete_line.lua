@@ -1,29 +1,97 @@
+#!lua
 -- Delete the statuses of the listed connectors of one line (Bitrix deleteAll), atomically.
 -- The caller lists the connectors from the line index first; every key is declared here, so
 -- the script stays correct on a cluster. If the index still has members afterwards (another
 -- instance added one in between), they are returned and the caller runs again with them.
 -- KEYS[1] line index  KEYS[2] line event sequence  KEYS[3] cache generation (connector info)
--- KEYS[4] line ready set  KEYS[5..] status hashes, one per ARGV[4..]
--- ARGV[1] line id  ARGV[2] now (unix ms)  ARGV[3] event channel  ARGV[4..] connector ids
+-- KEYS[4] line ready set  KEYS[5] line version floors (hash: connector -> last VERSION, never
+-- deleted)  KEYS[6..] status hashes, one per ARGV[4..]
+-- ARGV[1] line id (decimal text)  ARGV[2] now (unix ms)  ARGV[3] event channel  ARGV[4..] connector ids
 -- Returns {deleted count, remaining connector ids...}
+-- All or nothing, as status_update.lua: every key is checked first and the events are
+-- published before the first write.
+local function refuse(key, what)
+  return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
+end
+local function wrongType(key, want)
+  local t = redis.call('TYPE', key).ok
+  if t ~= 'none' and t ~= want then return 'holds a ' .. t .. ', not a ' .. want end
+  return nil
+end
+local function isCount(text)
+  return string.match(text, '^%d+$') ~= nil and #text <= 15
+end
+-- A counter: missing, or a string of at most `digits` decimal digits.
+local function counter(key, digits)
+  local t = redis.call('TYPE', key).ok
+  if t == 'none' then return nil, nil end
+  if t ~= 'string' then return 'holds a ' .. t .. ', not an integer' end
+  local v = redis.call('GET', key)
+  if string.match(v, '^%d+$') == nil or #v > digits then return 'holds a string that is not an integer' end
+  return nil, v
+end
+
+local problem
+for _, k in ipairs({KEYS[1], KEYS[4]}) do
+  problem = wrongType(k, 'set')
+  if problem then return refuse(k, problem) end
+end
+local seqProblem, seqText = counter(KEYS[2], 15)
+if seqProblem then return refuse(KEYS[2], seqProblem) end
+local genProblem, genText = counter(KEYS[3], 18)
+if genProblem then return refuse(KEYS[3], genProblem) end
+problem = wrongType(KEYS[5], 'hash')
+if problem then return refuse(KEYS[5], problem) end
+local versions = {}
+for i = 6, #KEYS do
+  problem = wrongType(KEYS[i], 'hash')
+  if problem then return refuse(KEYS[i], problem) end
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local versionText = redis.call('HGET', KEYS[i], 'VERSION') or '0'
+    if not isCount(versionText) then return refuse(KEYS[i], 'has a VERSION that is not an integer') end
+    versions[i] = versionText
+  end
+end
+
+local seq = tonumber(seqText or '0')
 local deleted = 0
-for i = 5, #KEYS do
-  local connector = ARGV[i - 1]
-  if redis.call('TYPE', KEYS[i]).ok == 'hash' then
-    local version = tonumber(redis.call('HGET', KEYS[i], 'VERSION') or '0')
-    redis.call('DEL', KEYS[i])
-    local seq = redis.call('INCR', KEYS[2])
-    redis.call('PUBLISH', ARGV[3], cjson.encode({
-      type = 'deleted', connector = connector, line = tonumber(ARGV[1]),
-      version = version, seq = seq, changed = '', ts = tonumber(ARGV[2])
+for i = 6, #KEYS do
+  if versions[i] then
+    seq = seq + 1
+    local published = redis.pcall('PUBLISH', ARGV[3], cjson.encode({
+      type = 'deleted', connector = ARGV[i - 2], line = ARGV[1],
+      version = versions[i], seq = string.format('%d', seq), changed = '', ts = ARGV[2]
     }))
+    if type(published) == 'table' and published.err then
+      if deleted == 0 then
+        return redis.error_reply('NOPERM channel ' .. ARGV[3] .. ' may not be published to (' .. published.err
+          .. '); nothing was changed')
+      end
+      -- Cannot happen: the same channel was just published to.
+      return redis.error_reply('ERR publishing to ' .. ARGV[3] .. ' failed after ' .. deleted .. ' events ('
+        .. published.err .. '); events were published but nothing was deleted')
+    end
     deleted = deleted + 1
+  end
+end
+
+for i = 6, #KEYS do
+  local connector = ARGV[i - 2]
+  if versions[i] then
+    redis.call('DEL', KEYS[i])
+    redis.call('HSET', KEYS[5], connector, versions[i])
   end
   redis.call('SREM', KEYS[1], connector)
   redis.call('SREM', KEYS[4], connector)
 end
 if deleted > 0 then
-  redis.call('INCR', KEYS[3])
+  redis.call('SET', KEYS[2], string.format('%d', seq))
+  if genText then
+    redis.call('INCR', KEYS[3])
+  else
+    local t = redis.call('TIME')
+    redis.call('SET', KEYS[3], t[1] .. string.format('%06d', tonumber(t[2])))
+  end
 end
 local out = {deleted}
 for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do

@@ -1,23 +1,65 @@
+#!lua
 -- Set any subset of ACTIVE, CONNECTION, REGISTER, ERROR ('Y'/'N') and DATA on one pair, atomically.
 -- KEYS[1]  status hash            imc:{L<line>}:st:<connector>
 -- KEYS[2]  line index (set)       imc:{L<line>}:st
 -- KEYS[3]  line event sequence    imc:{L<line>}:seq
 -- KEYS[4]  cache generation of the line's connector-info directory (bumped when a flag changes)
 -- KEYS[5]  line ready set         imc:{L<line>}:ready  (connectors whose pair is ready)
--- ARGV[1]  connector id           ARGV[2] line id
+-- KEYS[6]  line version floors    imc:{L<line>}:ver    (hash: connector -> VERSION it had when deleted)
+-- ARGV[1]  connector id           ARGV[2] line id (decimal text)
 -- ARGV[3]  expected VERSION ('' = no compare-and-set; '0' = only if the pair does not exist)
 -- ARGV[4]  now, unix milliseconds ARGV[5] event channel
 -- ARGV[6..] field, value pairs (fields: ACTIVE CONNECTION REGISTER ERROR DATA)
 -- Returns {outcome, version, sequence, changed fields joined by ',', HGETALL of the hash}
 --   outcome: 'added' | 'updated' | 'unchanged' | 'conflict'
 -- Equal values write nothing, bump nothing and publish nothing.
-local key = KEYS[1]
-local t = redis.call('TYPE', key).ok
-if t ~= 'hash' and t ~= 'none' then
-  return redis.error_reply('WRONGTYPE status key ' .. key .. ' holds a ' .. t)
+--
+-- All or nothing: every key is checked (type; integer where one is read) before anything is
+-- written, and the event is published before the first write, so a PUBLISH the ACL denies
+-- leaves everything as it was. The '#!lua' line makes Redis refuse the whole script up front
+-- when it is out of memory (instead of at the first write, after the PUBLISH).
+-- VERSION counts the pair's changes since it was first written, across deletes: a pair deleted
+-- at VERSION 7 and brought up again starts at 8 (the floor is kept in KEYS[6], never deleted),
+-- so a compare-and-set can never succeed against another incarnation of the pair.
+-- Large integers travel as text: cjson prints numbers with 14 significant digits.
+local function refuse(key, what)
+  return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
 end
-local exists = t == 'hash'
-local version = tonumber(redis.call('HGET', key, 'VERSION') or '0')
+local function wrongType(key, want)
+  local t = redis.call('TYPE', key).ok
+  if t ~= 'none' and t ~= want then return 'holds a ' .. t .. ', not a ' .. want end
+  return nil
+end
+local function isCount(text)
+  return string.match(text, '^%d+$') ~= nil and #text <= 15
+end
+-- A counter: missing, or a string of at most `digits` decimal digits.
+local function counter(key, digits)
+  local t = redis.call('TYPE', key).ok
+  if t == 'none' then return nil, nil end
+  if t ~= 'string' then return 'holds a ' .. t .. ', not an integer' end
+  local v = redis.call('GET', key)
+  if string.match(v, '^%d+$') == nil or #v > digits then return 'holds a string that is not an integer' end
+  return nil, v
+end
+
+local key = KEYS[1]
+local problem = wrongType(key, 'hash')
+if problem then return refuse(key, problem) end
+for _, k in ipairs({KEYS[2], KEYS[5]}) do
+  problem = wrongType(k, 'set')
+  if problem then return refuse(k, problem) end
+end
+problem = wrongType(KEYS[6], 'hash')
+if problem then return refuse(KEYS[6], problem) end
+local seqProblem, seqText = counter(KEYS[3], 15)
+if seqProblem then return refuse(KEYS[3], seqProblem) end
+local genProblem, genText = counter(KEYS[4], 18)
+if genProblem then return refuse(KEYS[4], genProblem) end
+local exists = redis.call('EXISTS', key) == 1
+local versionText = redis.call('HGET', key, 'VERSION') or '0'
+if not isCount(versionText) then return refuse(key, 'has a VERSION that is not an integer') end
+local version = tonumber(versionText)
 if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= version then
   return {'conflict', version, 0, '', redis.call('HGETALL', key)}
 end
@@ -25,6 +67,10 @@ end
 local changed = {}
 local writes = {}
 local flagChanged = false
+local after = {ACTIVE = 'N', CONNECTION = 'N', REGISTER = 'N', ERROR = 'N'}
+local now = redis.call('HMGET', key, 'ACTIVE', 'CONNECTION', 'REGISTER', 'ERROR')
+after.ACTIVE, after.CONNECTION, after.REGISTER, after.ERROR =
+  now[1] or 'N', now[2] or 'N', now[3] or 'N', now[4] or 'N'
 for i = 6, #ARGV, 2 do
   local field, value = ARGV[i], ARGV[i + 1]
   local current = redis.call('HGET', key, field)
@@ -38,37 +84,57 @@ for i = 6, #ARGV, 2 do
     writes[#writes + 1] = field
     writes[#writes + 1] = value
   end
+  if field ~= 'DATA' then after[field] = value end
 end
 
 if exists and #changed == 0 then
   return {'unchanged', version, 0, '', redis.call('HGETALL', key)}
 end
+local base = version
+if not exists then
+  flagChanged = true
+  local floor = redis.call('HGET', KEYS[6], ARGV[1]) or '0'
+  if not isCount(floor) then return refuse(KEYS[6], 'has a floor for ' .. ARGV[1] .. ' that is not an integer') end
+  base = tonumber(floor)
+end
+local newVersion = base + 1
+local versionOut = string.format('%d', newVersion)
+local seq = tonumber(seqText or '0') + 1
+local seqOut = string.format('%d', seq)
+local outcome = exists and 'updated' or 'added'
+local list = table.concat(changed, ',')
+local published = redis.pcall('PUBLISH', ARGV[5], cjson.encode({
+  type = outcome, connector = ARGV[1], line = ARGV[2],
+  version = versionOut, seq = seqOut, changed = list, ts = ARGV[4]
+}))
+if type(published) == 'table' and published.err then
+  return redis.error_reply('NOPERM channel ' .. ARGV[5] .. ' may not be published to (' .. published.err
+    .. '); nothing was changed')
+end
 
 if not exists then
   -- A new pair starts with every flag 'N' (Bitrix's defaults) unless set here.
   redis.call('HSET', key, 'ACTIVE', 'N', 'CONNECTION', 'N', 'REGISTER', 'N', 'ERROR', 'N')
-  flagChanged = true
 end
 if #writes > 0 then
   redis.call('HSET', key, unpack(writes))
 end
-version = redis.call('HINCRBY', key, 'VERSION', 1)
-local f = redis.call('HMGET', key, 'ACTIVE', 'CONNECTION', 'REGISTER', 'ERROR')
-if f[1] == 'Y' and f[2] == 'Y' and f[3] == 'Y' and f[4] ~= 'Y' then
+redis.call('HSET', key, 'VERSION', versionOut, 'UPDATED', ARGV[4])
+if after.ACTIVE == 'Y' and after.CONNECTION == 'Y' and after.REGISTER == 'Y' and after.ERROR ~= 'Y' then
   redis.call('SADD', KEYS[5], ARGV[1])
 else
   redis.call('SREM', KEYS[5], ARGV[1])
 end
-redis.call('HSET', key, 'UPDATED', ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[1])
-local seq = redis.call('INCR', KEYS[3])
+redis.call('SET', KEYS[3], seqOut)
 if flagChanged then
-  redis.call('INCR', KEYS[4])
+  if genText then
+    redis.call('INCR', KEYS[4])
+  else
+    -- A generation that is gone restarts from the server clock (microseconds), never from a
+    -- number it may have had before.
+    local t = redis.call('TIME')
+    redis.call('SET', KEYS[4], t[1] .. string.format('%06d', tonumber(t[2])))
+  end
 end
-local outcome = exists and 'updated' or 'added'
-local list = table.concat(changed, ',')
-redis.call('PUBLISH', ARGV[5], cjson.encode({
-  type = outcome, connector = ARGV[1], line = tonumber(ARGV[2]),
-  version = version, seq = seq, changed = list, ts = tonumber(ARGV[4])
-}))
-return {outcome, version, seq, list, redis.call('HGETALL', key)}
+return {outcome, newVersion, seq, list, redis.call('HGETALL', key)}

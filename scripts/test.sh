@@ -69,6 +69,7 @@ else
     source "$REDIS_CLUSTER_STATE"
     export REDIS_CLUSTER_URL
     cluster_suites="ClusterTests|StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
+    cluster_suites+="|AllOrNothingWriteTests|VersionAndCleanTests|EventEdgeTests|LargestLineTests|ExactToolTests"
     echo "== swift test --filter $cluster_suites (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
     REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$cluster_suites" ||
         status=$?
@@ -91,6 +92,7 @@ else
     source "$REDIS_SENTINEL_STATE"
     export REDIS_SENTINEL_URL
     domain_suites="StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
+    domain_suites+="|AllOrNothingWriteTests|VersionAndCleanTests|EventEdgeTests"
     echo "== swift test --filter $domain_suites (REDIS_TEST_URL=$REDIS_SENTINEL_URL)"
     REDIS_TEST_URL="$REDIS_SENTINEL_URL" swift test --skip-build "${swift_flags[@]}" --filter "$domain_suites" ||
         status=$?

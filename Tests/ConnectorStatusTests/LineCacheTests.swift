@@ -97,7 +97,7 @@ struct LineCacheTests {
         // Concurrently, many times: no write started before a clean survives it.
         for round in 0..<50 {
             let before = try await cache.lookup(String.self, key: "r", in: .component, line: three)
-            async let clean: Void = cache.clean(.component, line: three)
+            async let clean = cache.clean(.component, line: three)
             async let write = cache.set(
                 "v\(round)", key: "r", in: .component, line: three, ifGeneration: before.generation)
             _ = try await (clean, write)
@@ -191,7 +191,8 @@ struct LineCacheTests {
 
     @Test func staleWhileComputingGivesWaitersThePreviousValue() async throws {
         let fixture = try StatusFixture()
-        let cache = makeCache(fixture)
+        // The previous generation's entries must outlive the clean to be served.
+        let cache = makeCache(fixture, options: LineCacheOptions(freeOnClean: false))
         let eight = try line(8)
         try await cache.set("previous", key: "k", in: .component, line: eight)
         try await cache.clean(.component, line: eight)
@@ -208,7 +209,8 @@ struct LineCacheTests {
 
     @Test func reclaimRemovesOnlyTheCleanedNamespace() async throws {
         let fixture = try StatusFixture()
-        let cache = makeCache(fixture, options: LineCacheOptions(reclaimScanCount: 50, reclaimPause: .zero))
+        let cache = makeCache(
+            fixture, options: LineCacheOptions(reclaimScanCount: 50, reclaimPause: .zero, freeOnClean: false))
         let nine = try line(9)
         let cleaned = CacheDirectory(name: "dir*", defaultTTL: .seconds(60))
         let neighbours = [
@@ -250,7 +252,8 @@ struct LineCacheTests {
 
     @Test func reclaimIsResumable() async throws {
         let fixture = try StatusFixture()
-        let cache = makeCache(fixture, options: LineCacheOptions(reclaimScanCount: 20, reclaimPause: .zero))
+        let cache = makeCache(
+            fixture, options: LineCacheOptions(reclaimScanCount: 20, reclaimPause: .zero, freeOnClean: false))
         let eleven = try line(11)
         for index in 0..<300 { try await cache.set(index, key: "k\(index)", in: Self.widgets, line: eleven) }
         try await cache.clean(Self.widgets, line: eleven)
@@ -277,11 +280,12 @@ struct LineCacheTests {
         try await fixture.pool.send("SET", raw, "garbage without prefix")
         #expect(try await cache.get(String.self, key: "raw", in: .component, line: twelve) == nil)
         #expect(try await fixture.pool.send("EXISTS", raw).int == 0)
-        // Right prefix, not the expected type: a miss, removed.
+        // Right form, not the expected type: a miss, kept (another coder or type may own it).
         let wrongShape = fixture.keys.cacheEntry(directory: directory, line: twelve, key: "shape")
-        try await fixture.pool.send("SET", wrongShape, "0:{\"not\":\"an int\"}")
+        let generation = try await cache.lookup(Int.self, key: "shape", in: .component, line: twelve).generation
+        try await fixture.pool.send("SET", wrongShape, "\(generation):{\"not\":\"an int\"}")
         #expect(try await cache.get(Int.self, key: "shape", in: .component, line: twelve) == nil)
-        #expect(try await fixture.pool.send("EXISTS", wrongShape).int == 0)
+        #expect(try await fixture.pool.send("EXISTS", wrongShape).int == 1)
         // Oversize: refused before anything is sent.
         await #expect(throws: ConnectorStatusError.valueTooLarge(size: 102, limit: 64)) {
             try await cache.set(String(repeating: "x", count: 100), key: "big", in: .component, line: twelve)

@@ -161,7 +161,7 @@ struct StatusStoreTests {
         let generation = fixture.keys.cacheGeneration(directory: "/imconnector/infoconnectorsline/", line: seven)
         try await store.bringUp(bot, line: seven)
         let afterAdd = try await fixture.pool.send("GET", generation).int ?? 0
-        #expect(afterAdd == 1)
+        #expect(afterAdd > 0)  // created from the server clock, so it never repeats
         try await store.setData("{\"a\":1}", connector: bot, line: seven)
         #expect(try await fixture.pool.send("GET", generation).int == afterAdd)
         try await store.setError(true, connector: bot, line: seven)

@@ -20,6 +20,15 @@ extension LineCache {
         if leaseToken == nil && !wantStale {
             return try await readEntryPlain(key: key, directory: directory, line: line)
         }
+        return try await readEntryScripted(
+            key: key, directory: directory, line: line, leaseToken: leaseToken, wantStale: wantStale)
+    }
+
+    /// `EVALSHA cache_get`: the read that may take a lease, return a stale value, or create a
+    /// missing generation.
+    func readEntryScripted(
+        key: String, directory: CacheDirectory, line: LineID, leaseToken: String?, wantStale: Bool
+    ) async throws(ConnectorStatusError) -> EntryRead {
         let entry = keys.cacheEntry(directory: directory.name, line: line, key: key)
         let reply: RedisValue
         do {
@@ -46,17 +55,22 @@ extension LineCache {
 
     /// A read without lease or stale value: one `MGET` of the generation and the entry (same
     /// hash tag, so one slot; atomic), compared here. Cheaper on the server than a script, which
-    /// matters because hits are the common case. A corrupt entry is unlinked.
+    /// matters because hits are the common case. A corrupt entry (not `<generation>:<payload>`)
+    /// is unlinked. When the generation does not exist yet, `cache_get` creates it (so the
+    /// generation handed out always exists and a clean across lines finds it).
     func readEntryPlain(key: String, directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError)
         -> EntryRead
     {
         let entry = keys.cacheEntry(directory: directory.name, line: line, key: key)
-        let reply = try await send(
-            RedisCommand("MGET", keys.cacheGeneration(directory: directory.name, line: line), entry), key: entry)
+        let generationKey = keys.cacheGeneration(directory: directory.name, line: line)
+        let reply = try await send(RedisCommand("MGET", generationKey, entry), key: entry)
         guard let parts = reply.array, parts.count == 2 else { throw .unexpectedReply("MGET returned \(reply)") }
-        let generationText = parts[0].string ?? "0"
+        guard let generationText = parts[0].string else {
+            return try await readEntryScripted(
+                key: key, directory: directory, line: line, leaseToken: nil, wantStale: false)
+        }
         guard let generation = Int64(generationText) else {
-            throw .unexpectedReply("cache generation is not an integer")
+            throw .wrongType(key: generationKey, message: "the cache generation is not an integer")
         }
         guard let value = parts[1].bytes else { return EntryRead(generation: generation, state: "miss", payload: nil) }
         guard let separator = value.firstIndex(of: UInt8(ascii: ":")) else {
@@ -82,7 +96,10 @@ extension LineCache {
         do {
             reply = try await redis.run(
                 LineCacheScripts.set,
-                keys: [keys.cacheGeneration(directory: directory.name, line: line), entry],
+                keys: [
+                    keys.cacheGeneration(directory: directory.name, line: line), entry,
+                    keys.cacheIndex(directory: directory.name, line: line),
+                ],
                 arguments: [expectedGeneration.map { String($0) } ?? "", bytes, lifetime.milliseconds])
         } catch {
             throw ConnectorStatusError.wrap(error, key: entry)
@@ -199,12 +216,8 @@ extension LineCache {
         }
     }
 
-    func removeCorrupt(key: String, directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) {
-        _ = try await remove(key: key, in: directory, line: line)
-    }
-
     /// One `SCAN` step (over every master of a cluster, see ``RedisCommandClient/scan(cursor:matching:count:type:)``).
-    func scan(cursor: String, pattern: String, type: String) async throws(ConnectorStatusError) -> (String, [String]) {
+    func scan(cursor: String, pattern: String, type: String?) async throws(ConnectorStatusError) -> (String, [String]) {
         do {
             let page = try await redis.scan(
                 cursor: cursor, matching: pattern, count: options.reclaimScanCount, type: type)
@@ -214,24 +227,88 @@ extension LineCache {
         }
     }
 
-    /// `INCR key`, followed by `WAIT` when ``LineCacheOptions/cleanDurability`` asks for replicas.
-    func increment(_ key: String) async throws(ConnectorStatusError) {
+    /// `EVALSHA cache_clean` on one line (new generation; with `moveIndex`, the index of entry
+    /// keys moves to a drain set of this clean, for the caller to walk), followed by `WAIT` when
+    /// ``LineCacheOptions/cleanDurability`` asks for replicas.
+    /// - Returns: the drain set's key and how many entry keys it holds.
+    @discardableResult
+    func cleanLine(_ directory: CacheDirectory, line: LineID, moveIndex: Bool) async throws(ConnectorStatusError) -> (
+        drain: String, count: Int
+    ) {
+        let drainKey = keys.cacheDrain(directory: directory.name, line: line, token: UUID().uuidString)
+        let command = cleanCommand(directory, line: line, drain: drainKey, moveIndex: moveIndex)
+        let generationKey = keys.cacheGeneration(directory: directory.name, line: line)
         let durability = options.cleanDurability
-        guard durability.replicas > 0 else {
-            _ = try await send(RedisCommand("INCR", key), key: key)
-            return
-        }
-        let acknowledged: Int
+        let reply: RedisValue
         do {
-            acknowledged = try await redis.sendDurably(
-                RedisCommand("INCR", key), replicas: durability.replicas, timeout: durability.timeout
-            ).acknowledged
+            if durability.replicas > 0 {
+                let acknowledged: Int
+                (reply, acknowledged) = try await redis.sendDurably(
+                    command, replicas: durability.replicas, timeout: durability.timeout)
+                if acknowledged < durability.replicas {
+                    throw ConnectorStatusError.notReplicated(acknowledged: acknowledged, required: durability.replicas)
+                }
+            } else {
+                // `run` loads the script where the server answers NOSCRIPT.
+                reply = try await redis.run(
+                    LineCacheScripts.clean,
+                    keys: [generationKey, keys.cacheIndex(directory: directory.name, line: line), drainKey],
+                    arguments: [moveIndex ? "1" : "0"])
+            }
         } catch {
-            throw ConnectorStatusError.wrap(error, key: key)
+            throw ConnectorStatusError.wrap(error, key: generationKey)
         }
-        if acknowledged < durability.replicas {
-            throw .notReplicated(acknowledged: acknowledged, required: durability.replicas)
+        guard let parts = reply.array, parts.count == 2, parts[0].int != nil, let count = parts[1].int else {
+            throw .unexpectedReply("cache_clean returned \(reply)")
         }
+        return (drainKey, Int(count))
+    }
+
+    /// The `EVALSHA cache_clean` command of one line; `drain` is a fresh drain key (see
+    /// ``KeySpace/cacheDrain(directory:line:token:)``), filled only with `moveIndex`.
+    func cleanCommand(_ directory: CacheDirectory, line: LineID, drain: String, moveIndex: Bool) -> RedisCommand {
+        LineCacheScripts.clean.command(
+            keys: [
+                keys.cacheGeneration(directory: directory.name, line: line),
+                keys.cacheIndex(directory: directory.name, line: line), drain,
+            ], arguments: [moveIndex ? "1" : "0"])
+    }
+
+    /// Walks one clean's drain set in batches of ``LineCacheOptions/freeBatchSize``: `SSCAN`,
+    /// then `EVALSHA cache_reclaim` on those keys (unlinks those not of the current generation),
+    /// pausing ``LineCacheOptions/reclaimPause`` between batches; then `UNLINK`s the drain set.
+    /// The set is not changed while it is walked (so `SSCAN` stays cheap and sees every member);
+    /// an interrupted walk leaves it to its TTL.
+    /// - Returns: how many entries were unlinked.
+    func drain(_ directory: CacheDirectory, line: LineID, drainKey: String) async throws(ConnectorStatusError) -> Int {
+        let generationKey = keys.cacheGeneration(directory: directory.name, line: line)
+        let entryPrefix = keys.cacheEntry(directory: directory.name, line: line, key: "")
+        var reclaimed = 0
+        var cursor = "0"
+        repeat {
+            let page = try await send(
+                RedisCommand("SSCAN", drainKey, cursor, "COUNT", options.freeBatchSize), key: drainKey)
+            guard let parts = page.array, parts.count == 2, let next = parts[0].string else {
+                throw .unexpectedReply("SSCAN returned \(page)")
+            }
+            cursor = next
+            // Only this directory's entries of this line (one slot); anything else is ignored.
+            let entries = (parts[1].array ?? []).compactMap(\.string).filter { $0.hasPrefix(entryPrefix) }
+            if !entries.isEmpty {
+                do {
+                    let reply = try await redis.run(
+                        LineCacheScripts.reclaim,
+                        keys: [generationKey] + entries.map { $0 as any RedisArgumentConvertible })
+                    reclaimed += Int(reply.int ?? 0)
+                } catch {
+                    throw ConnectorStatusError.wrap(error, key: drainKey)
+                }
+            }
+            if cursor != "0" && options.reclaimPause > .zero { try? await Task.sleep(for: options.reclaimPause) }
+        } while cursor != "0"
+        _ = try await send(RedisCommand("UNLINK", drainKey), key: drainKey)
+        metrics.reclaimed.increment(by: reclaimed)
+        return reclaimed
     }
 
     func send(_ command: RedisCommand, key: String) async throws(ConnectorStatusError) -> RedisValue {

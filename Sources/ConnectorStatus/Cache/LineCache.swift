@@ -10,9 +10,11 @@ import RedisClient
 /// written under; a read returns an entry only if it matches the current generation. So a
 /// clean is one `INCR` — O(1) whatever the number of keys — and is visible to every instance
 /// the moment it returns. A write carries the generation its writer read *before* computing,
-/// and is refused if a clean came in between: stale data is never resurrected. Old entries
-/// stay invisible until their TTL ends or ``reclaim(_:line:from:maxBatches:)`` unlinks them
-/// with SCAN.
+/// and is refused if a clean came in between: stale data is never resurrected. A generation
+/// that is missing (never used, evicted, deleted) is created from the server clock in
+/// microseconds, so a number never comes back. A clean of one line frees that line's old
+/// entries at once (from an index of the keys written since the last clean); a clean across
+/// lines leaves them to their TTL or ``reclaim(_:line:from:maxBatches:)``.
 ///
 /// ```swift
 /// let cache = LineCache(redis: pool, logger: logger)
@@ -45,7 +47,8 @@ public struct LineCache: Sendable {
     // MARK: Reading
 
     /// The current value of `key`, or `nil` on a miss. An entry that cannot be decoded as
-    /// `Value` counts as a miss, is removed, and is logged.
+    /// `Value` counts as a miss and is logged, but stays (another coder or type may own it);
+    /// only an entry that is not `<generation>:<payload>` at all is removed by a read.
     ///
     /// Sends `EVALSHA cache_get` (one round trip).
     /// - Throws: ``ConnectorStatusError/wrongType(key:message:)`` when another type sits at the
@@ -67,7 +70,6 @@ public struct LineCache: Sendable {
             return CacheLookup(value: nil, generation: read.generation)
         }
         guard let value = decode(type, payload, key: key, directory: directory, line: line) else {
-            try await removeCorrupt(key: key, directory: directory, line: line)
             metrics.misses.increment()
             return CacheLookup(value: nil, generation: read.generation)
         }
@@ -161,48 +163,88 @@ public struct LineCache: Sendable {
     }
 
     /// Cleans `directory` on `line` (Bitrix `$cache->clean($line, $dir)`): when this returns,
-    /// no instance reads any entry written before. Sends one `INCR` of the generation: O(1),
-    /// whatever the number of entries. Memory of the old entries is freed by their TTL or by
-    /// ``reclaim(_:line:from:maxBatches:)``. With ``LineCacheOptions/cleanDurability`` the `INCR`
-    /// is followed by `WAIT` on the same connection.
-    /// - Throws: ``ConnectorStatusError/notReplicated(acknowledged:required:)`` when the clean
-    ///   was applied but too few replicas confirmed it in time; ``ConnectorStatusError/redis(_:)``.
-    public func clean(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) {
-        let generation = keys.cacheGeneration(directory: directory.name, line: line)
-        try await increment(generation)
+    /// no instance reads any entry written before, and their memory is freed.
+    ///
+    /// Sends `EVALSHA cache_clean` (a new generation — visible to every instance at once — and
+    /// the line's entry keys move from the directory's index set to a drain set of this clean),
+    /// followed by `WAIT` with ``LineCacheOptions/cleanDurability``; then walks the drain set in
+    /// batches of ``LineCacheOptions/freeBatchSize`` (`SSCAN`, then `EVALSHA cache_reclaim`, which
+    /// unlinks only entries not of the current generation), pausing
+    /// ``LineCacheOptions/reclaimPause`` between batches, and `UNLINK`s it. No SCAN; cost O(entries of this line), in short steps that keep other
+    /// clients' latency. With ``LineCacheOptions/freeOnClean`` `false`, the old entries are left
+    /// to their TTL (or ``reclaim(_:line:from:maxBatches:)``) and this returns 0.
+    /// - Returns: how many old entries were unlinked.
+    /// - Throws: ``ConnectorStatusError/wrongType(key:message:)`` naming the key when the
+    ///   generation, index or drain key holds another type (nothing changed);
+    ///   ``ConnectorStatusError/notReplicated(acknowledged:required:)`` when the clean was applied
+    ///   but too few replicas confirmed it in time; ``ConnectorStatusError/redis(_:)``.
+    @discardableResult
+    public func clean(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) -> Int {
+        let (drainKey, waiting) = try await cleanLine(directory, line: line, moveIndex: options.freeOnClean)
         metrics.cleans.increment()
         logger.debug("line cache cleaned", metadata: ["directory": "\(directory)", "line": "\(line)"])
+        guard options.freeOnClean, waiting > 0 else { return 0 }
+        return try await drain(directory, line: line, drainKey: drainKey)
     }
 
     /// Cleans `directory` on every line (Bitrix `cleanDir`). Sends `SCAN MATCH` over the
     /// generation keys of that directory (`COUNT` ``LineCacheOptions/reclaimScanCount``) and one
-    /// pipelined `INCR` per batch: O(keys in the database) spread over short round trips; each
-    /// line's clean is atomic, the whole is not.
+    /// pipelined `EVALSHA cache_clean` per line found: O(keys in the database) spread over short
+    /// round trips; each line's clean is atomic, the whole is not. Every line a reader or writer
+    /// has touched has a generation key, so every line that could serve an entry is cleaned.
+    /// Old entries are left to ``reclaim(_:line:from:maxBatches:)`` and their TTL.
+    ///
+    /// A line whose generation key cannot be cleaned (another type, not an integer) does not
+    /// stop the others: every other line is cleaned, then the bad keys are reported.
     /// - Returns: how many lines were cleaned.
+    /// - Throws: ``ConnectorStatusError/cleanIncomplete(cleaned:badKeys:)`` naming the keys that
+    ///   could not be cleaned (after cleaning every other line); Redis failures.
     @discardableResult
     public func clean(_ directory: CacheDirectory) async throws(ConnectorStatusError) -> Int {
         let pattern = keys.cacheGenerationScanPattern(directory: directory.name)
         var cursor = "0"
         var cleaned = 0
+        var badKeys: [String] = []
         repeat {
-            let (next, found) = try await scan(cursor: cursor, pattern: pattern, type: "string")
+            let (next, found) = try await scan(cursor: cursor, pattern: pattern, type: nil)
+            let lines = found.compactMap { key in keys.line(ofKey: key).map { (key, $0) } }
             if options.cleanDurability.replicas > 0 {
-                for key in found { try await increment(key) }
-                cleaned += found.count
-            } else if !found.isEmpty {
-                let results = await redis.pipeline(found.map { RedisCommand("INCR", $0) })
-                for (key, result) in zip(found, results) {
+                for (key, line) in lines {
+                    do {
+                        try await cleanLine(directory, line: line, moveIndex: false)
+                        cleaned += 1
+                    } catch .wrongType {
+                        badKeys.append(key)
+                    }
+                }
+            } else if !lines.isEmpty {
+                let results = await redis.pipeline(
+                    lines.map {
+                        cleanCommand(
+                            directory, line: $0.1,
+                            drain: keys.cacheDrain(directory: directory.name, line: $0.1, token: "unused"),
+                            moveIndex: false)
+                    })
+                for ((key, _), result) in zip(lines, results) {
                     do {
                         _ = try result.get()
                         cleaned += 1
                     } catch {
-                        throw ConnectorStatusError.wrap(error, key: key)
+                        let wrapped = ConnectorStatusError.wrap(error, key: key)
+                        guard case .wrongType = wrapped else { throw wrapped }
+                        badKeys.append(key)
                     }
                 }
             }
             cursor = next
         } while cursor != "0"
         metrics.cleans.increment(by: cleaned)
+        if !badKeys.isEmpty {
+            logger.error(
+                "line cache clean across lines skipped keys it could not clean",
+                metadata: ["directory": "\(directory)", "cleaned": "\(cleaned)", "bad_keys": "\(badKeys)"])
+            throw .cleanIncomplete(cleaned: cleaned, badKeys: badKeys.sorted())
+        }
         return cleaned
     }
 

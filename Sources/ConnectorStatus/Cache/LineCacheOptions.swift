@@ -19,13 +19,25 @@ public struct LineCacheOptions: Sendable, Hashable {
     /// Whether a clean waits for replicas (`WAIT`) before it returns: a clean lost in a failover
     /// would let instances read entries from before it. Default ``WriteDurability/asynchronous``.
     public var cleanDurability: WriteDurability
+    /// Whether ``LineCache/clean(_:line:)`` unlinks the line's old entries right away (from the
+    /// directory's index of entry keys, in batches) before it returns. Default `true`. With
+    /// `false` they stay, invisible, until their TTL or ``LineCache/reclaim(_:line:from:maxBatches:)``
+    /// — which is what `staleWhileComputing` needs to serve the previous value after a clean.
+    public var freeOnClean: Bool
+    /// Entries unlinked per step when a clean frees a line's old entries (`SSCAN` count, about
+    /// the keys of one `cache_reclaim` call). Small, so that each step stays well under a millisecond of
+    /// server time and other clients keep their latency. Default 100.
+    public var freeBatchSize: Int
 
     public init(
         maxValueBytes: Int = 1 << 20, ttlJitter: Double = 0.1, leaseTime: Duration = .seconds(5),
         leaseWait: Duration = .seconds(2), leasePollInterval: Duration = .milliseconds(20),
         reclaimScanCount: Int = 500, reclaimPause: Duration = .milliseconds(1),
-        cleanDurability: WriteDurability = .asynchronous
+        cleanDurability: WriteDurability = .asynchronous, freeOnClean: Bool = true,
+        freeBatchSize: Int = 100
     ) {
+        self.freeBatchSize = max(1, freeBatchSize)
+        self.freeOnClean = freeOnClean
         self.cleanDurability = cleanDurability
         self.maxValueBytes = maxValueBytes
         self.ttlJitter = ttlJitter

@@ -37,6 +37,10 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
     case notReplicated(acknowledged: Int, required: Int)
     /// Redis answered with an error reply.
     case server(RedisServerError)
+    /// A clean across lines cleaned `cleaned` lines but could not clean the lines whose
+    /// generation keys are listed in `badKeys` (another type, or not an integer): those lines
+    /// still serve their old entries. Nothing was changed at those keys.
+    case cleanIncomplete(cleaned: Int, badKeys: [String])
 
     public var description: String {
         switch self {
@@ -61,6 +65,10 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
                 "the write was applied on the master but only \(acknowledged) of \(required) replicas confirmed it in time"
 
         case .server(let error): return error.description
+        case .cleanIncomplete(let cleaned, let badKeys):
+            return
+                "cleaned \(cleaned) lines, but \(badKeys.count) could not be cleaned (their generation key holds "
+                + "another type or not an integer; nothing was changed there): \(badKeys.joined(separator: ", "))"
         }
     }
 
@@ -70,9 +78,19 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
         case let error as ConnectorStatusError: return error
         case let error as RedisClientError: return .redis(error)
         case let error as RedisServerError:
-            if error.isWrongType { return .wrongType(key: key ?? "?", message: error.message) }
+            if error.isWrongType {
+                return .wrongType(key: keyNamed(in: error.message) ?? key ?? "?", message: error.message)
+            }
             return .server(error)
         default: return .unexpectedReply(String(describing: error))
         }
+    }
+
+    /// The key a script's `WRONGTYPE key <name> …` error names (the key at fault), if any.
+    static func keyNamed(in message: String) -> String? {
+        let prefix = "WRONGTYPE key "
+        guard message.hasPrefix(prefix) else { return nil }
+        let name = message.dropFirst(prefix.count).prefix { $0 != " " }
+        return name.isEmpty ? nil : String(name)
     }
 }

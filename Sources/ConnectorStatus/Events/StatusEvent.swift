@@ -25,29 +25,48 @@ public struct StatusEvent: Sendable, Hashable {
     /// When the write happened.
     public var timestamp: Date
 
-    /// Decodes the JSON the scripts publish; `nil` for anything else.
+    /// Decodes the JSON the scripts publish; `nil` for anything else. Line, version, sequence
+    /// and timestamp travel as decimal text (cjson would print numbers with 14 significant
+    /// digits); plain JSON integers are accepted too.
     init?(json payload: [UInt8]) {
         struct Wire: Decodable {
             var type: String
             var connector: String
-            var line: Int64
-            var version: Int64
-            var seq: Int64
+            var line: ExactInteger
+            var version: ExactInteger
+            var seq: ExactInteger
             var changed: String
-            var ts: Double
+            var ts: ExactInteger
         }
         guard let wire = try? JSONDecoder().decode(Wire.self, from: Data(payload)),
             let kind = Kind(rawValue: wire.type),
             let connector = try? ConnectorID(wire.connector),
-            let line = try? LineID(wire.line)
+            let line = try? LineID(wire.line.value)
         else { return nil }
         self.kind = kind
         self.connector = connector
         self.line = line
-        version = wire.version
-        sequence = wire.seq
+        version = wire.version.value
+        sequence = wire.seq.value
         changedFields = wire.changed.split(separator: ",").map(String.init)
-        timestamp = Date(timeIntervalSince1970: wire.ts / 1000)
+        timestamp = Date(timeIntervalSince1970: Double(wire.ts.value) / 1000)
+    }
+}
+
+/// An `Int64` read exactly from JSON decimal text (`"9223372036854775807"`) or a JSON integer.
+private struct ExactInteger: Decodable {
+    var value: Int64
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            guard let value = Int64(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an integer: \(text)")
+            }
+            self.value = value
+        } else {
+            value = try container.decode(Int64.self)
+        }
     }
 }
 
@@ -65,6 +84,9 @@ public enum StatusNotification: Sendable, Hashable {
 public enum ResyncReason: Sendable, Hashable {
     /// The line's sequence jumped from `last` to `received`: events in between were missed.
     case sequenceGap(last: Int64, received: Int64)
+    /// The line's sequence went back from `last` to `received` (its counter was lost, e.g.
+    /// acknowledged writes lost in a failover, or evicted): what was read before may be stale.
+    case sequenceRegressed(last: Int64, received: Int64)
     /// The subscription's connection was lost and re-established.
     case reconnected
     /// The consumer fell behind and events were dropped from the buffer.

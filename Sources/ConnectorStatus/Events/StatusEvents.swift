@@ -3,7 +3,7 @@ import RedisClient
 /// Status events from every instance, as an `AsyncSequence` of ``StatusNotification``.
 ///
 /// Built on a ``RedisSubscription`` (its own connection). Tracks each line's sequence and
-/// reports a gap, a reconnect or a buffer overflow as ``StatusNotification/resyncNeeded(line:reason:)``
+/// reports a gap, a sequence going back, a reconnect or a buffer overflow as ``StatusNotification/resyncNeeded(line:reason:)``
 /// so the consumer can reread what it caches. Iterate from one task.
 public struct StatusEvents: AsyncSequence, Sendable {
     public typealias Element = StatusNotification
@@ -50,7 +50,13 @@ public struct StatusEvents: AsyncSequence, Sendable {
                         return .resyncNeeded(
                             line: line, reason: .sequenceGap(last: last, received: statusEvent.sequence))
                     }
-                    lastSequence[line] = Swift.max(lastSequence[line] ?? 0, statusEvent.sequence)
+                    if let last = lastSequence[line], statusEvent.sequence < last {
+                        pending.append(.event(statusEvent))
+                        lastSequence[line] = statusEvent.sequence
+                        return .resyncNeeded(
+                            line: line, reason: .sequenceRegressed(last: last, received: statusEvent.sequence))
+                    }
+                    lastSequence[line] = statusEvent.sequence
                     return .event(statusEvent)
                 }
             }

@@ -1,4 +1,8 @@
-/// An open line id: a positive integer.
+/// An open line id: a positive integer, 1 through `Int64.max` (9223372036854775807).
+///
+/// One rule everywhere: ``init(_:)`` takes any positive `Int64`, ``init(parsing:)`` takes its
+/// decimal digits (up to 19, no sign), and every key, event and listing carries the id as text,
+/// so even `Int64.max` comes back exact.
 public struct LineID: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     /// The id.
     public let rawValue: Int64
@@ -11,11 +15,12 @@ public struct LineID: Sendable, Hashable, Comparable, Codable, CustomStringConve
         self.rawValue = rawValue
     }
 
-    /// Parses a decimal line id (digits only).
+    /// Parses a decimal line id (digits only, at most `Int64.max`).
     ///
-    /// - Throws: ``ConnectorStatusError/invalidLineID(_:)`` when `text` is not a positive integer.
+    /// - Throws: ``ConnectorStatusError/invalidLineID(_:)`` when `text` is not a positive integer
+    ///   that fits an `Int64`.
     public init(parsing text: String) throws(ConnectorStatusError) {
-        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+        guard !text.isEmpty, text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
             let value = Int64(text)
         else { throw .invalidLineID(String(text.prefix(40))) }
         try self.init(value)

@@ -8,10 +8,13 @@
 /// imc:{L5}:st                       set    connectors that have a status on line 5
 /// imc:{L5}:ready                    set    connectors whose pair on line 5 is ready
 /// imc:{L5}:seq                      string per-line event sequence (INCR)
+/// imc:{L5}:ver                      hash   connector -> VERSION its pair had when deleted (kept)
 /// imc:{L5}:ev                       channel status events of line 5
 /// imc:{L5}:c:<dir>:gen              string generation of cache directory <dir> on line 5
 /// imc:{L5}:c:<dir>:e:<key>          string cache entry "<generation>:<payload>" (always a TTL)
 /// imc:{L5}:c:<dir>:l:<key>          string get-or-compute lease (token, short TTL)
+/// imc:{L5}:c:<dir>:i                set    entry keys written since the last clean (TTL)
+/// imc:{L5}:c:<dir>:d:<token>        set    entry keys one clean moved out of the index, to reclaim (TTL)
 /// imc:connectors                    hash   connector id -> descriptor JSON
 /// ```
 ///
@@ -56,6 +59,11 @@ public struct KeySpace: Sendable, Hashable {
 
     /// The set of connectors whose pair on `line` is ready, kept by the write scripts.
     public func readySet(_ line: LineID) -> String { "\(linePrefix(line)):ready" }
+
+    /// The hash of version floors of `line`: connector -> the `VERSION` its pair had when it was
+    /// deleted. Never deleted, so a pair brought up again continues from there and a version
+    /// never repeats.
+    public func versionFloors(_ line: LineID) -> String { "\(linePrefix(line)):ver" }
 
     /// The per-line event sequence counter.
     public func lineSequence(_ line: LineID) -> String { "\(linePrefix(line)):seq" }
@@ -109,6 +117,19 @@ public struct KeySpace: Sendable, Hashable {
     /// The get-or-compute lease of one cache entry.
     public func cacheLease(directory: String, line: LineID, key: String) -> String {
         "\(linePrefix(line)):c:\(Self.encodeName(directory)):l:\(Self.encodeName(key))"
+    }
+
+    /// The set of entry keys of `directory` on `line` written since its last clean; a clean
+    /// moves them to a ``cacheDrain(directory:line:token:)`` set of its own.
+    public func cacheIndex(directory: String, line: LineID) -> String {
+        "\(linePrefix(line)):c:\(Self.encodeName(directory)):i"
+    }
+
+    /// The set of entry keys one clean of `directory` on `line` took out of the index (`token`
+    /// is unique per clean, so concurrent cleans never share one); the cleaner reclaims its
+    /// members in batches, then unlinks it.
+    public func cacheDrain(directory: String, line: LineID, token: String) -> String {
+        "\(linePrefix(line)):c:\(Self.encodeName(directory)):d:\(Self.encodeName(token))"
     }
 
     /// The `SCAN MATCH` pattern of every entry of `directory` on `line`, or on every line.

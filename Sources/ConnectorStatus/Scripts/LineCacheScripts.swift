@@ -8,7 +8,9 @@ enum LineCacheScripts {
         source(PackageResources.cache_release_lease_lua), name: "cache_release_lease")
     static let reclaim = RedisScript(source(PackageResources.cache_reclaim_lua), name: "cache_reclaim")
 
-    static let all = [get, set, releaseLease, reclaim]
+    static let clean = RedisScript(source(PackageResources.cache_clean_lua), name: "cache_clean")
+
+    static let all = [get, set, releaseLease, reclaim, clean]
 
     private static func source(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -15,7 +15,10 @@ public struct StatusSnapshot: Sendable, Hashable, Codable, CustomStringConvertib
     public var error: Bool
     /// Opaque JSON the connector keeps with its status (`DATA`); `nil` when never set or empty.
     public var data: String?
-    /// Bumped by every real change; 0 only for a pair that does not exist.
+    /// The number of real changes the pair has had since it was first written, counted across
+    /// deletes: a pair deleted at version 7 and brought up again starts at 8. It never repeats
+    /// for a pair, so a compare-and-set cannot succeed against another incarnation. 0 only for
+    /// a pair that does not exist.
     public var version: Int64
     /// When the last change was written (`UPDATED`, unix milliseconds in Redis).
     public var updatedAt: Date?

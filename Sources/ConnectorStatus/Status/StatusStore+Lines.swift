@@ -22,7 +22,7 @@ extension StatusStore {
             let scriptKeys: [any RedisArgumentConvertible] =
                 [
                     index, keys.lineSequence(line), keys.cacheGeneration(directory: connectorInfoDirectory, line: line),
-                    keys.readySet(line),
+                    keys.readySet(line), keys.versionFloors(line),
                 ] + connectors.map { keys.status($0, line: line) }
             let arguments: [any RedisArgumentConvertible] =
                 [line.rawValue, now, keys.eventChannel(line)] + connectors.map(\.rawValue)

@@ -160,6 +160,7 @@ public struct StatusStore: Sendable {
         let scriptKeys: [any RedisArgumentConvertible] = [
             key, keys.lineIndex(line), keys.lineSequence(line),
             keys.cacheGeneration(directory: connectorInfoDirectory, line: line), keys.readySet(line),
+            keys.versionFloors(line),
         ]
         var arguments: [any RedisArgumentConvertible] = [
             connector.rawValue, line.rawValue, ifVersion.map { String($0) } ?? "", now, keys.eventChannel(line),
@@ -213,6 +214,7 @@ public struct StatusStore: Sendable {
                 keys: [
                     key, keys.lineIndex(line), keys.lineSequence(line),
                     keys.cacheGeneration(directory: connectorInfoDirectory, line: line), keys.readySet(line),
+                    keys.versionFloors(line),
                 ],
                 arguments: [connector.rawValue, line.rawValue, now, keys.eventChannel(line)])
             let deleted = reply.array?.first?.int == 1

@@ -168,8 +168,11 @@ final class SubscriptionWorker: @unchecked Sendable {
         }
     }
 
+    /// A `PING` answer: `["pong", ""]` while subscribed, plain `+PONG` on a connection
+    /// subscribed to nothing (e.g. an event stream of no lines).
     private func isPong(_ reply: RedisValue) -> Bool {
         if case .array(let parts) = reply, parts.first?.string == "pong" { return true }
+        if case .simpleString(let text) = reply, text == "PONG" { return true }
         return false
     }
 

@@ -33,7 +33,7 @@ struct CacheCommand: AsyncParsableCommand {
     static func cache(_ session: StoreOptions.Session) -> LineCache {
         LineCache(
             redis: session.redis, keys: session.keys, options: LineCacheOptions(reclaimScanCount: 1000),
-            logger: toolLogger())
+            coder: ExactJSONCacheCoder(), logger: toolLogger())
     }
 
     /// `cache get`.
@@ -116,8 +116,8 @@ struct CacheCommand: AsyncParsableCommand {
             abstract: "Remove one entry (--key), or clean the directory on the line (no --key).",
             discussion: """
                 With --key: UNLINK of that entry (exit 1 when there was none). Without: Bitrix \
-                clean($line, $dir), one INCR of the directory's generation on the line, seen by \
-                every instance at once.
+                clean($line, $dir): a new generation of the directory on the line, seen by \
+                every instance at once; then the old entries of the line are unlinked in batches.
 
                 Example:
                   connector-status cache clean --line 5 --dir /imconnector/component/ --key info
@@ -158,7 +158,7 @@ struct CacheCommand: AsyncParsableCommand {
             abstract: "Clean a directory on one line, or on every line and reclaim the old entries.",
             discussion: """
                 With --line: the same as `cache clean` without --key. Without: Bitrix cleanDir — \
-                every line's generation of the directory is bumped (SCAN, pipelined INCR), then \
+                every line's generation of the directory is bumped (SCAN, pipelined cache_clean), then \
                 the old entries are unlinked with SCAN COUNT 1000 (progress on stderr for large \
                 directories), then a summary is printed.
 
@@ -176,21 +176,31 @@ struct CacheCommand: AsyncParsableCommand {
             let directory = try CacheCommand.directory(dir)
             let line = try line.map { try OpsInput.line($0) }
             if let line {
-                try await store.withSession { try await CacheCommand.cache($0).clean(directory, line: line) }
+                _ = try await store.withSession { try await CacheCommand.cache($0).clean(directory, line: line) }
                 if json {
-                    try printJSON(["dir": JSONValue.string(directory.name), "line": .number(Double(line.rawValue))])
+                    try printJSON(["dir": JSONValue.string(directory.name), "line": .integer(line.rawValue)])
                 } else {
                     print("cleaned \(directory) on line \(line)")
                 }
                 return
             }
-            let (lines, progress) = try await store.withSession { session in
+            // Lines whose generation key is bad do not stop the others: everything else is
+            // cleaned and reclaimed, then the bad keys are reported and the exit code is 1.
+            let (lines, progress, incomplete) = try await store.withSession { session in
                 let cache = CacheCommand.cache(session)
-                let lines = try await cache.clean(directory)
+                var lines: Int
+                var incomplete: ConnectorStatusError?
+                do {
+                    lines = try await cache.clean(directory)
+                } catch let error as ConnectorStatusError {
+                    guard case .cleanIncomplete(let cleaned, _) = error else { throw error }
+                    lines = cleaned
+                    incomplete = error
+                }
                 let reporter = ProgressReporter()
                 let done = try await cache.reclaim(directory, line: nil) { reporter.report($0) }
                 reporter.finish()
-                return (lines, done)
+                return (lines, done, incomplete)
             }
             if json {
                 try printJSON([
@@ -202,6 +212,7 @@ struct CacheCommand: AsyncParsableCommand {
                     "cleaned \(directory) on \(lines) line\(lines == 1 ? "" : "s"); "
                         + "reclaimed \(progress.reclaimed) of \(progress.examined) entries examined")
             }
+            if let incomplete { throw incomplete }
         }
     }
 

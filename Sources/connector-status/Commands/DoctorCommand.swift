@@ -13,13 +13,15 @@ struct DoctorCommand: AsyncParsableCommand {
             its slot ranges and replicas, INFO server on every master; Sentinel: the master each \
             sentinel names and the one the client reached, with its ROLE and replicas); INFO \
             server (redis_version, redis_mode: standalone, cluster or sentinel); SCRIPT LOAD of \
-            every library script on every master (name and SHA1); ACL WHOAMI, then ACL DRYRUN of \
+            every library script on every master (name and SHA1); CONFIG GET maxmemory-policy \
+            (allkeys-* can evict statuses, sequences and version floors: a problem; noeviction \
+            and volatile-* cannot); ACL WHOAMI, then ACL DRYRUN of \
             each command the library sends (HGETALL HMGET SMEMBERS SCAN EVALSHA SCRIPT LOAD \
             PUBLISH SUBSCRIBE PSUBSCRIBE GET SET INCR UNLINK, plus HGET HEXISTS HDEL for the \
             registry) on a key under the namespace; the median of 200 PING round trips. Commands \
             run inside the scripts are not covered by DRYRUN of EVALSHA.
 
-            Exit codes: 0 all good, 1 a needed permission or script load was refused, a cluster \
+            Exit codes: 0 all good, 1 a needed permission or script load was refused, an allkeys-* eviction policy, a cluster \
             master is unreachable or slots are not covered, or no sentinel names the master; 3 \
             Redis unreachable or authentication failed.
 
@@ -61,9 +63,11 @@ struct DoctorCommand: AsyncParsableCommand {
         var aclUnavailable: String?
         var permissions: [Permission] = []
         var medianMicroseconds = 0.0
+        var eviction = DoctorEviction(policy: nil, unavailable: "not checked")
 
         var healthy: Bool {
             scriptError == nil && permissions.allSatisfy(\.allowed) && deployment.problems.isEmpty
+                && !eviction.isUnsafe
         }
 
         var object: JSONValue {
@@ -91,6 +95,10 @@ struct DoctorCommand: AsyncParsableCommand {
                         scripts.map { .object(["name": .string($0.name), "sha1": .string($0.sha1)]) }),
                 ]),
                 "acl": .object(acl),
+                "eviction": .object([
+                    "policy": eviction.policy.map { .string($0) } ?? .null, "safe": .bool(!eviction.isUnsafe),
+                    "verdict": .string(eviction.verdict),
+                ]),
                 "latency_us": .object([
                     "median": .number((medianMicroseconds * 10).rounded() / 10), "pings": .number(200),
                 ]),
@@ -123,6 +131,7 @@ struct DoctorCommand: AsyncParsableCommand {
                         "  \(permission.command.padding(toLength: 12, withPad: " ", startingAt: 0)) \(state)\(detail)")
                 }
             }
+            lines.append("Eviction:      \(eviction.verdict)")
             lines.append(String(format: "Latency:       median %.1f µs (200 PINGs)", medianMicroseconds))
             lines.append(healthy ? "OK" : "PROBLEMS FOUND")
             return lines.joined(separator: "\n")
@@ -155,6 +164,8 @@ struct DoctorCommand: AsyncParsableCommand {
         } catch let error as RedisServerError {
             report.aclUnavailable = "ACL not available: \(error.message)"
         }
+
+        report.eviction = await DoctorEviction.examine(redis: redis)
 
         var samples: [Duration] = []
         samples.reserveCapacity(200)

@@ -78,8 +78,8 @@ struct WatchCommand: AsyncParsableCommand {
             if json {
                 let object: JSONValue = .object([
                     "kind": .string(event.kind.rawValue), "connector": .string(event.connector.rawValue),
-                    "line": .number(Double(event.line.rawValue)), "version": .number(Double(event.version)),
-                    "seq": .number(Double(event.sequence)), "changed": .array(event.changedFields.map { .string($0) }),
+                    "line": .integer(event.line.rawValue), "version": .integer(event.version),
+                    "seq": .integer(event.sequence), "changed": .array(event.changedFields.map { .string($0) }),
                     "ts": .number((event.timestamp.timeIntervalSince1970 * 1000).rounded()),
                 ])
                 printLine(object.text)
@@ -93,14 +93,19 @@ struct WatchCommand: AsyncParsableCommand {
         case .resyncNeeded(let resyncLine, let reason):
             let reasonText: String
             var object: [String: JSONValue] = [
-                "kind": .string("resync"), "line": resyncLine.map { .number(Double($0.rawValue)) } ?? .null,
+                "kind": .string("resync"), "line": resyncLine.map { .integer($0.rawValue) } ?? .null,
             ]
             switch reason {
             case .sequenceGap(let last, let received):
                 reasonText = "sequence-gap \(last)->\(received)"
                 object["reason"] = .string("sequence-gap")
-                object["last"] = .number(Double(last))
-                object["received"] = .number(Double(received))
+                object["last"] = .integer(last)
+                object["received"] = .integer(received)
+            case .sequenceRegressed(let last, let received):
+                reasonText = "sequence-regressed \(last)->\(received)"
+                object["reason"] = .string("sequence-regressed")
+                object["last"] = .integer(last)
+                object["received"] = .integer(received)
             case .reconnected:
                 reasonText = "reconnected"
                 object["reason"] = .string(reasonText)

@@ -68,14 +68,14 @@ extension StatusSnapshot {
     var jsonObject: [String: JSONValue] {
         [
             "connector": .string(connector.rawValue),
-            "line": .number(Double(line.rawValue)),
+            "line": .integer(line.rawValue),
             "active": .bool(active),
             "connection": .bool(connection),
             "register": .bool(register),
             "error": .bool(error),
             "configured": .bool(isConfigured),
             "ready": .bool(isReady),
-            "version": .number(Double(version)),
+            "version": .integer(version),
             "data": dataValue,
         ]
     }

@@ -25,7 +25,7 @@ enum ToolExit {
             case .invalidConnectorID, .invalidLineID, .dataTooLarge, .invalidData, .invalidName, .valueTooLarge,
                 .encodingFailed, .invalidDescriptor:
                 return (badInput, error.description)
-            case .versionConflict, .registryConflict, .wrongType, .unexpectedReply, .server:
+            case .versionConflict, .registryConflict, .wrongType, .unexpectedReply, .server, .cleanIncomplete:
                 return (no, error.description)
             case .notReplicated:
                 // Applied on the master, but not confirmed by enough replicas in time.

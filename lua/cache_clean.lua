@@ -1,0 +1,36 @@
+-- Clean one directory on one line: a new generation (old entries are invisible at once), and
+-- the entry keys written since the last clean move from the index to a drain set of this clean
+-- alone, which the caller then walks in bounded batches (SSCAN + cache_reclaim.lua) and
+-- unlinks, so their memory is freed within seconds without a SCAN of the keyspace.
+-- KEYS[1]  generation   imc:{L<line>}:c:<dir>:gen
+-- KEYS[2]  index        imc:{L<line>}:c:<dir>:i          (entry keys written since the last clean)
+-- KEYS[3]  drain        imc:{L<line>}:c:<dir>:d:<token>  (unique to this clean; must not exist)
+-- ARGV[1]  '1' to move the index to the drain set (the caller will walk it); '0' to leave it,
+--          so that the line's next clean frees those entries (a clean across lines does that)
+-- Returns {new generation, entry keys in the drain set}
+-- Every key is checked before anything is written. A generation that does not exist starts
+-- from the server clock in microseconds (never a number it may have had before).
+local function refuse(key, what)
+  return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
+end
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'string' and t ~= 'none' then return refuse(KEYS[1], 'holds a ' .. t .. ', not an integer') end
+local gen = redis.call('GET', KEYS[1])
+if gen and (not string.match(gen, '^%-?%d+$') or #gen > 18) then
+  return refuse(KEYS[1], 'holds a string that is not an integer')
+end
+t = redis.call('TYPE', KEYS[2]).ok
+if t ~= 'set' and t ~= 'none' then return refuse(KEYS[2], 'holds a ' .. t .. ', not a set') end
+t = redis.call('TYPE', KEYS[3]).ok
+if t ~= 'none' then return refuse(KEYS[3], 'already exists (a ' .. t .. ')') end
+if gen then
+  gen = redis.call('INCR', KEYS[1])
+else
+  local now = redis.call('TIME')
+  gen = now[1] .. string.format('%06d', tonumber(now[2]))
+  redis.call('SET', KEYS[1], gen)
+end
+if ARGV[1] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('RENAME', KEYS[2], KEYS[3])
+end
+return {gen, redis.call('SCARD', KEYS[3])}
