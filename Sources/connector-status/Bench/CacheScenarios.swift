@@ -27,7 +27,7 @@ enum CacheScenarios {
                 name: "cache hit, 1 caller, serial", referenceDescription: "redis-benchmark -c 1 -t get",
                 targetRatio: 0.9,
                 runReference: {
-                    try $0.run(clients: 1, requests: requests / 10, command: ["GET", ClientScenarios.key])
+                    try await $0.run(clients: 1, requests: requests / 10, command: ["GET", ClientScenarios.key])
                 },
                 runOurs: { pool in
                     let cache = cache(pool)
@@ -41,7 +41,7 @@ enum CacheScenarios {
                 name: "cache hit, 1 caller, serial, on the pool's executor",
                 referenceDescription: "redis-benchmark -c 1 -t get", targetRatio: 0.9,
                 runReference: {
-                    try $0.run(clients: 1, requests: requests / 10, command: ["GET", ClientScenarios.key])
+                    try await $0.run(clients: 1, requests: requests / 10, command: ["GET", ClientScenarios.key])
                 },
                 runOurs: { pool in
                     let cache = cache(pool)
