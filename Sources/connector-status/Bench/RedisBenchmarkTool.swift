@@ -28,7 +28,8 @@ struct RedisBenchmarkTool: Sendable {
     /// Finds `redis-benchmark` on `PATH`.
     static func locate(endpoint: RedisEndpoint) throws -> RedisBenchmarkTool {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") + ["/usr/bin"] {
+        // (Strings: `split` + an array literal would make arrays of characters of the parts.)
+        for directory in path.split(separator: ":").map(String.init) + ["/usr/bin"] {
             let candidate = "\(directory)/redis-benchmark"
             if FileManager.default.isExecutableFile(atPath: candidate) {
                 return RedisBenchmarkTool(executable: candidate, endpoint: endpoint)

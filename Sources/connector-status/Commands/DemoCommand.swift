@@ -134,16 +134,10 @@ struct DemoCommand: AsyncParsableCommand {
         }
         try await Task.sleep(for: .milliseconds(300))  // let observers see the last change
         try await redis.send("SET", DemoScenario.doneKey(keys), "1", "EX", 60)
-        var observations: [DemoObservation] = []
-        for observer in observers {
-            let exit = await observer.waitForExit(timeout: .seconds(30))
-            guard exit.status == 0, let last = exit.lines.last,
-                let observation = try? JSONDecoder().decode(DemoObservation.self, from: Data(last.utf8))
-            else {
-                throw ToolFailure(code: ToolExit.no, message: "\(observer.name) failed (exit \(exit.status ?? -1))")
-            }
-            observations.append(observation)
+        let outputs = try await ChildProcess.waitForAll(observers, timeout: .seconds(30)) { lines in
+            Self.observation(in: lines) != nil
         }
+        let observations = outputs.compactMap(Self.observation(in:))
         let statuses = try await store.allStatuses()
         let ready = try await store.readyConnectors(line: DemoScenario.lineOne)
         let connectors = try await registry.list()
@@ -160,5 +154,11 @@ struct DemoCommand: AsyncParsableCommand {
             for problem in problems { printError("demo: \(problem)") }
             throw ToolFailure(code: ToolExit.no, message: "the instances disagreed (see above)")
         }
+    }
+
+    /// The ``DemoObservation`` on an observer's last output line, if it printed one.
+    static func observation(in lines: [String]) -> DemoObservation? {
+        guard let last = lines.last else { return nil }
+        return try? JSONDecoder().decode(DemoObservation.self, from: Data(last.utf8))
     }
 }
