@@ -36,7 +36,10 @@ struct HostileInputCLITests {
         ["bench", "--requests", "9223372036854775807"], ["bench", "--rounds", "9223372036854775807"],
         ["bench-cluster", "--callers", "999999999999"], ["bench-cluster", "--one-server-port", "70000"],
         ["demo", "--pause-ms", "-1"], ["demo-instance", "--role", "observer", "--name", "x", "--pause-ms", "-5"],
-        ["loadtest-instance", "--instance", "1", "--tasks", "-3", "--lines", "1", "--connectors", "1", "--mix", "100,0,0,0"],
+        [
+            "loadtest-instance", "--instance", "1", "--tasks", "-3", "--lines", "1", "--connectors", "1", "--mix",
+            "100,0,0,0",
+        ],
         ["worker", "flip", "--connector", "x", "--line", "1", "--count", "-1"],
         ["worker", "watch", "--line", "1", "--timeout", "nan"],
     ])
@@ -74,7 +77,8 @@ struct HostileInputCLITests {
     @Test func messagesEscapeControlCharactersFromUserInput() async throws {
         let hostile = "evil\nforged line\u{1B}[31mred\u{07}"
         let (status, tool) = try await Self.run([
-            "status", "get", "--connector", hostile, "--line", "1", "--redis", Self.url, "--namespace", Self.namespace(),
+            "status", "get", "--connector", hostile, "--line", "1", "--redis", Self.url, "--namespace",
+            Self.namespace(),
         ])
         #expect(status == 2, "\(tool.description)")
         let stderr = tool.stderr.text
@@ -89,7 +93,9 @@ struct HostileInputCLITests {
             "--namespace", namespace,
         ])
         #expect(setStatus == 0, "\(set.description)")
-        #expect(!set.stdout.text.contains("\u{1B}") && set.stdout.text.split(separator: "\n").count == 1, "\(set.stdout.text)")
+        #expect(
+            !set.stdout.text.contains("\u{1B}") && set.stdout.text.split(separator: "\n").count == 1,
+            "\(set.stdout.text)")
         let (getStatus, miss) = try await Self.run([
             "cache", "get", "--line", "3", "--dir", "d", "--key", key, "--redis", Self.url, "--namespace", namespace,
         ])
@@ -122,7 +128,8 @@ struct HostileInputCLITests {
         let server = try await EmbeddedRedisServer.start()
         let admin = try RedisConnectionPool(configuration: RedisConfiguration(endpoint: .unix(path: server.socketPath)))
         try await admin.send(
-            RedisCommand("ACL", arguments: ["SETUSER", "limited", "on", ">limited-pw", "~*", "&*", "+@all", "-evalsha", "-acl"]))
+            RedisCommand(
+                "ACL", arguments: ["SETUSER", "limited", "on", ">limited-pw", "~*", "&*", "+@all", "-evalsha", "-acl"]))
         await admin.close()
         return (server, "unix://\(server.socketPath)?user=limited&password=limited-pw")
     }

@@ -81,7 +81,9 @@ struct ProductionSafetyTests {
         let first = try ToolProcess(["demo", "--redis", Self.url, "--namespace", own.keys.namespace, "--pause-ms", "0"])
         #expect(await first.exitStatus(within: .seconds(120)) == 0, "\(first.description)")
         try await own.store.update(try connector("added_later"), line: try line(1), StatusChange(active: true))
-        let second = try ToolProcess(["demo", "--redis", Self.url, "--namespace", own.keys.namespace, "--pause-ms", "0"])
+        let second = try ToolProcess([
+            "demo", "--redis", Self.url, "--namespace", own.keys.namespace, "--pause-ms", "0",
+        ])
         #expect(await second.exitStatus(within: .seconds(120)) == 0, "\(second.description)")
         #expect(try await own.store.status(try connector("added_later"), line: try line(1)) != nil)
     }

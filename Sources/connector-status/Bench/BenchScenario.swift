@@ -52,7 +52,9 @@ enum ClientScenarios {
             BenchScenario(
                 name: "GET, explicit pipeline of 100", referenceDescription: "redis-benchmark -c 1 -P 100 -t get",
                 targetRatio: 0.5,
-                runReference: { try await $0.run(clients: 1, requests: requests * 5, pipeline: 100, command: ["GET", key]) },
+                runReference: {
+                    try await $0.run(clients: 1, requests: requests * 5, pipeline: 100, command: ["GET", key])
+                },
                 runOurs: { pool in
                     try await ClientWorkload.pipelined(pool: pool, requests: requests * 5, depth: 100, command: get)
                 }),

@@ -41,7 +41,9 @@ struct RedisBenchmarkTool: Sendable {
     /// Runs `redis-benchmark -c clients -n requests [-P pipeline] <command...>` and returns its
     /// figures; the process is waited for on a thread of its own, off the cooperative pool.
     func run(clients: Int, requests: Int, pipeline: Int = 1, command: [String]) async throws -> BenchSample {
-        try await offThePool { try runBlocking(clients: clients, requests: requests, pipeline: pipeline, command: command) }
+        try await offThePool {
+            try runBlocking(clients: clients, requests: requests, pipeline: pipeline, command: command)
+        }
     }
 
     private func runBlocking(clients: Int, requests: Int, pipeline: Int, command: [String]) throws -> BenchSample {

@@ -38,7 +38,8 @@ struct BenchClusterCommand: AsyncParsableCommand {
             (1...RedisConfiguration.maximumPoolSize).contains(connections)
         else {
             throw ValidationError(
-                "--callers must be 1...10000, --rounds 1...1000 and --connections 1...\(RedisConfiguration.maximumPoolSize)")
+                "--callers must be 1...10000, --rounds 1...1000 and --connections 1...\(RedisConfiguration.maximumPoolSize)"
+            )
         }
         guard (1...65535).contains(oneServerPort) else { throw ValidationError("--one-server-port must be 1...65535") }
         guard seconds > 0 && seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
@@ -95,9 +96,11 @@ struct BenchClusterCommand: AsyncParsableCommand {
                 figures["update_one_server", default: []].append(try await bench.updateOpsPerSecond(oneStore, onePairs))
                 let requests = 200_000
                 figures["redis_benchmark_get_one_server", default: []].append(
-                    try await standaloneTool.run(clients: callers, requests: requests, command: ["-t", "get"]).opsPerSecond)
+                    try await standaloneTool.run(clients: callers, requests: requests, command: ["-t", "get"])
+                        .opsPerSecond)
                 figures["redis_benchmark_get_cluster", default: []].append(
-                    try await clusterTool.run(clients: callers, requests: requests, command: ["-t", "get"]).opsPerSecond)
+                    try await clusterTool.run(clients: callers, requests: requests, command: ["-t", "get"]).opsPerSecond
+                )
             }
             try await ClusterReadinessBench.remove(oneStore, onePairs)
             try await ClusterReadinessBench.remove(clusterStore, clusterPairs)

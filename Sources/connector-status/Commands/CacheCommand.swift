@@ -112,7 +112,9 @@ struct CacheCommand: AsyncParsableCommand {
             if json {
                 try printJSON(["stored": JSONValue.bool(true), "ttl": .number(Double(seconds))])
             } else {
-                print("stored \(key.escapingControlCharacters) in \(directory.name.escapingControlCharacters) on line \(line) (ttl \(seconds) s)")
+                print(
+                    "stored \(key.escapingControlCharacters) in \(directory.name.escapingControlCharacters) on line \(line) (ttl \(seconds) s)"
+                )
             }
         }
     }
@@ -151,7 +153,9 @@ struct CacheCommand: AsyncParsableCommand {
             if json {
                 try printJSON(["cleaned": true])
             } else if let key {
-                print("removed \(key.escapingControlCharacters) from \(directory.name.escapingControlCharacters) on line \(line)")
+                print(
+                    "removed \(key.escapingControlCharacters) from \(directory.name.escapingControlCharacters) on line \(line)"
+                )
             } else {
                 print("cleaned \(directory.name.escapingControlCharacters) on line \(line)")
             }

@@ -45,7 +45,8 @@ struct WatchCommand: AsyncParsableCommand {
         let line = try line.map { try OpsInput.line($0) }
         if let count, count <= 0 { throw ToolFailure.badInput("--count must be positive") }
         if let timeout, !(timeout > 0 && timeout <= Self.maximumTimeout) {
-            throw ToolFailure.badInput("--timeout must be a number of seconds above 0, at most \(Int(Self.maximumTimeout))")
+            throw ToolFailure.badInput(
+                "--timeout must be a number of seconds above 0, at most \(Int(Self.maximumTimeout))")
         }
         let (count, timeout, json) = (count, timeout, json)
         let ending = try await store.withSession { session in

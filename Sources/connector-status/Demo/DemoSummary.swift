@@ -125,7 +125,8 @@ struct DemoSummary {
             }
         }
         if first.lastLineInfo != second.lastLineInfo {
-            problems.append("the observers ended with different line info: \(first.lastLineInfo) vs \(second.lastLineInfo)")
+            problems.append(
+                "the observers ended with different line info: \(first.lastLineInfo) vs \(second.lastLineInfo)")
         }
         let reads = observations.reduce(0) { $0 + $1.cacheReads }
         let computations = observations.reduce(0) { $0 + $1.cacheComputations }

@@ -1,5 +1,5 @@
-import Foundation
 import EmbeddedRedis
+import Foundation
 
 /// Runs blocking `work` (waiting for a process, reading a pipe to its end) on a thread of its
 /// own and returns its result, so that it never holds one of Swift's few cooperative threads.
