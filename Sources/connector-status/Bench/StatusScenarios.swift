@@ -6,7 +6,8 @@ import RedisClient
 /// The scenarios of the status layer (issue 3): `isReady` through the Lua script, next to
 /// `redis-benchmark` running the very same `EVALSHA`, plus `HMGET` of the same hash for scale.
 enum StatusScenarios {
-    static let keys = try! KeySpace(namespace: "bench")
+    /// A namespace of this run's own (a fixed one could hold a user's data), removed at the end.
+    static let keys = try! KeySpace(namespace: "bench-" + UUID().uuidString.prefix(8).lowercased())
     static let connector = try! ConnectorID("bench_connector")
     static let line = try! LineID(1)
     static var statusKey: String { keys.status(connector, line: line) }

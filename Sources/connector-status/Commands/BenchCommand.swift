@@ -108,6 +108,8 @@ struct BenchCommand: AsyncParsableCommand {
                 facts += try await CacheScenarios.facts(pool: pool) { if !json { log($0) } }
             }
             try await pool.send("DEL", ClientScenarios.key)
+            try await NamespaceGuard.removeAll(StatusScenarios.keys, redis: pool)
+            try await NamespaceGuard.removeAll(CacheScenarios.keys, redis: pool)
             await pool.close()
 
             let report = BenchReport(
