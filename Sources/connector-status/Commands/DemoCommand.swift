@@ -78,7 +78,8 @@ struct DemoCommand: AsyncParsableCommand {
         let info = await redis.sendToEveryMaster(RedisCommand("INFO", "server"))
         let version = info.lazy.compactMap { try? $0.result.get().string }.first
             .flatMap { BenchEnvironment.field("redis_version", in: $0) }
-        let place = embedded != nil ? "(embedded, private unix socket)" : "at \(deployment)"
+        let place =
+            embedded != nil ? "(embedded, private unix socket)" : "at \("\(deployment)".escapingControlCharacters)"
         print("ConnectorStatus demo — Redis \(version ?? "?") \(place), namespace \(namespace)")
         print("")
 

@@ -21,7 +21,9 @@ struct InfoCommand: AsyncParsableCommand {
         try await stopping(embedded) {
             let redis = try deployment.makeClient(logger: toolLogger())
             defer { Task { await redis.close() } }
-            print("Redis:       \(deployment)\(embedded != nil ? " (embedded, started for this run)" : "")")
+            print(
+                "Redis:       \("\(deployment)".escapingControlCharacters)\(embedded != nil ? " (embedded, started for this run)" : "")"
+            )
             // INFO is per server: ask every master (one server: it).
             for (endpoint, result) in await redis.sendToEveryMaster(RedisCommand("INFO", "server")) {
                 let info = try result.get().string ?? ""
