@@ -199,19 +199,20 @@ struct LoadTestCommand: AsyncParsableCommand {
         if chaos || externalFaults { common.append("--chaos") }
         if durable { common.append("--durable") }
         let started = ContinuousClock.now
-        var children: [ChildProcess] = []
+        var spawned: [ChildProcess] = []
         do {
             for index in 0..<instances {
                 var arguments = ["loadtest-instance", "--instance", String(index + 1)] + common
                 if plantStaleRead && index == 0 { arguments.append("--plant-stale-read") }
-                children.append(
+                spawned.append(
                     try ChildProcess(
                         name: "instance-\(index + 1)", arguments: arguments, redisURL: url, echoPrefix: nil))
             }
         } catch {
-            for child in children { child.kill() }
+            for child in spawned { child.kill() }
             throw error
         }
+        let children = spawned  // shared with the progress task: not mutated from here on
         let injector =
             chaos
             ? FaultInjector(
