@@ -19,6 +19,7 @@ enum StopOnSignal {
     nonisolated(unsafe) private static var servers: [EmbeddedRedisServer] = []
     nonisolated(unsafe) private static var received: Int32?
     nonisolated(unsafe) private static var cancelCommand: (@Sendable () -> Void)?
+    nonisolated(unsafe) private static var exiting = false
 
     /// Called once, first thing in `main`. A signal ignored by the parent stays ignored across
     /// `exec` (the demo's and the load test's instances are started by a tool that handles
@@ -57,8 +58,16 @@ enum StopOnSignal {
         for server in lock.withLock({ servers }) { server.stop() }
     }
 
-    /// Stops the servers and exits with 128 + `signalNumber`.
+    /// Stops the servers and exits with 128 + `signalNumber`. Only the first caller exits (the
+    /// grace timer and the command's own end may race); any other waits for it.
     static func exitInterrupted(_ signalNumber: Int32) -> Never {
+        let first = lock.withLock { () -> Bool in
+            defer { exiting = true }
+            return !exiting
+        }
+        guard first else {
+            while true { pause() }
+        }
         stopServers()
         exit(128 + signalNumber)
     }
