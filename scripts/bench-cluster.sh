@@ -26,4 +26,5 @@ tool="$(swift build -c release --show-bin-path)/connector-status"
 bash "$repo_root/scripts/redis-cluster.sh" start
 # shellcheck source=/dev/null
 source "$state"
-"$tool" bench-cluster --redis "$REDIS_CLUSTER_URL" --one-server-port $((base_port + 99)) "$@"
+# The URL goes through the environment, never a command line (ps shows those to every user).
+REDIS_URL="$REDIS_CLUSTER_URL" "$tool" bench-cluster --one-server-port $((base_port + 99)) "$@"

@@ -48,7 +48,8 @@ tool="$(swift build -c release --show-bin-path)/connector-status"
 # loadtest URL OUT: the load test in the background, its JSON summary written to OUT.
 start_load() {
     # shellcheck disable=SC2086  # LOAD_OPTIONS is a list of options
-    "$tool" loadtest --redis "$1" ${LOAD_OPTIONS:-} --instances 2 --tasks 16 --lines 50 --connectors 10 \
+    # The URL through the environment: never on a command line, where ps shows it.
+    REDIS_URL="$1" "$tool" loadtest ${LOAD_OPTIONS:-} --instances 2 --tasks 16 --lines 50 --connectors 10 \
         --duration "$duration" --external-faults --json >"$2" 2>"$2.log" &
     load_pid=$!
 }

@@ -55,7 +55,7 @@ if (($# > 0)); then
 else
     # These suites run their own processes flat out on both cores; alone, they cannot starve
     # the timing checks of the other suites (which run in parallel with each other).
-    heavy="LoadTestCLITests|MultiProcessTests"
+    heavy="LoadTestCLITests|MultiProcessTests|ProductionSafetyTests"
     swift test --skip-build "${swift_flags[@]}" --skip "$heavy" || status=$?
     echo "== swift test --filter $heavy (run alone)"
     swift test --skip-build "${swift_flags[@]}" --filter "$heavy" || status=$?

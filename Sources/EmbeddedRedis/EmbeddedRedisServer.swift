@@ -140,8 +140,8 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
             usleep(5_000)
         }
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        let tail = log.split(separator: "\n").suffix(5).joined(separator: "\n")
-        throw EmbeddedRedisError(message: "redis-server did not start within \(timeout); log:\n\(tail)")
+        let tail = log.split(separator: "\n").suffix(5).joined(separator: " | ")
+        throw EmbeddedRedisError(message: "redis-server did not start within \(timeout); log: \(tail)")
     }
 
     /// Whether a server at the unix socket `path` is ready: it answers `PING` with `PONG` (or
@@ -206,6 +206,17 @@ extension EmbeddedRedisServer {
         try await offThePool {
             try EmbeddedRedisServer.start(executable: executable, arguments: arguments, timeout: timeout)
         }
+    }
+
+    /// ``stop()`` for async code: the kill, the reaping of the process and the removal of the
+    /// directory run on a dedicated thread, never on Swift's cooperative pool.
+    public func stopOffThePool() async {
+        _ = try? await Self.offThePool { self.stop() }
+    }
+
+    /// ``kill()`` for async code, off the cooperative pool.
+    public func killOffThePool() async {
+        _ = try? await Self.offThePool { self.kill() }
     }
 
     /// ``restart(timeout:)`` for async code, off the cooperative pool.

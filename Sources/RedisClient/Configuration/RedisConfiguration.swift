@@ -16,7 +16,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// How long a reply may take once its command is written; then the command fails with
     /// ``RedisClientError/Kind/timeout`` and the connection is re-established.
     public var commandTimeout: Duration
-    /// How many connections the pool keeps (each with its own I/O thread).
+    /// How many connections the pool keeps (each with its own I/O thread), 1 to
+    /// ``maximumPoolSize``.
     public var poolSize: Int
     /// The most commands one connection writes in one pass of automatic pipelining.
     public var maxPipelineBatch: Int
@@ -82,9 +83,17 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
+    /// The largest ``poolSize`` accepted: a pool opens its connections and their threads at
+    /// once, so a mistyped size must not ask for millions of them.
+    public static let maximumPoolSize = 1024
+
     /// Checks the numbers; throws ``RedisClientError/Kind/invalidArgument`` naming the field.
     func validate() throws(RedisClientError) {
         if poolSize < 1 { throw RedisClientError(.invalidArgument, "poolSize must be at least 1 (got \(poolSize))") }
+        if poolSize > Self.maximumPoolSize {
+            throw RedisClientError(
+                .invalidArgument, "poolSize must be at most \(Self.maximumPoolSize) (got \(poolSize))")
+        }
         if maxPipelineBatch < 1 {
             throw RedisClientError(.invalidArgument, "maxPipelineBatch must be at least 1 (got \(maxPipelineBatch))")
         }

@@ -8,7 +8,7 @@ struct BenchScenario: Sendable {
     let referenceDescription: String
     /// The lowest acceptable ratio ours / reference.
     let targetRatio: Double
-    let runReference: @Sendable (RedisBenchmarkTool) throws -> BenchSample
+    let runReference: @Sendable (RedisBenchmarkTool) async throws -> BenchSample
     let runOurs: @Sendable (RedisConnectionPool) async throws -> BenchSample
 }
 
@@ -35,7 +35,7 @@ enum ClientScenarios {
         return [
             BenchScenario(
                 name: "GET, 1 caller, serial", referenceDescription: "redis-benchmark -c 1 -t get", targetRatio: 0.9,
-                runReference: { try $0.run(clients: 1, requests: requests / 10, command: ["GET", key]) },
+                runReference: { try await $0.run(clients: 1, requests: requests / 10, command: ["GET", key]) },
                 runOurs: { pool in
                     try await ClientWorkload.serial(pool: pool, requests: requests / 10) { try await $0.send(get) }
                 }),
@@ -43,7 +43,7 @@ enum ClientScenarios {
                 name: "GET, 1 caller, serial, on the pool's executor",
                 referenceDescription: "redis-benchmark -c 1 -t get",
                 targetRatio: 0.9,
-                runReference: { try $0.run(clients: 1, requests: requests / 10, command: ["GET", key]) },
+                runReference: { try await $0.run(clients: 1, requests: requests / 10, command: ["GET", key]) },
                 runOurs: { pool in
                     try await withTaskExecutorPreference(pool.taskExecutor()) {
                         try await ClientWorkload.serial(pool: pool, requests: requests / 10) { try await $0.send(get) }
@@ -52,14 +52,16 @@ enum ClientScenarios {
             BenchScenario(
                 name: "GET, explicit pipeline of 100", referenceDescription: "redis-benchmark -c 1 -P 100 -t get",
                 targetRatio: 0.5,
-                runReference: { try $0.run(clients: 1, requests: requests * 5, pipeline: 100, command: ["GET", key]) },
+                runReference: {
+                    try await $0.run(clients: 1, requests: requests * 5, pipeline: 100, command: ["GET", key])
+                },
                 runOurs: { pool in
                     try await ClientWorkload.pipelined(pool: pool, requests: requests * 5, depth: 100, command: get)
                 }),
             BenchScenario(
                 name: "GET, 64 concurrent callers", referenceDescription: "redis-benchmark -c 50 -t get (no -P)",
                 targetRatio: 3.0,
-                runReference: { try $0.run(clients: 50, requests: requests, command: ["GET", key]) },
+                runReference: { try await $0.run(clients: 50, requests: requests, command: ["GET", key]) },
                 runOurs: { pool in
                     try await ClientWorkload.concurrent(pool: pool, requests: requests * 3, callers: 64) {
                         try await $0.send(get)

@@ -2,8 +2,12 @@ import Foundation
 
 /// Pins processes to CPUs with `taskset` (util-linux), for repeatable loopback benchmarks.
 enum CPUPinning {
-    /// Pins every thread of `pid` to `cpu`.
-    static func pin(pid: Int32, cpu: Int) throws {
+    /// Pins every thread of `pid` to `cpu`; `taskset` is waited for off the cooperative pool.
+    static func pin(pid: Int32, cpu: Int) async throws {
+        try await offThePool { try pinBlocking(pid: pid, cpu: cpu) }
+    }
+
+    private static func pinBlocking(pid: Int32, cpu: Int) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
         process.arguments = ["-a", "-p", "-c", String(cpu), String(pid)]

@@ -8,7 +8,8 @@ import RedisClient
 /// latency with 10 thousand and 1 million keys in Redis, and another client's GET latency while
 /// 100 thousand entries are reclaimed.
 enum CacheScenarios {
-    static let keys = try! KeySpace(namespace: "benchcache")
+    /// A namespace of this run's own (a fixed one could hold a user's data), removed at the end.
+    static let keys = try! KeySpace(namespace: "benchcache-" + UUID().uuidString.prefix(8).lowercased())
     static let line = try! LineID(1)
     static let directory = CacheDirectory.infoConnectorsLine
 
@@ -27,7 +28,7 @@ enum CacheScenarios {
                 name: "cache hit, 1 caller, serial", referenceDescription: "redis-benchmark -c 1 -t get",
                 targetRatio: 0.9,
                 runReference: {
-                    try $0.run(clients: 1, requests: requests / 10, command: ["GET", ClientScenarios.key])
+                    try await $0.run(clients: 1, requests: requests / 10, command: ["GET", ClientScenarios.key])
                 },
                 runOurs: { pool in
                     let cache = cache(pool)
@@ -41,7 +42,7 @@ enum CacheScenarios {
                 name: "cache hit, 1 caller, serial, on the pool's executor",
                 referenceDescription: "redis-benchmark -c 1 -t get", targetRatio: 0.9,
                 runReference: {
-                    try $0.run(clients: 1, requests: requests / 10, command: ["GET", ClientScenarios.key])
+                    try await $0.run(clients: 1, requests: requests / 10, command: ["GET", ClientScenarios.key])
                 },
                 runOurs: { pool in
                     let cache = cache(pool)
@@ -156,7 +157,8 @@ enum CacheScenarios {
     private static func removeAll(pool: RedisConnectionPool) async throws {
         var cursor = "0"
         repeat {
-            let reply = try await pool.send("SCAN", cursor, "MATCH", "benchcache:*", "COUNT", 5000).array ?? []
+            let pattern = KeySpace.escapeGlob(keys.namespace) + ":*"
+            let reply = try await pool.send("SCAN", cursor, "MATCH", pattern, "COUNT", 5000).array ?? []
             cursor = reply.first?.string ?? "0"
             let found = reply.last?.array?.compactMap(\.string) ?? []
             if !found.isEmpty { try await pool.send(RedisCommand("UNLINK", arguments: found)) }

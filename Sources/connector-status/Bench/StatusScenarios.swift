@@ -6,7 +6,8 @@ import RedisClient
 /// The scenarios of the status layer (issue 3): `isReady` through the Lua script, next to
 /// `redis-benchmark` running the very same `EVALSHA`, plus `HMGET` of the same hash for scale.
 enum StatusScenarios {
-    static let keys = try! KeySpace(namespace: "bench")
+    /// A namespace of this run's own (a fixed one could hold a user's data), removed at the end.
+    static let keys = try! KeySpace(namespace: "bench-" + UUID().uuidString.prefix(8).lowercased())
     static let connector = try! ConnectorID("bench_connector")
     static let line = try! LineID(1)
     static var statusKey: String { keys.status(connector, line: line) }
@@ -32,7 +33,7 @@ enum StatusScenarios {
             BenchScenario(
                 name: "isReady, 1 caller, serial", referenceDescription: "redis-benchmark -c 1 EVALSHA status_ready",
                 targetRatio: 0.9,
-                runReference: { try $0.run(clients: 1, requests: requests / 10, command: evalsha) },
+                runReference: { try await $0.run(clients: 1, requests: requests / 10, command: evalsha) },
                 runOurs: { pool in
                     let store = store(pool)
                     return try await ClientWorkload.serial(pool: pool, requests: requests / 10) { _ in
@@ -42,7 +43,7 @@ enum StatusScenarios {
             BenchScenario(
                 name: "isReady, 1 caller, serial, on the pool's executor",
                 referenceDescription: "redis-benchmark -c 1 EVALSHA status_ready", targetRatio: 0.9,
-                runReference: { try $0.run(clients: 1, requests: requests / 10, command: evalsha) },
+                runReference: { try await $0.run(clients: 1, requests: requests / 10, command: evalsha) },
                 runOurs: { pool in
                     let store = store(pool)
                     return try await withTaskExecutorPreference(pool.taskExecutor()) {
@@ -55,7 +56,7 @@ enum StatusScenarios {
                 name: "isReady, 64 concurrent callers",
                 referenceDescription: "redis-benchmark -c 50 EVALSHA status_ready",
                 targetRatio: 3.0,
-                runReference: { try $0.run(clients: 50, requests: requests, command: evalsha) },
+                runReference: { try await $0.run(clients: 50, requests: requests, command: evalsha) },
                 runOurs: { pool in
                     let store = store(pool)
                     return try await ClientWorkload.concurrent(pool: pool, requests: requests * 3, callers: 64) { _ in
@@ -65,7 +66,7 @@ enum StatusScenarios {
             BenchScenario(
                 name: "raw EVALSHA status_ready (no store layer), 64 concurrent callers",
                 referenceDescription: "redis-benchmark -c 50 EVALSHA status_ready", targetRatio: 0,
-                runReference: { try $0.run(clients: 50, requests: requests, command: evalsha) },
+                runReference: { try await $0.run(clients: 50, requests: requests, command: evalsha) },
                 runOurs: { pool in
                     let command = RedisCommand("EVALSHA", arguments: Array(evalsha.dropFirst()))
                     return try await ClientWorkload.concurrent(pool: pool, requests: requests * 3, callers: 64) {
@@ -75,7 +76,7 @@ enum StatusScenarios {
             BenchScenario(
                 name: "HMGET of the same hash, 64 concurrent callers (no Lua, for scale)",
                 referenceDescription: "redis-benchmark -c 50 HMGET", targetRatio: 0,
-                runReference: { try $0.run(clients: 50, requests: requests, command: hmget) },
+                runReference: { try await $0.run(clients: 50, requests: requests, command: hmget) },
                 runOurs: { pool in
                     try await ClientWorkload.concurrent(pool: pool, requests: requests * 3, callers: 64) {
                         try await $0.send(hmgetCommand)

@@ -34,9 +34,14 @@ struct BenchClusterCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.") var json = false
 
     func validate() throws {
-        guard callers >= 1, rounds >= 1, connections >= 1 else {
-            throw ValidationError("--callers, --rounds and --connections must be at least 1")
+        guard (1...10_000).contains(callers), (1...1000).contains(rounds),
+            (1...RedisConfiguration.maximumPoolSize).contains(connections)
+        else {
+            throw ValidationError(
+                "--callers must be 1...10000, --rounds 1...1000 and --connections 1...\(RedisConfiguration.maximumPoolSize)"
+            )
         }
+        guard (1...65535).contains(oneServerPort) else { throw ValidationError("--one-server-port must be 1...65535") }
         guard seconds > 0 && seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
     }
 
@@ -59,71 +64,75 @@ struct BenchClusterCommand: AsyncParsableCommand {
         let oneServer = RedisEndpoint.tcp(host: "127.0.0.1", port: oneServerPort)
         let standalone = try RedisConnectionPool(
             configuration: RedisConfiguration(endpoint: oneServer, poolSize: connections), logger: toolLogger())
-        defer { server.stop() }
-        let bench = ClusterReadinessBench(callers: callers, duration: .milliseconds(Int(seconds * 1000)))
-        let log: (String) -> Void = { if !json { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
+        StopOnSignal.install(server)
+        try await stopping(server) {
+            let bench = ClusterReadinessBench(callers: callers, duration: .milliseconds(Int(seconds * 1000)))
+            let log: (String) -> Void = { if !json { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
 
-        let (oneStore, onePairs) = try await ClusterReadinessBench.prepare(standalone)
-        let (clusterStore, clusterPairs) = try await ClusterReadinessBench.prepare(clusterClient)
-        let durableStore = StatusStore(
-            redis: clusterClient, keys: clusterStore.keys, durability: .replicated(1, timeout: .milliseconds(500)),
-            logger: toolLogger())
-        let standaloneTool = try RedisBenchmarkTool.locate(endpoint: oneServer)
-        var clusterTool = try RedisBenchmarkTool.locate(endpoint: seeds[0])
-        clusterTool.cluster = true
+            let (oneStore, onePairs) = try await ClusterReadinessBench.prepare(standalone)
+            let (clusterStore, clusterPairs) = try await ClusterReadinessBench.prepare(clusterClient)
+            let durableStore = StatusStore(
+                redis: clusterClient, keys: clusterStore.keys, durability: .replicated(1, timeout: .milliseconds(500)),
+                logger: toolLogger())
+            let standaloneTool = try RedisBenchmarkTool.locate(endpoint: oneServer)
+            var clusterTool = try RedisBenchmarkTool.locate(configuration: template)  // the first seed
+            clusterTool.cluster = true
 
-        var figures: [String: [Double]] = [:]
-        var perNode: [String: Int] = [:]
-        for round in 1...rounds {
-            log("round \(round)/\(rounds)")
-            figures["readiness_one_server", default: []].append(
-                try await bench.readinessOpsPerSecond(oneStore, onePairs))
-            let before = await ClusterReadinessBench.evalshaCalls(clusterClient)
-            figures["readiness_cluster", default: []].append(
-                try await bench.readinessOpsPerSecond(clusterStore, clusterPairs))
-            let after = await ClusterReadinessBench.evalshaCalls(clusterClient)
-            for (node, calls) in after { perNode[node, default: 0] += calls - (before[node] ?? 0) }
-            figures["update_cluster", default: []].append(
-                try await bench.updateOpsPerSecond(clusterStore, clusterPairs))
-            figures["update_cluster_wait1", default: []].append(
-                try await bench.updateOpsPerSecond(durableStore, clusterPairs))
-            figures["update_one_server", default: []].append(try await bench.updateOpsPerSecond(oneStore, onePairs))
-            let requests = 200_000
-            figures["redis_benchmark_get_one_server", default: []].append(
-                try standaloneTool.run(clients: callers, requests: requests, command: ["-t", "get"]).opsPerSecond)
-            figures["redis_benchmark_get_cluster", default: []].append(
-                try clusterTool.run(clients: callers, requests: requests, command: ["-t", "get"]).opsPerSecond)
-        }
-        try await ClusterReadinessBench.remove(oneStore, onePairs)
-        try await ClusterReadinessBench.remove(clusterStore, clusterPairs)
-        await clusterClient.close()
-        await standalone.close()
+            var figures: [String: [Double]] = [:]
+            var perNode: [String: Int] = [:]
+            for round in 1...rounds {
+                log("round \(round)/\(rounds)")
+                figures["readiness_one_server", default: []].append(
+                    try await bench.readinessOpsPerSecond(oneStore, onePairs))
+                let before = await ClusterReadinessBench.evalshaCalls(clusterClient)
+                figures["readiness_cluster", default: []].append(
+                    try await bench.readinessOpsPerSecond(clusterStore, clusterPairs))
+                let after = await ClusterReadinessBench.evalshaCalls(clusterClient)
+                for (node, calls) in after { perNode[node, default: 0] += calls - (before[node] ?? 0) }
+                figures["update_cluster", default: []].append(
+                    try await bench.updateOpsPerSecond(clusterStore, clusterPairs))
+                figures["update_cluster_wait1", default: []].append(
+                    try await bench.updateOpsPerSecond(durableStore, clusterPairs))
+                figures["update_one_server", default: []].append(try await bench.updateOpsPerSecond(oneStore, onePairs))
+                let requests = 200_000
+                figures["redis_benchmark_get_one_server", default: []].append(
+                    try await standaloneTool.run(clients: callers, requests: requests, command: ["-t", "get"])
+                        .opsPerSecond)
+                figures["redis_benchmark_get_cluster", default: []].append(
+                    try await clusterTool.run(clients: callers, requests: requests, command: ["-t", "get"]).opsPerSecond
+                )
+            }
+            try await ClusterReadinessBench.remove(oneStore, onePairs)
+            try await ClusterReadinessBench.remove(clusterStore, clusterPairs)
+            await clusterClient.close()
+            await standalone.close()
 
-        let median = figures.mapValues { values in values.sorted()[values.count / 2] }
-        let readinessRatio = median["readiness_cluster"]! / median["readiness_one_server"]!
-        let referenceRatio = median["redis_benchmark_get_cluster"]! / median["redis_benchmark_get_one_server"]!
-        let waitCost = median["update_cluster_wait1"]! / median["update_cluster"]!
-        let evalshaTotal = max(1, perNode.values.reduce(0, +))
-        let machine = BenchEnvironment.machine()
-        if json {
-            try printJSON(
-                ClusterBenchReport(
-                    machine: machine, callers: callers, seconds: seconds, rounds: rounds, masters: masters.count,
-                    opsPerSecond: median, readinessClusterVsOneServer: readinessRatio,
-                    redisBenchmarkGetClusterVsOneServer: referenceRatio, updateWait1VsAsync: waitCost,
-                    readinessSharePerMaster: perNode.mapValues { Double($0) / Double(evalshaTotal) }),
-                snakeCase: true)
-            return
-        }
-        print("machine: \(machine); \(callers) callers, \(seconds) s per figure, median of \(rounds)")
-        for name in median.keys.sorted() { print("  \(name): \(Int(median[name]!)) ops/s") }
-        print("readiness, cluster / one server: \(String(format: "%.2f", readinessRatio))")
-        print("redis-benchmark GET, cluster / one server: \(String(format: "%.2f", referenceRatio))")
-        print("status update with WAIT 1 / without: \(String(format: "%.2f", waitCost))")
-        for node in perNode.keys.sorted() {
-            print(
-                "  readiness checks served by \(node): \(perNode[node]!) (\(Int(Double(perNode[node]!) * 100 / Double(evalshaTotal))) %)"
-            )
+            let median = figures.mapValues { values in values.sorted()[values.count / 2] }
+            let readinessRatio = median["readiness_cluster"]! / median["readiness_one_server"]!
+            let referenceRatio = median["redis_benchmark_get_cluster"]! / median["redis_benchmark_get_one_server"]!
+            let waitCost = median["update_cluster_wait1"]! / median["update_cluster"]!
+            let evalshaTotal = max(1, perNode.values.reduce(0, +))
+            let machine = BenchEnvironment.machine()
+            if json {
+                try printJSON(
+                    ClusterBenchReport(
+                        machine: machine, callers: callers, seconds: seconds, rounds: rounds, masters: masters.count,
+                        opsPerSecond: median, readinessClusterVsOneServer: readinessRatio,
+                        redisBenchmarkGetClusterVsOneServer: referenceRatio, updateWait1VsAsync: waitCost,
+                        readinessSharePerMaster: perNode.mapValues { Double($0) / Double(evalshaTotal) }),
+                    snakeCase: true)
+                return
+            }
+            print("machine: \(machine); \(callers) callers, \(seconds) s per figure, median of \(rounds)")
+            for name in median.keys.sorted() { print("  \(name): \(Int(median[name]!)) ops/s") }
+            print("readiness, cluster / one server: \(String(format: "%.2f", readinessRatio))")
+            print("redis-benchmark GET, cluster / one server: \(String(format: "%.2f", referenceRatio))")
+            print("status update with WAIT 1 / without: \(String(format: "%.2f", waitCost))")
+            for node in perNode.keys.sorted() {
+                print(
+                    "  readiness checks served by \(node): \(perNode[node]!) (\(Int(Double(perNode[node]!) * 100 / Double(evalshaTotal))) %)"
+                )
+            }
         }
     }
 }

@@ -50,69 +50,78 @@ struct BenchCommand: AsyncParsableCommand {
     var clientCPU: Int?
 
     func validate() throws {
-        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-        guard requests >= 1000 else { throw ValidationError("--requests must be at least 1000") }
+        guard (1...1000).contains(rounds) else { throw ValidationError("--rounds must be 1...1000") }
+        guard (1000...100_000_000).contains(requests) else {
+            throw ValidationError("--requests must be 1000...100000000")
+        }
+        for (cpu, option) in [(serverCPU, "--server-cpu"), (clientCPU, "--client-cpu")] {
+            if let cpu, !(0...4095).contains(cpu) { throw ValidationError("\(option) must be 0...4095") }
+        }
+        try redisOptions.validatePoolSize()
     }
 
     func run() async throws {
-        if let clientCPU { try CPUPinning.pin(pid: getpid(), cpu: clientCPU) }
+        if let clientCPU { try await CPUPinning.pin(pid: getpid(), cpu: clientCPU) }
         let (deployment, embedded) = try await redisOptions.resolve()
-        defer { embedded?.stop() }
-        // redis-benchmark and the pool's task executor work against one server.
-        let configuration = try deployment.standaloneConfiguration(
-            for: "bench", reason: "it compares with redis-benchmark on the same server")
-        if let serverCPU {
-            guard let pid = embedded?.processIdentifier else {
-                throw ValidationError("--server-cpu needs the embedded server (no --redis, no REDIS_URL)")
+        try await stopping(embedded) {
+            // redis-benchmark and the pool's task executor work against one server.
+            let configuration = try deployment.standaloneConfiguration(
+                for: "bench", reason: "it compares with redis-benchmark on the same server")
+            if let serverCPU {
+                guard let pid = embedded?.processIdentifier else {
+                    throw ValidationError("--server-cpu needs the embedded server (no --redis, no REDIS_URL)")
+                }
+                try await CPUPinning.pin(pid: pid, cpu: serverCPU)
             }
-            try CPUPinning.pin(pid: pid, cpu: serverCPU)
-        }
-        let pool = try RedisConnectionPool(configuration: configuration, logger: toolLogger())
-        let reference = try RedisBenchmarkTool.locate(endpoint: configuration.endpoint)
-        let info = try await pool.send("INFO", "server").string ?? ""
-        let version = BenchEnvironment.field("redis_version", in: info) ?? "?"
-        try await pool.send("SET", ClientScenarios.key, "xxx")
-        try await StatusScenarios.prepare(pool)
-        try await CacheScenarios.prepare(pool)
+            let pool = try RedisConnectionPool(configuration: configuration, logger: toolLogger())
+            let reference = try RedisBenchmarkTool.locate(configuration: configuration)
+            let info = try await pool.send("INFO", "server").string ?? ""
+            let version = BenchEnvironment.field("redis_version", in: info) ?? "?"
+            try await pool.send("SET", ClientScenarios.key, "xxx")
+            try await StatusScenarios.prepare(pool)
+            try await CacheScenarios.prepare(pool)
 
-        let scenarios =
-            (ClientScenarios.all(requests: requests) + StatusScenarios.all(requests: requests)
-            + CacheScenarios.all(requests: requests)).filter {
-                scenario in
-                filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
+            let scenarios =
+                (ClientScenarios.all(requests: requests) + StatusScenarios.all(requests: requests)
+                + CacheScenarios.all(requests: requests)).filter {
+                    scenario in
+                    filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
+                }
+            var results = scenarios.map {
+                BenchResult(name: $0.name, reference: $0.referenceDescription, targetRatio: $0.targetRatio)
             }
-        var results = scenarios.map {
-            BenchResult(name: $0.name, reference: $0.referenceDescription, targetRatio: $0.targetRatio)
-        }
-        for round in 0..<rounds {
-            for (index, scenario) in scenarios.enumerated() {
-                if !json { log("round \(round + 1)/\(rounds): \(scenario.name)") }
-                if round % 2 == 0 {
-                    results[index].referenceSeries.samples.append(try scenario.runReference(reference))
-                    results[index].oursSeries.samples.append(try await scenario.runOurs(pool))
-                } else {
-                    results[index].oursSeries.samples.append(try await scenario.runOurs(pool))
-                    results[index].referenceSeries.samples.append(try scenario.runReference(reference))
+            for round in 0..<rounds {
+                for (index, scenario) in scenarios.enumerated() {
+                    if !json { log("round \(round + 1)/\(rounds): \(scenario.name)") }
+                    if round % 2 == 0 {
+                        results[index].referenceSeries.samples.append(try await scenario.runReference(reference))
+                        results[index].oursSeries.samples.append(try await scenario.runOurs(pool))
+                    } else {
+                        results[index].oursSeries.samples.append(try await scenario.runOurs(pool))
+                        results[index].referenceSeries.samples.append(try await scenario.runReference(reference))
+                    }
                 }
             }
-        }
-        var facts: [String] = []
-        if filter == nil && !skipFacts {
-            facts += try await StatusScenarios.facts(pool: pool)
-            facts += try await CacheScenarios.facts(pool: pool) { if !json { log($0) } }
-        }
-        try await pool.send("DEL", ClientScenarios.key)
-        await pool.close()
+            var facts: [String] = []
+            if filter == nil && !skipFacts {
+                facts += try await StatusScenarios.facts(pool: pool)
+                facts += try await CacheScenarios.facts(pool: pool) { if !json { log($0) } }
+            }
+            try await pool.send("DEL", ClientScenarios.key)
+            try await NamespaceGuard.removeAll(StatusScenarios.keys, redis: pool)
+            try await NamespaceGuard.removeAll(CacheScenarios.keys, redis: pool)
+            await pool.close()
 
-        let report = BenchReport(
-            machine: BenchEnvironment.machine(), redisVersion: version,
-            endpoint: embedded == nil ? "\(configuration.endpoint)" : "embedded \(configuration.endpoint)",
-            poolSize: configuration.poolSize, rounds: rounds, results: results,
-            facts: facts + CPUPinning.describe(server: serverCPU, client: clientCPU))
-        if json {
-            print(try report.json())
-        } else {
-            print(report.table())
+            let report = BenchReport(
+                machine: BenchEnvironment.machine(), redisVersion: version,
+                endpoint: embedded == nil ? "\(configuration.endpoint)" : "embedded \(configuration.endpoint)",
+                poolSize: configuration.poolSize, rounds: rounds, results: results,
+                facts: facts + CPUPinning.describe(server: serverCPU, client: clientCPU))
+            if json {
+                print(try report.json())
+            } else {
+                print(report.table())
+            }
         }
     }
 

@@ -20,6 +20,10 @@ struct CacheCommand: AsyncParsableCommand {
             """,
         subcommands: [Get.self, Put.self, Clean.self, CleanDir.self, Stats.self])
 
+    /// The longest `--ttl` accepted, in seconds (ten years): far below what overflows when the
+    /// library turns it into milliseconds for `PX`.
+    static let maximumTTLSeconds = 315_360_000
+
     /// The directory named `name`: one of Bitrix's three with its TTL, or a custom one (86400 s).
     static func directory(_ name: String) throws -> CacheDirectory {
         guard !name.isEmpty else { throw ToolFailure.badInput("--dir must not be empty") }
@@ -95,7 +99,10 @@ struct CacheCommand: AsyncParsableCommand {
             let directory = try CacheCommand.directory(dir)
             guard let value else { throw ToolFailure.badInput("--value is required (a JSON value)") }
             let parsed = try JSONValue(parsing: value, field: "--value")
-            if let ttl, ttl <= 0 { throw ToolFailure.badInput("--ttl must be a positive number of seconds") }
+            if let ttl, !(1...CacheCommand.maximumTTLSeconds).contains(ttl) {
+                throw ToolFailure.badInput(
+                    "--ttl must be a whole number of seconds from 1 to \(CacheCommand.maximumTTLSeconds) (ten years)")
+            }
             let lifetime = ttl.map { Duration.seconds($0) } ?? directory.defaultTTL
             let stored = try await store.withSession { session in
                 try await CacheCommand.cache(session).set(parsed, key: key, in: directory, line: line, ttl: lifetime)
@@ -105,7 +112,9 @@ struct CacheCommand: AsyncParsableCommand {
             if json {
                 try printJSON(["stored": JSONValue.bool(true), "ttl": .number(Double(seconds))])
             } else {
-                print("stored \(key) in \(directory) on line \(line) (ttl \(seconds) s)")
+                print(
+                    "stored \(key.escapingControlCharacters) in \(directory.name.escapingControlCharacters) on line \(line) (ttl \(seconds) s)"
+                )
             }
         }
     }
@@ -144,9 +153,11 @@ struct CacheCommand: AsyncParsableCommand {
             if json {
                 try printJSON(["cleaned": true])
             } else if let key {
-                print("removed \(key) from \(directory) on line \(line)")
+                print(
+                    "removed \(key.escapingControlCharacters) from \(directory.name.escapingControlCharacters) on line \(line)"
+                )
             } else {
-                print("cleaned \(directory) on line \(line)")
+                print("cleaned \(directory.name.escapingControlCharacters) on line \(line)")
             }
         }
     }
@@ -180,12 +191,12 @@ struct CacheCommand: AsyncParsableCommand {
                 if json {
                     try printJSON(["dir": JSONValue.string(directory.name), "line": .integer(line.rawValue)])
                 } else {
-                    print("cleaned \(directory) on line \(line)")
+                    print("cleaned \(directory.name.escapingControlCharacters) on line \(line)")
                 }
                 return
             }
             // Lines whose generation key is bad do not stop the others: everything else is
-            // cleaned and reclaimed, then the bad keys are reported and the exit code is 1.
+            // cleaned and reclaimed, then the bad keys are reported and the exit code is 4 (a server-side data problem).
             let (lines, progress, incomplete) = try await store.withSession { session in
                 let cache = CacheCommand.cache(session)
                 var lines: Int
@@ -209,7 +220,7 @@ struct CacheCommand: AsyncParsableCommand {
                 ])
             } else {
                 print(
-                    "cleaned \(directory) on \(lines) line\(lines == 1 ? "" : "s"); "
+                    "cleaned \(directory.name.escapingControlCharacters) on \(lines) line\(lines == 1 ? "" : "s"); "
                         + "reclaimed \(progress.reclaimed) of \(progress.examined) entries examined")
             }
             if let incomplete { throw incomplete }

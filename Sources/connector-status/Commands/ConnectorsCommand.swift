@@ -150,7 +150,12 @@ struct ConnectorsCommand: AsyncParsableCommand {
         @Flag(help: "Print {\"id\":…,\"outcome\":…} as JSON.") var json = false
 
         func run() async throws {
-            let connector = try Connector(json: try OpsInput.contents(of: file, option: "FILE"))
+            let bytes = try OpsInput.contents(of: file, option: "FILE", limit: Connector.maximumJSONBytes)
+            if bytes.count > Connector.maximumJSONBytes {
+                throw ToolFailure.badInput(
+                    "FILE: a descriptor is at most \(Connector.maximumJSONBytes) bytes; the input is longer")
+            }
+            let connector = try Connector(json: bytes)
             let outcome = try await store.withSession { session in
                 try await ConnectorRegistry(redis: session.redis, keys: session.keys, logger: toolLogger())
                     .register(connector, replace: replace)

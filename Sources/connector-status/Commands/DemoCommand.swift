@@ -19,7 +19,13 @@ struct DemoCommand: AsyncParsableCommand {
             checks that both observers agree. Exit 0 when they do.
 
             With no --redis and no REDIS_URL, a private redis-server is started on a unix socket \
-            and stopped at exit. Against a shared Redis, the demo only touches its own namespace.
+            and stopped at exit. Against a shared Redis, the demo only touches its own namespace: \
+            it claims it first (the key NS:owner = demo) and refuses (exit 2) a namespace that \
+            holds data it did not write, unless --wipe-namespace is given. In its namespace it \
+            deletes, before it starts, only what it writes: the statuses of demo_telegram and \
+            demo_bot on lines 1 and 2, their registry entries, the connector-info cache of lines \
+            1 and 2, and its NS:demo:done key. The instance processes get the Redis URL in their \
+            environment, never on their command line.
 
             Example:
               connector-status demo
@@ -34,6 +40,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Pause between the operator's steps, in milliseconds.")
     var pauseMs: Int = 250
 
+    @Flag(help: "Delete every key of --namespace first, even if the demo did not write it.")
+    var wipeNamespace = false
+
     func validate() throws {
         guard (0...10_000).contains(pauseMs) else { throw ValidationError("--pause-ms must be 0...10000") }
     }
@@ -45,18 +54,18 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             redis = try deployment.makeClient(logger: toolLogger())
         } catch {
-            embedded?.stop()
+            await embedded?.stopOffThePool()
             throw error
         }
         do {
             try await runScenario(redis: redis, deployment: deployment, keys: keys, embedded: embedded)
         } catch {
             await redis.close()
-            embedded?.stop()
+            await embedded?.stopOffThePool()
             throw error
         }
         await redis.close()
-        embedded?.stop()
+        await embedded?.stopOffThePool()
     }
 
     private func runScenario(
@@ -69,25 +78,45 @@ struct DemoCommand: AsyncParsableCommand {
         let info = await redis.sendToEveryMaster(RedisCommand("INFO", "server"))
         let version = info.lazy.compactMap { try? $0.result.get().string }.first
             .flatMap { BenchEnvironment.field("redis_version", in: $0) }
-        let place = embedded != nil ? "(embedded, private unix socket)" : "at \(deployment)"
+        let place =
+            embedded != nil ? "(embedded, private unix socket)" : "at \("\(deployment)".escapingControlCharacters)"
         print("ConnectorStatus demo — Redis \(version ?? "?") \(place), namespace \(namespace)")
         print("")
 
-        // A clean slate in the demo's namespace.
+        // A clean slate, of what the demo writes only, in a namespace that is the demo's.
+        let claim = try await NamespaceGuard.claim(
+            keys, owner: "demo", wipe: wipeNamespace, redis: redis, wipeOption: "--wipe-namespace")
+        if case .wiped(let count) = claim { print("--wipe-namespace: deleted \(count) keys of \(namespace)") }
+        for pair in DemoScenario.pairs { try await store.delete(pair.connector, line: pair.line) }
         for line in [DemoScenario.lineOne, DemoScenario.lineTwo] {
-            try await store.deleteAll(line: line)
             try await cache.clean(.infoConnectorsLine, line: line)
         }
         for connector in DemoScenario.connectors { try await registry.unregister(connector.id) }
         try await redis.send("DEL", DemoScenario.doneKey(keys))
 
-        let common = ["--redis", url, "--namespace", namespace] + redisOptions.childArguments
+        let common = ["--namespace", namespace] + redisOptions.childArguments
+        var children: [ChildProcess] = []
+        do {
+            try await runInstances(
+                redis: redis, store: store, registry: registry, keys: keys, url: url, common: common,
+                children: &children)
+        } catch {
+            for child in children { child.kill() }
+            throw error
+        }
+    }
+
+    private func runInstances(
+        redis: any RedisCommandClient, store: StatusStore, registry: ConnectorRegistry, keys: KeySpace, url: String,
+        common: [String], children: inout [ChildProcess]
+    ) async throws {
         var observers: [ChildProcess] = []
         for name in ["instance-2", "instance-3"] {
-            observers.append(
-                try ChildProcess(
-                    name: name, arguments: ["demo-instance", "--role", "observer", "--name", name] + common,
-                    echoPrefix: nil))
+            let observer = try ChildProcess(
+                name: name, arguments: ["demo-instance", "--role", "observer", "--name", name] + common,
+                redisURL: url, echoPrefix: nil)
+            observers.append(observer)
+            children.append(observer)
         }
         for observer in observers where !(await observer.waitForLine("subscribed", timeout: .seconds(20))) {
             throw ToolFailure(code: ToolExit.no, message: "\(observer.name) did not start")
@@ -98,23 +127,18 @@ struct DemoCommand: AsyncParsableCommand {
             name: "instance-1",
             arguments: ["demo-instance", "--role", "operator", "--name", "instance-1", "--pause-ms", String(pauseMs)]
                 + common,
-            echoPrefix: "  [instance-1] ")
+            redisURL: url, echoPrefix: "  [instance-1] ")
+        children.append(operatorProcess)
         let operatorExit = await operatorProcess.waitForExit(timeout: .seconds(120))
-        try await Task.sleep(for: .milliseconds(300))  // let observers see the last change
-        try await redis.send("SET", DemoScenario.doneKey(keys), "1", "EX", 60)
-        var observations: [DemoObservation] = []
-        for observer in observers {
-            let exit = await observer.waitForExit(timeout: .seconds(30))
-            guard exit.status == 0, let last = exit.lines.last,
-                let observation = try? JSONDecoder().decode(DemoObservation.self, from: Data(last.utf8))
-            else {
-                throw ToolFailure(code: ToolExit.no, message: "\(observer.name) failed (exit \(exit.status ?? -1))")
-            }
-            observations.append(observation)
-        }
         guard operatorExit.status == 0 else {
             throw ToolFailure(code: ToolExit.no, message: "instance-1 failed (exit \(operatorExit.status ?? -1))")
         }
+        try await Task.sleep(for: .milliseconds(300))  // let observers see the last change
+        try await redis.send("SET", DemoScenario.doneKey(keys), "1", "EX", 60)
+        let outputs = try await ChildProcess.waitForAll(observers, timeout: .seconds(30)) { lines in
+            Self.observation(in: lines) != nil
+        }
+        let observations = outputs.compactMap(Self.observation(in:))
         let statuses = try await store.allStatuses()
         let ready = try await store.readyConnectors(line: DemoScenario.lineOne)
         let connectors = try await registry.list()
@@ -131,5 +155,11 @@ struct DemoCommand: AsyncParsableCommand {
             for problem in problems { printError("demo: \(problem)") }
             throw ToolFailure(code: ToolExit.no, message: "the instances disagreed (see above)")
         }
+    }
+
+    /// The ``DemoObservation`` on an observer's last output line, if it printed one.
+    static func observation(in lines: [String]) -> DemoObservation? {
+        guard let last = lines.last else { return nil }
+        return try? JSONDecoder().decode(DemoObservation.self, from: Data(last.utf8))
     }
 }

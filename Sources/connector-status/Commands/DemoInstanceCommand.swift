@@ -15,6 +15,11 @@ struct DemoInstanceCommand: AsyncParsableCommand {
     @Option var name: String
     @Option var pauseMs: Int = 300
 
+    func validate() throws {
+        guard (0...10_000).contains(pauseMs) else { throw ValidationError("--pause-ms must be 0...10000") }
+        try store.redisOptions.validatePoolSize()
+    }
+
     func run() async throws {
         try await store.withSession { session in
             let cache = LineCache(redis: session.redis, keys: session.keys, logger: toolLogger())

@@ -21,7 +21,9 @@ struct DoctorCommand: AsyncParsableCommand {
             registry) on a key under the namespace; the median of 200 PING round trips. Commands \
             run inside the scripts are not covered by DRYRUN of EVALSHA.
 
-            Exit codes: 0 all good, 1 a needed permission or script load was refused, an allkeys-* eviction policy, a cluster \
+            Exit codes: 0 all good, 1 a needed permission or script load was refused, the \
+            permissions could not be checked (ACL WHOAMI or ACL DRYRUN denied or missing: doctor \
+            does not say OK for what it could not see), an allkeys-* eviction policy, a cluster \
             master is unreachable or slots are not covered, or no sentinel names the master; 3 \
             Redis unreachable or authentication failed.
 
@@ -61,12 +63,15 @@ struct DoctorCommand: AsyncParsableCommand {
         var scriptError: String?
         var aclUser: String?
         var aclUnavailable: String?
+        /// The permissions could not be checked although the server has ACLs (ACL WHOAMI or
+        /// DRYRUN denied, or DRYRUN missing before Redis 7): doctor cannot say they are fine.
+        var aclUnchecked = false
         var permissions: [Permission] = []
         var medianMicroseconds = 0.0
         var eviction = DoctorEviction(policy: nil, unavailable: "not checked")
 
         var healthy: Bool {
-            scriptError == nil && permissions.allSatisfy(\.allowed) && deployment.problems.isEmpty
+            scriptError == nil && !aclUnchecked && permissions.allSatisfy(\.allowed) && deployment.problems.isEmpty
                 && !eviction.isUnsafe
         }
 
@@ -83,6 +88,7 @@ struct DoctorCommand: AsyncParsableCommand {
                     }),
             ]
             if let aclUnavailable { acl["reason"] = .string(aclUnavailable) }
+            acl["checked"] = .bool(aclUnavailable == nil)
             return .object([
                 "reachable": .bool(true),
                 "deployment": deployment.object,
@@ -118,7 +124,7 @@ struct DoctorCommand: AsyncParsableCommand {
                 lines.append("  \(script.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(script.sha1)")
             }
             if let aclUnavailable {
-                lines.append("ACL:           not checked (\(aclUnavailable))")
+                lines.append("ACL:           \(aclUnchecked ? "NOT CHECKED" : "not checked") (\(aclUnavailable))")
             } else {
                 let denied = permissions.filter { !$0.allowed }
                 lines.append(
@@ -133,7 +139,15 @@ struct DoctorCommand: AsyncParsableCommand {
             }
             lines.append("Eviction:      \(eviction.verdict)")
             lines.append(String(format: "Latency:       median %.1f µs (200 PINGs)", medianMicroseconds))
-            lines.append(healthy ? "OK" : "PROBLEMS FOUND")
+            if healthy {
+                lines.append("OK")
+            } else if aclUnchecked && scriptError == nil && permissions.allSatisfy(\.allowed)
+                && deployment.problems.isEmpty && !eviction.isUnsafe
+            {
+                lines.append("NOT VERIFIED: the permissions could not be checked, so doctor cannot say OK")
+            } else {
+                lines.append("PROBLEMS FOUND")
+            }
             return lines.joined(separator: "\n")
         }
     }
@@ -161,8 +175,12 @@ struct DoctorCommand: AsyncParsableCommand {
             report.permissions = try await checkPermissions(redis: redis, user: user, keys: session.keys)
         } catch let failure as ToolFailure {
             report.aclUnavailable = failure.message
+            report.aclUnchecked = true
         } catch let error as RedisServerError {
             report.aclUnavailable = "ACL not available: \(error.message)"
+            // Only a server without ACLs at all (before Redis 6: `unknown command 'ACL'`) lets
+            // every authenticated client run every command; anything else hid the answer.
+            report.aclUnchecked = !error.message.lowercased().contains("unknown command")
         }
 
         report.eviction = await DoctorEviction.examine(redis: redis)

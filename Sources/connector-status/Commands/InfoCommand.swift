@@ -18,53 +18,56 @@ struct InfoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (deployment, embedded) = try await redisOptions.resolve()
-        defer { embedded?.stop() }
-        let redis = try deployment.makeClient(logger: toolLogger())
-        defer { Task { await redis.close() } }
-        print("Redis:       \(deployment)\(embedded != nil ? " (embedded, started for this run)" : "")")
-        // INFO is per server: ask every master (one server: it).
-        for (endpoint, result) in await redis.sendToEveryMaster(RedisCommand("INFO", "server")) {
-            let info = try result.get().string ?? ""
-            let version =
-                info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?
-                .dropFirst("redis_version:".count) ?? "?"
-            print("Version:     \(version)\(deployment.kind == "cluster" ? " (master \(endpoint))" : "")")
-        }
-
-        // Round trip: serial PINGs.
-        var samples: [Duration] = []
-        for _ in 0..<2000 {
-            let start = ContinuousClock.now
-            try await redis.send("PING")
-            samples.append(ContinuousClock.now - start)
-        }
-        samples.sort()
-        print(
-            String(
-                format: "Round trip:  p50 %.1f µs, p99 %.1f µs (2000 serial PINGs)",
-                samples[samples.count / 2].microseconds, samples[samples.count * 99 / 100].microseconds))
-
-        // Throughput: 64 concurrent callers, automatic pipelining.
-        let key = "connector-status:info:\(UUID().uuidString)"
-        try await redis.send("SET", key, "value")
-        let perTask = 2000
-        let tasks = 64
-        let start = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<tasks {
-                group.addTask {
-                    for _ in 0..<perTask { try await redis.send("GET", key) }
-                }
+        try await stopping(embedded) {
+            let redis = try deployment.makeClient(logger: toolLogger())
+            defer { Task { await redis.close() } }
+            print(
+                "Redis:       \("\(deployment)".escapingControlCharacters)\(embedded != nil ? " (embedded, started for this run)" : "")"
+            )
+            // INFO is per server: ask every master (one server: it).
+            for (endpoint, result) in await redis.sendToEveryMaster(RedisCommand("INFO", "server")) {
+                let info = try result.get().string ?? ""
+                let version =
+                    info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?
+                    .dropFirst("redis_version:".count) ?? "?"
+                print("Version:     \(version)\(deployment.kind == "cluster" ? " (master \(endpoint))" : "")")
             }
-            try await group.waitForAll()
+
+            // Round trip: serial PINGs.
+            var samples: [Duration] = []
+            for _ in 0..<2000 {
+                let start = ContinuousClock.now
+                try await redis.send("PING")
+                samples.append(ContinuousClock.now - start)
+            }
+            samples.sort()
+            print(
+                String(
+                    format: "Round trip:  p50 %.1f µs, p99 %.1f µs (2000 serial PINGs)",
+                    samples[samples.count / 2].microseconds, samples[samples.count * 99 / 100].microseconds))
+
+            // Throughput: 64 concurrent callers, automatic pipelining.
+            let key = "connector-status:info:\(UUID().uuidString)"
+            try await redis.send("SET", key, "value")
+            let perTask = 2000
+            let tasks = 64
+            let start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<tasks {
+                    group.addTask {
+                        for _ in 0..<perTask { try await redis.send("GET", key) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let elapsed = ContinuousClock.now - start
+            try await redis.send("DEL", key)
+            print(
+                String(
+                    format: "Throughput:  %.0f GET/s from %d concurrent callers (automatic pipelining)",
+                    Double(tasks * perTask) / elapsed.secondsValue, tasks))
+            await redis.close()
         }
-        let elapsed = ContinuousClock.now - start
-        try await redis.send("DEL", key)
-        print(
-            String(
-                format: "Throughput:  %.0f GET/s from %d concurrent callers (automatic pipelining)",
-                Double(tasks * perTask) / elapsed.secondsValue, tasks))
-        await redis.close()
     }
 }
 

@@ -206,7 +206,7 @@ struct StatusCommand: AsyncParsableCommand {
     /// The readable form of one status.
     static func printReadable(_ status: StatusSnapshot) {
         print(formatTable([StatusSnapshot.tableHeader, status.tableRow]))
-        if let data = status.data { print("DATA \(data)") }
+        if let data = status.data { print("DATA \(data.escapingControlCharacters)") }
     }
 }
 

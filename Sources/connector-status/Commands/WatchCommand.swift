@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnectorStatus
 import Foundation
+import RedisClient
 
 /// `watch [--line L]`: prints status events as they happen, from every instance.
 struct WatchCommand: AsyncParsableCommand {
@@ -13,7 +14,10 @@ struct WatchCommand: AsyncParsableCommand {
             "connector", "line", "version", "seq", "changed", "ts"}. When events may have been \
             missed (a sequence gap, a reconnect, an overflow) a resync line is printed: \
             `resync line|* reason` ({"kind":"resync","line":…,"reason":…} with --json). \
-            `watching …` is printed on stderr once subscribed. Runs until interrupted.
+            `watching …` is printed on stderr once subscribed. Runs until interrupted; once \
+            subscribed it reconnects by itself forever, but the first connect is bounded: a \
+            server that cannot be reached, refuses the password or does not confirm the \
+            subscription within 15 s exits 3.
 
             Example:
               connector-status watch --line 5
@@ -27,22 +31,43 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many seconds (exit 1 if --count was not reached).", valueName: "s"))
     var timeout: Double?
 
-    /// How the watch ended.
+    /// How the watch ended (or, `subscribedInTime`, a step on the way).
     enum Ending: Sendable {
-        case countReached, streamEnded, timedOut
+        case countReached, streamEnded, timedOut, neverSubscribed, subscribedInTime
     }
+
+    /// The longest `--timeout` accepted, in seconds (a year).
+    static let maximumTimeout = 31_536_000.0
+    /// How long the first connect and subscription may take before the watch gives up (exit 3).
+    static let firstSubscribeTimeout: Duration = .seconds(15)
 
     func run() async throws {
         let line = try line.map { try OpsInput.line($0) }
         if let count, count <= 0 { throw ToolFailure.badInput("--count must be positive") }
-        if let timeout, timeout <= 0 { throw ToolFailure.badInput("--timeout must be positive") }
+        if let timeout, !(timeout > 0 && timeout <= Self.maximumTimeout) {
+            throw ToolFailure.badInput(
+                "--timeout must be a number of seconds above 0, at most \(Int(Self.maximumTimeout))")
+        }
         let (count, timeout, json) = (count, timeout, json)
         let ending = try await store.withSession { session in
+            // The first connect is bounded: an unreachable server or a refused password fails
+            // here (exit 3) instead of the subscription retrying forever.
+            try await session.redis.send("PING")
             let events = session.store.events(lines: line.map { [$0] })
+            let subscribed = SubscribedFlag()
             let ending = try await withThrowingTaskGroup(of: Ending.self) { group in
+                group.addTask {
+                    let deadline = ContinuousClock.now + Self.firstSubscribeTimeout
+                    while !subscribed.isSet {
+                        if ContinuousClock.now >= deadline { return .neverSubscribed }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    return .subscribedInTime
+                }
                 group.addTask {
                     var seen = 0
                     for await notification in events {
+                        if case .subscribed = notification { subscribed.set() }
                         if Self.emit(notification, line: line, json: json) {
                             seen += 1
                             if let count, seen >= count { return .countReached }
@@ -56,12 +81,22 @@ struct WatchCommand: AsyncParsableCommand {
                         return .timedOut
                     }
                 }
-                let first = try await group.next() ?? .streamEnded
+                var first = Ending.streamEnded
+                while let next = try await group.next() {
+                    if next == .subscribedInTime { continue }
+                    first = next
+                    break
+                }
                 events.close()
                 group.cancelAll()
                 return first
             }
             return ending
+        }
+        if ending == .neverSubscribed {
+            throw ToolFailure(
+                code: ToolExit.redisUnavailable,
+                message: "the subscription was not confirmed within \(Self.firstSubscribeTimeout); giving up")
         }
         if ending == .timedOut, let count {
             throw ToolFailure.notFound("timed out before \(count) event\(count == 1 ? "" : "s")")
@@ -118,4 +153,13 @@ struct WatchCommand: AsyncParsableCommand {
             return false
         }
     }
+}
+
+/// Set once the subscription is confirmed (read by the first-connect watchdog).
+final class SubscribedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false  // guarded by lock
+
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

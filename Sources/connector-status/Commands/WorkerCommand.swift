@@ -23,6 +23,10 @@ struct CASWorker: AsyncParsableCommand {
     @OptionGroup var target: PairOptions
     @Option var updates: Int = 100
 
+    func validate() throws {
+        guard (1...1_000_000).contains(updates) else { throw ValidationError("--updates must be 1...1000000") }
+    }
+
     func run() async throws {
         let session = try await store.open()
         let (connector, line) = try target.parsed()
@@ -56,6 +60,10 @@ struct FlipWorker: AsyncParsableCommand {
     @OptionGroup var target: PairOptions
     @Option var count: Int = 200
 
+    func validate() throws {
+        guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be 1...1000000") }
+    }
+
     func run() async throws {
         let session = try await store.open()
         let (connector, line) = try target.parsed()
@@ -75,6 +83,10 @@ struct ReadWorker: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @OptionGroup var target: PairOptions
     @Option var count: Int = 500
+
+    func validate() throws {
+        guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be 1...1000000") }
+    }
 
     func run() async throws {
         let session = try await store.open()
@@ -105,6 +117,11 @@ struct WatchWorker: AsyncParsableCommand {
     @Option var line: Int64
     @Option var count: Int = 100
     @Option var timeout: Double = 20
+
+    func validate() throws {
+        guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be 1...1000000") }
+        guard timeout > 0 && timeout <= 86_400 else { throw ValidationError("--timeout must be in (0, 86400]") }
+    }
 
     func run() async throws {
         let session = try await store.open()
@@ -153,6 +170,11 @@ struct CacheComputeWorker: AsyncParsableCommand {
     @Option var count: Int = 25
     @Option var counterKey: String
     @Option var sleepMs: Int = 300
+
+    func validate() throws {
+        guard (1...10_000).contains(count) else { throw ValidationError("--count must be 1...10000") }
+        guard (0...600_000).contains(sleepMs) else { throw ValidationError("--sleep-ms must be 0...600000") }
+    }
 
     func run() async throws {
         let session = try await store.open()

@@ -58,6 +58,16 @@ struct DemoObserver {
             }
             try await Task.sleep(for: interval)
         }
+        // Every event the operator caused is published before the done key is set, but its
+        // delivery may lag on a loaded machine: wait (bounded) until each line's last sequence
+        // in Redis has been seen, so that what is compared is what happened, not how fast.
+        let deadline = ContinuousClock.now + .seconds(10)
+        for line in [DemoScenario.lineOne, DemoScenario.lineTwo] {
+            let last = try await redis.send("GET", store.keys.lineSequence(line)).string.flatMap { Int64($0) } ?? 0
+            while collected.highestSequence(line: line) < last, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
         events.close()
         listener.cancel()
         return collected.observation
@@ -79,6 +89,9 @@ final class DemoCollected: @unchecked Sendable {
         lock.withLock { value.readinessChanges.append(change) }
     }
     func computed() { lock.withLock { value.cacheComputations += 1 } }
+    func highestSequence(line: LineID) -> Int64 {
+        lock.withLock { value.events.filter { $0.line == line.rawValue }.map(\.sequence).max() ?? 0 }
+    }
     func read(line: LineID, info: String) {
         lock.withLock {
             value.cacheReads += 1

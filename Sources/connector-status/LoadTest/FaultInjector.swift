@@ -26,6 +26,7 @@ final class FaultInjector: @unchecked Sendable {
     private let embedded: EmbeddedRedisServer?
     private let kinds: Set<Kind>
     private let clientName: String
+    private let probeKey: String
     private var masterPools: [RedisEndpoint: RedisConnectionPool] = [:]  // guarded by lock
     private let lock = NSLock()
     private var faults: [Fault] = []  // guarded by lock
@@ -35,9 +36,14 @@ final class FaultInjector: @unchecked Sendable {
     ///   - kinds: the faults to pick from; `restart` is left out without `embedded`.
     ///   - clientName: the `CLIENT SETNAME` of every connection of the run (coordinator,
     ///     instances, probe): the connections a `kill` closes.
-    init(redis: any RedisCommandClient, embedded: EmbeddedRedisServer?, kinds: Set<Kind>, clientName: String) {
+    ///   - probeKey: the key (in the run's namespace) written to tell that Redis answers again.
+    init(
+        redis: any RedisCommandClient, embedded: EmbeddedRedisServer?, kinds: Set<Kind>, clientName: String,
+        probeKey: String
+    ) {
         self.redis = redis
         self.clientName = clientName
+        self.probeKey = probeKey
         self.embedded = embedded
         self.kinds = embedded == nil ? kinds.subtracting([.restart]) : kinds
     }
@@ -52,7 +58,7 @@ final class FaultInjector: @unchecked Sendable {
             let at = (ContinuousClock.now - started).secondsValue
             let faultTime = ContinuousClock.now
             if restart, let embedded {
-                embedded.kill()
+                await embedded.killOffThePool()
                 try? await embedded.restart()
             } else {
                 await killClients()
@@ -114,7 +120,7 @@ final class FaultInjector: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if (try? await redis.send("PING")) != nil,
-                (try? await redis.send("SET", "loadtest:probe", "1", "PX", 1000)) != nil
+                (try? await redis.send("SET", probeKey, "1", "PX", 1000)) != nil
             {
                 return .now
             }

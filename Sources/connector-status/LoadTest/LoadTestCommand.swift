@@ -32,6 +32,13 @@ struct LoadTestCommand: AsyncParsableCommand {
             ID on every master of a cluster; other clients of a shared Redis are left alone). \
             Default: both with the embedded server, `kill` with --redis.
 
+            What it deletes: at the end, every key under its namespace — which is its own: a \
+            fresh one per run by default; a --namespace that holds data the load test did not \
+            write is refused (exit 2) unless --wipe-namespace is given (then that data is \
+            deleted first). The namespace is marked as the load test's with the key NS:owner. \
+            The instance processes get the Redis URL in their environment, never on their \
+            command line; when one fails, the others are stopped at once.
+
             Example:
               connector-status loadtest --instances 4 --tasks 32 --duration 10
               connector-status loadtest --duration 20 --chaos --json --histogram latency.hgrm
@@ -63,6 +70,12 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Write the total latency distribution (HdrHistogram percentile text, µs) here.")
     var histogram: String?
     @Option(help: "Key namespace (default: a fresh one per run, removed afterwards).") var namespace: String?
+    @Flag(help: "Delete every key of --namespace first, even if the load test did not write it.")
+    var wipeNamespace = false
+    /// Test hook: instance 1 records its cleans as completed without cleaning and reads no cache
+    /// itself, so only the other instances can see the stale values (the check must be global).
+    @Flag(help: .hidden) var plantStaleRead = false
+
     @Option(help: "Write an SVG plot of a probe client's readiness latency over time, faults marked.")
     var plot: String?
 
@@ -73,7 +86,8 @@ struct LoadTestCommand: AsyncParsableCommand {
             throw ValidationError("--lines must be 1...1000000 and --connectors 1...64")
         }
         if let duration, !(duration > 0 && duration <= 86_400) { throw ValidationError("--duration must be 0...86400") }
-        if let ops, ops < 1 { throw ValidationError("--ops must be positive") }
+        if let ops, !(1...1_000_000_000_000).contains(ops) { throw ValidationError("--ops must be 1...10^12") }
+        try redisOptions.validatePoolSize()
         _ = try Self.parseMix(mix)
         if let faults {
             guard chaos else { throw ValidationError("--faults needs --chaos") }
@@ -109,7 +123,9 @@ struct LoadTestCommand: AsyncParsableCommand {
     /// Parses "80,10,8,2" into four percentages summing to 100.
     static func parseMix(_ text: String) throws -> [Int] {
         let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.count == 4, parts.allSatisfy({ ($0 ?? -1) >= 0 }), parts.reduce(0, { $0 + ($1 ?? 0) }) == 100 else {
+        guard parts.count == 4, parts.allSatisfy({ (0...100).contains($0 ?? -1) }),
+            parts.reduce(0, { $0 + ($1 ?? 0) }) == 100
+        else {
             throw ValidationError("--mix must be four whole percentages summing to 100, e.g. 80,10,8,2")
         }
         return parts.map { $0! }
@@ -132,7 +148,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         do {
             redis = try deployment.makeClient(logger: logger)
         } catch {
-            embedded?.stop()
+            await embedded?.stopOffThePool()
             throw error
         }
         do {
@@ -140,14 +156,34 @@ struct LoadTestCommand: AsyncParsableCommand {
                 redis: redis, deployment: deployment, keys: keys, embedded: embedded, clientName: clientName)
         } catch {
             await redis.close()
-            embedded?.stop()
+            await embedded?.stopOffThePool()
             throw error
         }
         await redis.close()
-        embedded?.stop()
+        await embedded?.stopOffThePool()
     }
 
     private func execute(
+        redis: any RedisCommandClient, deployment: RedisDeployment, keys: KeySpace, embedded: EmbeddedRedisServer?,
+        clientName: String
+    ) async throws {
+        // The namespace must be the run's own: it is deleted at the end.
+        let claim = try await NamespaceGuard.claim(
+            keys, owner: "loadtest", wipe: wipeNamespace, redis: redis, wipeOption: "--wipe-namespace")
+        if claim == .ownedBefore {  // left by an earlier, interrupted run: start from nothing
+            try await NamespaceGuard.removeAll(keys, redis: redis)
+            try await redis.send("SET", NamespaceGuard.ownerKey(keys), "loadtest")
+        }
+        do {
+            try await measure(
+                redis: redis, deployment: deployment, keys: keys, embedded: embedded, clientName: clientName)
+        } catch {
+            _ = try? await NamespaceGuard.removeAll(keys, redis: redis)
+            throw error
+        }
+    }
+
+    private func measure(
         redis: any RedisCommandClient, deployment: RedisDeployment, keys: KeySpace, embedded: EmbeddedRedisServer?,
         clientName: String
     ) async throws {
@@ -156,24 +192,32 @@ struct LoadTestCommand: AsyncParsableCommand {
         let runSeconds = duration ?? (ops == nil ? 10 : 3600)
         var common =
             [
-                "--redis", url, "--namespace", keys.namespace, "--tasks", String(tasks), "--lines", String(lines),
+                "--namespace", keys.namespace, "--tasks", String(tasks), "--lines", String(lines),
                 "--connectors", String(connectors), "--mix", mix, "--duration", String(runSeconds),
             ] + (redisOptions.poolSize.map { ["--pool-size", String($0)] } ?? []) + ["--client-name", clientName]
         if let ops { common += ["--ops", String(max(1, ops / instances))] }
         if chaos || externalFaults { common.append("--chaos") }
         if durable { common.append("--durable") }
         let started = ContinuousClock.now
-        let children = try (0..<instances).map { index in
-            try ChildProcess(
-                name: "instance-\(index + 1)",
-                arguments: ["loadtest-instance", "--instance", String(index + 1)] + common,
-                echoPrefix: nil)
+        var spawned: [ChildProcess] = []
+        do {
+            for index in 0..<instances {
+                var arguments = ["loadtest-instance", "--instance", String(index + 1)] + common
+                if plantStaleRead && index == 0 { arguments.append("--plant-stale-read") }
+                spawned.append(
+                    try ChildProcess(
+                        name: "instance-\(index + 1)", arguments: arguments, redisURL: url, echoPrefix: nil))
+            }
+        } catch {
+            for child in spawned { child.kill() }
+            throw error
         }
+        let children = spawned  // shared with the progress task: not mutated from here on
         let injector =
             chaos
             ? FaultInjector(
                 redis: redis, embedded: embedded, kinds: try faultKinds(embedded: embedded != nil),
-                clientName: clientName) : nil
+                clientName: clientName, probeKey: "\(keys.namespace):probe") : nil
         let probeTask = plot.map { _ in
             Task { await Self.probe(deployment: deployment, keys: keys, started: started) }
         }
@@ -191,16 +235,20 @@ struct LoadTestCommand: AsyncParsableCommand {
                 }
             }
         }
-        var reports: [InstanceReport] = []
-        for child in children {
-            let exit = await child.waitForExit(timeout: .seconds(runSeconds + 120))
-            guard exit.status == 0, let last = exit.lines.last,
-                let report = try? JSONDecoder().decode(InstanceReport.self, from: Data(last.utf8))
-            else {
-                throw ToolFailure(code: ToolExit.no, message: "\(child.name) failed (exit \(exit.status ?? -1))")
+        // Every instance at once: the first to fail stops the others.
+        let outputs: [[String]]
+        do {
+            outputs = try await ChildProcess.waitForAll(children, timeout: .seconds(runSeconds + 120)) { lines in
+                Self.report(in: lines) != nil
             }
-            reports.append(report)
+        } catch {
+            progressTask.cancel()
+            chaosTask?.cancel()
+            probeTask?.cancel()
+            _ = await injector?.finish()
+            throw error
         }
+        let reports = outputs.compactMap(Self.report(in:))
         let elapsed = ContinuousClock.now - started
         progressTask.cancel()
         chaosTask?.cancel()
@@ -222,10 +270,10 @@ struct LoadTestCommand: AsyncParsableCommand {
         // The reference figure needs one server: redis-benchmark is not run on a cluster or Sentinel.
         var reference: BenchSample?
         if case .standalone(let configuration) = deployment {
-            reference = try? RedisBenchmarkTool.locate(endpoint: configuration.endpoint)
+            reference = try? await RedisBenchmarkTool.locate(configuration: configuration)
                 .run(clients: 128, requests: 200_000, command: ["GET", "\(keys.namespace):bench"])
         }
-        try await removeNamespace(redis: redis, keys: keys)
+        try await NamespaceGuard.removeAll(keys, redis: redis)
 
         let result = LoadTestResult(
             instances: instances, tasksPerInstance: tasks, elapsedSeconds: elapsed.secondsValue, reports: reports,
@@ -298,15 +346,9 @@ struct LoadTestCommand: AsyncParsableCommand {
         return lost
     }
 
-    /// Removes every key of the run's namespace: SCAN (every master of a cluster), then one
-    /// UNLINK per key in a pipeline (keys of one batch may lie in different slots).
-    private func removeNamespace(redis: any RedisCommandClient, keys: KeySpace) async throws {
-        var cursor = "0"
-        repeat {
-            let (next, found) = try await redis.scan(
-                cursor: cursor, matching: KeySpace.escapeGlob(keys.namespace) + ":*", count: 5000, type: nil)
-            cursor = next
-            for result in await redis.pipeline(found.map { RedisCommand("UNLINK", $0) }) { _ = try result.get() }
-        } while cursor != "0"
+    /// The ``InstanceReport`` on an instance's last output line, if it printed one.
+    static func report(in lines: [String]) -> InstanceReport? {
+        guard let last = lines.last else { return nil }
+        return try? JSONDecoder().decode(InstanceReport.self, from: Data(last.utf8))
     }
 }

@@ -20,6 +20,20 @@ struct LoadTestInstanceCommand: AsyncParsableCommand {
     @Option var mix: String
     @Flag var chaos = false
     @Flag var durable = false
+    /// See ``LoadTestCommand/plantStaleRead``.
+    @Flag var plantStaleRead = false
+
+    func validate() throws {
+        guard (1...64).contains(instance), (1...1024).contains(tasks) else {
+            throw ValidationError("--instance must be 1...64 and --tasks 1...1024")
+        }
+        guard (1...1_000_000).contains(lines), (1...64).contains(connectors) else {
+            throw ValidationError("--lines must be 1...1000000 and --connectors 1...64")
+        }
+        if let duration, !(duration > 0 && duration <= 86_400) { throw ValidationError("--duration must be 0...86400") }
+        if let ops, !(1...1_000_000_000_000).contains(ops) { throw ValidationError("--ops must be 1...10^12") }
+        try store.redisOptions.validatePoolSize()
+    }
 
     func run() async throws {
         let shape = LoadShape(lines: lines, connectors: connectors, mix: try LoadTestCommand.parseMix(mix))
@@ -40,7 +54,7 @@ struct LoadTestInstanceCommand: AsyncParsableCommand {
                 shape: shape,
                 lineSampler: ZipfSampler(count: shape.lines), connectorSampler: ZipfSampler(count: shape.connectors),
                 connectorIDs: try (0..<shape.connectors).map { try ConnectorID("c\($0)") }, chaos: chaos,
-                cleanEpochs: CleanEpochs(), operationsDone: counter)
+                plantStaleRead: plantStaleRead, operationsDone: counter)
             let deadline = ContinuousClock.now + .seconds(duration ?? 3600)
             let budget = ops
             let started = ContinuousClock.now

@@ -29,8 +29,10 @@ struct LoadWorker {
     let connectorSampler: ZipfSampler
     let connectorIDs: [ConnectorID]
     let chaos: Bool
-    /// Highest epoch of a completed clean, per line, shared by the instance's tasks.
-    let cleanEpochs: CleanEpochs
+    /// Test hook (`loadtest --plant-stale-read`, on one instance): cleans are recorded as
+    /// completed but not done, and this instance reads no cache (its reads become cleans), so
+    /// only the other instances can see the stale values.
+    var plantStaleRead = false
     let operationsDone: OperationCounter
 
     static let directory = CacheDirectory.infoConnectorsLine
@@ -58,7 +60,7 @@ struct LoadWorker {
                 operation = .readiness
             } else if roll < shape.mix[0] + shape.mix[1] {
                 operation = .update
-            } else if roll < shape.mix[0] + shape.mix[1] + shape.mix[2] {
+            } else if roll < shape.mix[0] + shape.mix[1] + shape.mix[2], !plantStaleRead {
                 operation = .cacheRead
             } else {
                 operation = .cacheClean
@@ -79,8 +81,8 @@ struct LoadWorker {
                     try await readCache(line: line, report: &report)
                 case .cacheClean:
                     let epoch = try await bumpEpoch(line)
-                    try await cache.clean(Self.directory, line: line)
-                    cleanEpochs.completed(line: line, epoch: epoch)
+                    if !plantStaleRead { try await cache.clean(Self.directory, line: line) }
+                    try await recordCompletedClean(line: line, epoch: epoch)
                 }
             } catch {
                 record(error: error, report: &report)
@@ -154,9 +156,10 @@ struct LoadWorker {
         if ready != expected { report.violations.readinessInconsistent += 1 }
     }
 
-    /// Get-or-compute; the value must not predate a clean that completed before the read began.
+    /// Get-or-compute; the value must not predate a clean that completed — in any instance —
+    /// before the read began.
     private func readCache(line: LineID, report: inout InstanceReport) async throws {
-        let floor = cleanEpochs.highest(line: line)
+        let floor = try await highestCompletedClean(line: line)
         let redis = self.redis
         let epochKey = epochKey(line)
         let value: CachedLineInfo = try await cache.value(key: "line-info", in: Self.directory, line: line) {
@@ -166,6 +169,20 @@ struct LoadWorker {
     }
 
     private func epochKey(_ line: LineID) -> String { "\(keys.linePrefix(line)):lt:epoch" }
+
+    /// The highest epoch of a completed clean of the line, shared by every instance: a sorted set
+    /// of one member whose score only grows (`ZADD … GT`), in the line's slot.
+    private func completedKey(_ line: LineID) -> String { "\(keys.linePrefix(line)):lt:cleaned" }
+
+    /// Records that the clean of `epoch` completed: `ZADD key GT epoch max`.
+    private func recordCompletedClean(line: LineID, epoch: Int64) async throws {
+        try await redis.send("ZADD", completedKey(line), "GT", epoch, "max")
+    }
+
+    /// The highest epoch of a completed clean of the line, 0 when none: `ZSCORE key max`.
+    private func highestCompletedClean(line: LineID) async throws -> Int64 {
+        try await redis.send("ZSCORE", completedKey(line), "max").string.flatMap { Int64($0) } ?? 0
+    }
 
     /// `INCR` of the line's clean epoch, as durable as the store's writes (a lost epoch would
     /// go backwards after a failover and look like a stale read).
@@ -209,20 +226,6 @@ struct LoadWorker {
         default: return false
         }
     }
-}
-
-/// The highest epoch of a completed clean per line, shared by an instance's tasks.
-/// (An `NSLock`, not `Mutex`: ThreadSanitizer reports false races inside `Mutex` under
-/// contention.)
-final class CleanEpochs: @unchecked Sendable {
-    private let lock = NSLock()
-    private var epochs: [LineID: Int64] = [:]  // guarded by lock
-
-    func completed(line: LineID, epoch: Int64) {
-        lock.withLock { epochs[line] = Swift.max(epochs[line] ?? 0, epoch) }
-    }
-
-    func highest(line: LineID) -> Int64 { lock.withLock { epochs[line] ?? 0 } }
 }
 
 /// Operations started by an instance's tasks, for the shared `--ops` budget and progress.

@@ -21,7 +21,9 @@ struct RedisOptions: ParsableArguments {
             valueName: "url"))
     var redis: String?
 
-    @Option(name: .long, help: "Connections in the pool (per node on a cluster). Default: the URL's pool_size, else 2.")
+    @Option(
+        name: .long,
+        help: "Connections in the pool (per node on a cluster), 1–1024. Default: the URL's pool_size, else 2.")
     var poolSize: Int?
 
     /// The `CLIENT SETNAME` of every connection (set by the load test on its instances, so that
@@ -38,8 +40,8 @@ struct RedisOptions: ParsableArguments {
         return nil
     }
 
-    /// The URL to hand to a child process so that it reaches the same Redis: the configured URL,
-    /// else the embedded server's socket.
+    /// The URL to hand to a child process (in its environment, never its arguments) so that it
+    /// reaches the same Redis: the configured URL, else the embedded server's socket.
     func childURL(embedded: EmbeddedRedisServer?) -> String {
         embedded?.url ?? configuredURL ?? ""
     }
@@ -50,20 +52,28 @@ struct RedisOptions: ParsableArguments {
     }
 
     /// Resolves the deployment (with `--pool-size` and `--client-name` applied), starting an embedded server with
-    /// `embeddedArguments` when no URL is configured (it is also stopped on SIGINT/SIGTERM). The
+    /// `embeddedArguments` when no URL is configured (it is also stopped on SIGINT, SIGTERM and SIGHUP). The
     /// caller must `stop()` the returned server.
     ///
     /// - Throws: ``RedisClientError`` of kind `invalidURL` (exit 2; the message never repeats
     ///   the password) for a URL of no known form; ``EmbeddedRedisError`` when the server
     ///   cannot start.
     func resolve(embeddedArguments: [String] = []) async throws -> (RedisDeployment, EmbeddedRedisServer?) {
-        if let poolSize, poolSize < 1 { throw ToolFailure.badInput("--pool-size must be at least 1") }
+        try validatePoolSize()
         if let url = configuredURL {
             return (applySettings(try RedisDeployment(url: url)), nil)
         }
         let server = try await EmbeddedRedisServer.start(arguments: embeddedArguments)
         StopOnSignal.install(server)
         return (applySettings(.standalone(RedisConfiguration(endpoint: .unix(path: server.socketPath)))), server)
+    }
+
+    /// `--pool-size` within 1...``RedisConfiguration/maximumPoolSize`` (a pool opens every
+    /// connection, each with a thread, at once).
+    func validatePoolSize() throws {
+        if let poolSize, !(1...RedisConfiguration.maximumPoolSize).contains(poolSize) {
+            throw ToolFailure.badInput("--pool-size must be 1...\(RedisConfiguration.maximumPoolSize)")
+        }
     }
 
     private func applySettings(_ deployment: RedisDeployment) -> RedisDeployment {

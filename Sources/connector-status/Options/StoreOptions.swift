@@ -23,7 +23,7 @@ struct StoreOptions: ParsableArguments {
 
         func close() async {
             await redis.close()
-            embedded?.stop()
+            await embedded?.stopOffThePool()
         }
     }
 
@@ -51,7 +51,7 @@ struct StoreOptions: ParsableArguments {
                 deployment: deployment, redis: redis, store: StatusStore(redis: redis, keys: keys, logger: logger),
                 keys: keys, embedded: embedded)
         } catch {
-            embedded?.stop()
+            await embedded?.stopOffThePool()
             throw error
         }
     }

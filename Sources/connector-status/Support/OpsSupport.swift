@@ -31,13 +31,30 @@ enum OpsInput {
         return flag
     }
 
-    /// The bytes of `path`, or of standard input when `path` is `-`.
-    static func contents(of path: String, option: String) throws -> [UInt8] {
-        if path == "-" { return Array(FileHandle.standardInput.readDataToEndOfFile()) }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ToolFailure.badInput("\(option): cannot read file '\(path)'")
+    /// The bytes of `path`, or of standard input when `path` is `-`, reading at most `limit` + 1
+    /// bytes (enough to tell that the input is too long: an endless stdin, `/dev/zero`, a huge
+    /// file) — never the whole of an input that has no end. The caller refuses more than `limit`.
+    static func contents(of path: String, option: String, limit: Int) throws -> [UInt8] {
+        let handle: FileHandle
+        if path == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            guard let file = FileHandle(forReadingAtPath: path) else {
+                throw ToolFailure.badInput("\(option): cannot read file '\(path)'")
+            }
+            handle = file
         }
-        return Array(data)
+        defer { if path != "-" { try? handle.close() } }
+        var bytes: [UInt8] = []
+        do {
+            while bytes.count <= limit {
+                guard let chunk = try handle.read(upToCount: limit + 1 - bytes.count), !chunk.isEmpty else { break }
+                bytes += chunk
+            }
+        } catch {
+            throw ToolFailure.badInput("\(option): cannot read '\(path)': \(error.localizedDescription)")
+        }
+        return bytes
     }
 }
 
@@ -47,8 +64,10 @@ func printLine(_ text: String) {
     fflush(nil)  // every output stream; `stdout` itself is not concurrency-safe to name
 }
 
-/// Aligns rows of cells into columns (the first row is the header), two spaces apart.
-func formatTable(_ rows: [[String]]) -> String {
+/// Aligns rows of cells into columns (the first row is the header), two spaces apart. Control
+/// characters in cells (text from users or from Redis) are escaped.
+func formatTable(_ cells: [[String]]) -> String {
+    let rows = cells.map { $0.map(\.escapingControlCharacters) }
     guard let width = rows.map(\.count).max(), width > 0 else { return "" }
     var widths = Array(repeating: 0, count: width)
     for row in rows {

@@ -2,25 +2,112 @@ import Dispatch
 import EmbeddedRedis
 import Foundation
 
-/// Stops an embedded redis-server when the tool is interrupted (Ctrl-C, SIGTERM), so no
-/// private server outlives the command that started it.
+/// How the tool ends on SIGINT (Ctrl-C), SIGTERM and SIGHUP (a closed terminal, an ssh session
+/// ending): the running command is cancelled, every embedded redis-server is stopped and its
+/// temporary directory removed, then the process exits with 128 + the signal number. A command
+/// that does not end within ``grace`` after the signal (or a second signal) is cut short — the
+/// servers are still stopped first.
 enum StopOnSignal {
-    /// Signal sources must stay alive; kept here for the life of the process.
-    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
-    private static let lock = NSLock()
+    /// The signals handled.
+    static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+    /// How long a cancelled command may take to wind down.
+    static let grace: Duration = .seconds(3)
 
-    static func install(_ server: EmbeddedRedisServer) {
+    private static let lock = NSLock()
+    // All guarded by lock; the sources must stay alive for the life of the process.
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+    nonisolated(unsafe) private static var servers: [EmbeddedRedisServer] = []
+    nonisolated(unsafe) private static var received: Int32?
+    nonisolated(unsafe) private static var cancelCommand: (@Sendable () -> Void)?
+    nonisolated(unsafe) private static var exiting = false
+
+    /// Called once, first thing in `main`. A signal ignored by the parent stays ignored across
+    /// `exec` (the demo's and the load test's instances are started by a tool that handles
+    /// these signals itself): the defaults are restored, then the handlers installed.
+    static func installHandlers() {
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        for signalNumber in signals { sigaddset(&unblocked, signalNumber) }
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
         lock.lock()
         defer { lock.unlock() }
-        for signalNumber in [SIGINT, SIGTERM] {
+        for signalNumber in signals {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                server.stop()
-                exit(128 + signalNumber)
-            }
+            source.setEventHandler { received(signalNumber) }
             source.resume()
             sources.append(source)
         }
+    }
+
+    /// Registers the command's task canceller: called on the first signal.
+    static func onSignal(_ cancel: @escaping @Sendable () -> Void) {
+        lock.withLock { cancelCommand = cancel }
+    }
+
+    /// Registers an embedded server to stop on a signal (and at a forced exit).
+    static func install(_ server: EmbeddedRedisServer) {
+        lock.withLock { servers.append(server) }
+    }
+
+    /// The signal received, if any.
+    static var receivedSignal: Int32? { lock.withLock { received } }
+
+    /// Stops every registered embedded server (idempotent).
+    static func stopServers() {
+        for server in lock.withLock({ servers }) { server.stop() }
+    }
+
+    /// Stops the servers and exits with 128 + `signalNumber`. Only the first caller exits (the
+    /// grace timer and the command's own end may race); any other waits for it.
+    static func exitInterrupted(_ signalNumber: Int32) -> Never {
+        let first = lock.withLock { () -> Bool in
+            defer { exiting = true }
+            return !exiting
+        }
+        guard first else {
+            while true { pause() }
+        }
+        stopServers()
+        exit(128 + signalNumber)
+    }
+
+    private static func received(_ signalNumber: Int32) {
+        let (first, cancel) = lock.withLock { () -> (Bool, (@Sendable () -> Void)?) in
+            if received != nil { return (false, nil) }
+            received = signalNumber
+            return (true, cancelCommand)
+        }
+        guard first else { exitInterrupted(signalNumber) }  // a second signal: now
+        guard let cancel else { exitInterrupted(signalNumber) }
+        cancel()
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(grace.components.seconds * 1000))) {
+            exitInterrupted(signalNumber)
+        }
+    }
+}
+
+/// The parent-death watch of an instance process (the demo's and the load test's): its parent
+/// gives it a pipe as standard input and never writes to it; when the parent dies, however it
+/// dies, the pipe ends and the instance exits instead of running on alone.
+enum ParentWatch {
+    /// The environment variable a parent sets to ask for the watch.
+    static let variable = "CONNECTOR_STATUS_PARENT_PIPE"
+
+    /// Starts the watch when the parent asked for it.
+    static func startIfRequested() {
+        guard ProcessInfo.processInfo.environment[variable] == "1" else { return }
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let count = read(STDIN_FILENO, &byte, 1)
+                if count > 0 { continue }
+                if count < 0 && errno == EINTR { continue }
+                break
+            }
+            printError("error: the parent process is gone; stopping")
+            StopOnSignal.exitInterrupted(SIGHUP)
+        }
+        thread.start()
     }
 }

@@ -6,7 +6,8 @@ struct TextTable {
 
     init(_ header: [String]) { self.header = header }
 
-    mutating func add(_ row: [String]) { rows.append(row) }
+    /// Adds a row; control characters in its cells (text from users or Redis) are escaped.
+    mutating func add(_ row: [String]) { rows.append(row.map(\.escapingControlCharacters)) }
 
     func render() -> String {
         let all = [header] + rows

@@ -14,6 +14,12 @@ enum ToolExit {
     static let badInput: Int32 = 2
     /// Redis unreachable or authentication failed (no password in any output).
     static let redisUnavailable: Int32 = 3
+    /// Redis refused the command with a server error (`NOPERM`, `OOM`, `READONLY`, `WRONGTYPE`,
+    /// an unknown command…) or answered something the tool did not expect: the answer is not
+    /// "no", it is unknown.
+    static let serverError: Int32 = 4
+    /// The command was cancelled (its task); a signal exits 128 + its number instead.
+    static let interrupted: Int32 = 130
 
     /// The exit code and the one-line message for an error thrown by a command.
     static func classify(_ error: any Error) -> (code: Int32, message: String) {
@@ -25,8 +31,13 @@ enum ToolExit {
             case .invalidConnectorID, .invalidLineID, .dataTooLarge, .invalidData, .invalidName, .valueTooLarge,
                 .encodingFailed, .invalidDescriptor:
                 return (badInput, error.description)
-            case .versionConflict, .registryConflict, .wrongType, .unexpectedReply, .server, .cleanIncomplete:
+            case .versionConflict, .registryConflict:
                 return (no, error.description)
+            case .unexpectedReply(let text) where text.hasPrefix(String(describing: CancellationError())):
+                // The library wraps errors it does not know; a cancelled task is one of them.
+                return (interrupted, "interrupted")
+            case .wrongType, .unexpectedReply, .server, .cleanIncomplete:
+                return (serverError, error.description)
             case .notReplicated:
                 // Applied on the master, but not confirmed by enough replicas in time.
                 return (no, error.description)
@@ -35,13 +46,16 @@ enum ToolExit {
             }
         case let error as RedisClientError:
             if error.kind == .invalidURL || error.kind == .invalidArgument { return (badInput, error.message) }
+            if error.kind == .unexpectedReply || error.kind == .protocolError { return (serverError, error.message) }
             return (redisUnavailable, error.message)
         case let error as RedisServerError:
-            return (no, error.description)
+            return (serverError, error.description)
+        case is CancellationError:
+            return (interrupted, "interrupted")
         case let error as EmbeddedRedisError:
             return (redisUnavailable, "cannot start the embedded redis-server: \(error.message)")
         default:
-            return (no, String(describing: error))
+            return (serverError, String(describing: error))
         }
     }
 }
@@ -55,7 +69,8 @@ struct ToolFailure: Error {
     static func badInput(_ message: String) -> ToolFailure { ToolFailure(code: ToolExit.badInput, message: message) }
 }
 
-/// Writes one line to standard error.
+/// Writes one line to standard error, control characters escaped (messages repeat user input:
+/// a newline or an escape sequence in it must not forge a line or drive the terminal).
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    FileHandle.standardError.write(Data((text.escapingControlCharacters + "\n").utf8))
 }

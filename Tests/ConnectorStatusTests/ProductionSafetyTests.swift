@@ -1,0 +1,265 @@
+import ConnectorStatus
+import EmbeddedRedis
+import Foundation
+import RedisClient
+import Testing
+
+/// The demo, the load test and the benchmarks pointed at a Redis that holds someone's data, with
+/// a password: they delete only what they wrote, never show the password on a command line,
+/// leave no process behind and answer honestly. The built tool, real processes, a real Redis
+/// (the test server, or an embedded one with a password). Heavy: run alone.
+@Suite("Production safety of the demo, load test and benchmarks", .serialized, .timeLimit(.minutes(5)))
+struct ProductionSafetyTests {
+    static var url: String { StatusTestRedis.url }
+
+    static func namespace(_ prefix: String) -> String {
+        prefix + UUID().uuidString.prefix(10).replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    /// Every key under `namespace`, through the fixture's client (SCAN, every master).
+    static func keys(in namespace: String, _ redis: any RedisCommandClient) async throws -> Set<String> {
+        var found: Set<String> = []
+        var cursor = "0"
+        repeat {
+            let (next, batch) = try await redis.scan(cursor: cursor, matching: "\(namespace):*", count: 1000, type: nil)
+            found.formUnion(batch)
+            cursor = next
+        } while cursor != "0"
+        return found
+    }
+
+    static let smallLoad = [
+        "--instances", "2", "--tasks", "2", "--ops", "400", "--lines", "5", "--connectors", "2", "--json",
+    ]
+
+    // MARK: data loss
+
+    @Test func loadTestRefusesANamespaceHoldingDataAndDeletesOnlyWhatItWrote() async throws {
+        let fixture = try StatusFixture()
+        defer { Task { await fixture.close() } }
+        let namespace = fixture.keys.namespace
+        // Someone's data: a status, a registry entry, a plain key; and a key just outside.
+        try await fixture.store.update(try connector("prod_bot"), line: try line(7), StatusChange(active: true))
+        try await fixture.pool.send("SET", "\(namespace):app:setting", "keep me")
+        try await fixture.pool.send("SET", "\(namespace)x:neighbour", "keep me too")
+        defer { Task { _ = try? await fixture.pool.send("DEL", "\(namespace)x:neighbour") } }
+        let before = try await Self.keys(in: namespace, fixture.pool)
+
+        let refused = try ToolProcess(["loadtest", "--redis", Self.url, "--namespace", namespace] + Self.smallLoad)
+        #expect(await refused.exitStatus(within: .seconds(120)) == 2, "\(refused.description)")
+        #expect(refused.stderr.text.contains("--wipe-namespace"), "\(refused.description)")
+        #expect(try await Self.keys(in: namespace, fixture.pool) == before, "the refused run changed the namespace")
+        #expect(try await fixture.store.status(try connector("prod_bot"), line: try line(7)) != nil)
+
+        // Told to, it wipes the namespace first and leaves nothing of it (nor of its run) behind.
+        let wiped = try ToolProcess(
+            ["loadtest", "--redis", Self.url, "--namespace", namespace, "--wipe-namespace"] + Self.smallLoad)
+        #expect(await wiped.exitStatus(within: .seconds(120)) == 0, "\(wiped.description)")
+        #expect(try await Self.keys(in: namespace, fixture.pool).isEmpty)
+        #expect(try await fixture.pool.send("GET", "\(namespace)x:neighbour").string == "keep me too")
+
+        // A fresh namespace: its own keys are removed at the end, nothing else is touched.
+        let fresh = Self.namespace("lt")
+        let run = try ToolProcess(["loadtest", "--redis", Self.url, "--namespace", fresh] + Self.smallLoad)
+        #expect(await run.exitStatus(within: .seconds(120)) == 0, "\(run.description)")
+        #expect(try await Self.keys(in: fresh, fixture.pool).isEmpty)
+    }
+
+    @Test func demoRefusesANamespaceHoldingDataAndKeepsOtherStatusesOfItsOwn() async throws {
+        let fixture = try StatusFixture()
+        defer { Task { await fixture.close() } }
+        let namespace = fixture.keys.namespace
+        try await fixture.store.update(try connector("prod_bot"), line: try line(1), StatusChange(active: true))
+        let refused = try ToolProcess(["demo", "--redis", Self.url, "--namespace", namespace, "--pause-ms", "0"])
+        #expect(await refused.exitStatus(within: .seconds(120)) == 2, "\(refused.description)")
+        #expect(try await fixture.store.status(try connector("prod_bot"), line: try line(1)) != nil)
+
+        // In a namespace of its own, a second run clears only the demo's statuses: a status
+        // someone added meanwhile on the demo's line 1 survives.
+        let own = try StatusFixture()
+        defer { Task { await own.close() } }
+        let first = try ToolProcess(["demo", "--redis", Self.url, "--namespace", own.keys.namespace, "--pause-ms", "0"])
+        #expect(await first.exitStatus(within: .seconds(120)) == 0, "\(first.description)")
+        try await own.store.update(try connector("added_later"), line: try line(1), StatusChange(active: true))
+        let second = try ToolProcess([
+            "demo", "--redis", Self.url, "--namespace", own.keys.namespace, "--pause-ms", "0",
+        ])
+        #expect(await second.exitStatus(within: .seconds(120)) == 0, "\(second.description)")
+        #expect(try await own.store.status(try connector("added_later"), line: try line(1)) != nil)
+    }
+
+    // MARK: secrets
+
+    /// Polls the descendants of `tool` while it runs and returns the command lines seen.
+    static func childCommandLines(of tool: ToolProcess, until timeout: Duration) async -> [Int32: [String]] {
+        var seen: [Int32: [String]] = [:]
+        let deadline = ContinuousClock.now + timeout
+        while tool.process.isRunning && ContinuousClock.now < deadline {
+            for pid in ProcessTree.descendants(of: tool.pid) where seen[pid] == nil {
+                let arguments = ProcessTree.arguments(of: pid)
+                if !arguments.isEmpty { seen[pid] = arguments }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return seen
+    }
+
+    @Test func demoAndLoadTestNeverPutThePasswordOnAChildCommandLine() async throws {
+        let password = "Pw-\(UUID().uuidString.prefix(8))"
+        let server = try await EmbeddedRedisServer.start(arguments: ["--requirepass", password])
+        defer { server.stop() }
+        let url = "unix://\(server.socketPath)?password=\(password)"
+
+        let demo = try ToolProcess(["demo", "--pause-ms", "150"], environment: ["REDIS_URL": url])
+        let demoChildren = await Self.childCommandLines(of: demo, until: .seconds(120))
+        #expect(await demo.exitStatus(within: .seconds(60)) == 0, "\(demo.description)")
+        #expect(demoChildren.values.filter { $0.contains("demo-instance") }.count == 3, "\(demoChildren)")
+        for (pid, arguments) in demoChildren {
+            #expect(!arguments.joined(separator: " ").contains(password), "pid \(pid): \(arguments)")
+        }
+        #expect(!demo.stdout.text.contains(password) && !demo.stderr.text.contains(password))
+
+        let load = try ToolProcess(
+            ["loadtest", "--instances", "2", "--tasks", "2", "--duration", "2", "--lines", "5", "--connectors", "2"],
+            environment: ["REDIS_URL": url])
+        let loadChildren = await Self.childCommandLines(of: load, until: .seconds(120))
+        #expect(await load.exitStatus(within: .seconds(60)) == 0, "\(load.description)")
+        #expect(loadChildren.values.filter { $0.contains("loadtest-instance") }.count == 2, "\(loadChildren)")
+        for (pid, arguments) in loadChildren {
+            #expect(!arguments.joined(separator: " ").contains(password), "pid \(pid): \(arguments)")
+        }
+    }
+
+    @Test func benchGivesRedisBenchmarkThePasswordInItsEnvironmentOnly() async throws {
+        let password = "Pw-\(UUID().uuidString.prefix(8))"
+        let server = try await EmbeddedRedisServer.start(arguments: ["--requirepass", password])
+        defer { server.stop() }
+        // A redis-benchmark in front of the real one records what it was given. (The real one,
+        // 7.0, reads the password only from -a: the recorder hands it on that way, in the test.)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let recorder = directory.appendingPathComponent("redis-benchmark")
+        try """
+        #!/bin/sh
+        printf '%s\\n' "$@" > "\(directory.path)/argv.$$"
+        printf '%s' "$REDISCLI_AUTH" > "\(directory.path)/auth.$$"
+        exec /usr/bin/redis-benchmark -a "$REDISCLI_AUTH" "$@"
+        """.write(to: recorder, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: recorder.path)
+        let path = directory.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+
+        let bench = try ToolProcess(
+            ["bench", "--rounds", "1", "--requests", "1000", "--filter", "GET, 1 caller, serial", "--skip-facts"],
+            environment: ["REDIS_URL": "unix://\(server.socketPath)?password=\(password)", "PATH": path])
+        #expect(await bench.exitStatus(within: .seconds(120)) == 0, "\(bench.description)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        let argvFiles = files.filter { $0.hasPrefix("argv.") }
+        #expect(!argvFiles.isEmpty, "redis-benchmark was not run")
+        for file in argvFiles {
+            let argv = try String(contentsOfFile: directory.appendingPathComponent(file).path, encoding: .utf8)
+            #expect(!argv.contains(password), "password on redis-benchmark's command line: \(argv)")
+            let auth = try String(
+                contentsOfFile: directory.appendingPathComponent("auth." + file.dropFirst(5)).path, encoding: .utf8)
+            #expect(auth == password)
+        }
+    }
+
+    // MARK: processes left behind
+
+    @Test func demoInstancesExitWhenTheDemoDies() async throws {
+        let demo = try ToolProcess([
+            "demo", "--redis", Self.url, "--namespace", Self.namespace("dd"), "--pause-ms", "3000",
+        ])
+        defer { demo.killTree() }
+        var instances: [Int32] = []
+        let started = await eventually(timeout: .seconds(30)) {
+            instances = ProcessTree.descendants(of: demo.pid).filter {
+                ProcessTree.arguments(of: $0).contains("demo-instance")
+            }
+            return instances.count == 3
+        }
+        #expect(started, "the demo did not start its three instances")
+        kill(demo.pid, SIGKILL)
+        let gone = await eventually(timeout: .seconds(15)) { !instances.contains(where: ProcessTree.isAlive) }
+        #expect(gone, "instances still running after the demo died: \(instances.filter(ProcessTree.isAlive))")
+        for pid in instances where ProcessTree.isAlive(pid) { kill(pid, SIGKILL) }
+    }
+
+    @Test func loadTestStopsEveryInstanceWhenOneFails() async throws {
+        let load = try ToolProcess([
+            "loadtest", "--redis", Self.url, "--namespace", Self.namespace("lf"), "--instances", "3", "--tasks", "2",
+            "--duration", "600", "--lines", "5", "--connectors", "2",
+        ])
+        defer { load.killTree() }
+        var instances: [Int32] = []
+        let started = await eventually(timeout: .seconds(30)) {
+            instances = ProcessTree.descendants(of: load.pid).filter {
+                ProcessTree.arguments(of: $0).contains("loadtest-instance")
+            }
+            return instances.count == 3
+        }
+        #expect(started, "the load test did not start its three instances")
+        try await Task.sleep(for: .seconds(1))
+        // The last instance crashes; the parent must not wait for the others' 600 s.
+        let last = try #require(instances.max())
+        kill(last, SIGKILL)
+        let status = await load.exitStatus(within: .seconds(30))
+        #expect(status == 1, "\(load.description)")
+        #expect(load.stderr.text.contains("failed"), "\(load.description)")
+        let gone = await eventually(timeout: .seconds(10)) { !instances.contains(where: ProcessTree.isAlive) }
+        #expect(gone, "instances still running: \(instances.filter(ProcessTree.isAlive))")
+    }
+
+    @Test func ctrlCStopsTheLoadTestAndItsInstancesAsAnInterruption() async throws {
+        let load = try ToolProcess([
+            "loadtest", "--redis", Self.url, "--namespace", Self.namespace("li"), "--instances", "2", "--tasks", "2",
+            "--duration", "600", "--lines", "5", "--connectors", "2",
+        ])
+        defer { load.killTree() }
+        var instances: [Int32] = []
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                instances = ProcessTree.descendants(of: load.pid).filter {
+                    ProcessTree.arguments(of: $0).contains("loadtest-instance")
+                }
+                return instances.count == 2
+            })
+        kill(load.pid, SIGINT)
+        #expect(await load.exitStatus(within: .seconds(30)) == 130, "\(load.description)")
+        #expect(!load.stderr.text.contains("unexpected reply"), "\(load.description)")
+        #expect(await eventually(timeout: .seconds(10)) { !instances.contains(where: ProcessTree.isAlive) })
+    }
+
+    // MARK: honest answers
+
+    @Test func theStaleReadCheckIsGlobalAndCatchesAPlantedStaleRead() async throws {
+        // Instance 1 marks its cleans as done without cleaning and reads no cache itself: only a
+        // check that spans instances can see the stale values instance 2 then reads.
+        let arguments = [
+            "loadtest", "--redis", Self.url, "--instances", "2", "--tasks", "4", "--ops", "4000", "--lines", "3",
+            "--connectors", "2", "--mix", "0,0,70,30", "--json",
+        ]
+        let planted = try ToolProcess(arguments + ["--namespace", Self.namespace("ps"), "--plant-stale-read"])
+        #expect(await planted.exitStatus(within: .seconds(120)) == 1, "\(planted.description)")
+        let json = try #require(
+            planted.stdout.text.split(separator: "\n").last.flatMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }, "\(planted.description)")
+        let violations = try #require(json["violations"] as? [String: Int])
+        #expect((violations["stale_cache_reads"] ?? 0) > 0, "\(violations)")
+
+        // The same load without the plant: no stale read.
+        let honest = try ToolProcess(arguments + ["--namespace", Self.namespace("ph")])
+        #expect(await honest.exitStatus(within: .seconds(120)) == 0, "\(honest.description)")
+    }
+
+    @Test(arguments: [5, 50, 100])
+    func demoAgreesWhateverThePace(_ pause: Int) async throws {
+        let demo = try ToolProcess([
+            "demo", "--redis", Self.url, "--namespace", Self.namespace("dp"), "--pause-ms", String(pause),
+        ])
+        #expect(await demo.exitStatus(within: .seconds(120)) == 0, "\(demo.description)")
+        #expect(demo.stdout.text.contains("demo: OK"))
+    }
+}
