@@ -14,13 +14,18 @@
 -- A generation that does not exist is created (from the server clock, in microseconds): the
 -- generation a reader saw always exists, so a clean across lines (SCAN of generation keys)
 -- finds it, and it never repeats a number it may have had before.
+-- A generation as INCR takes it: "0" or digits without a leading zero, at most 18 of them
+-- (never negative: generations are created from the clock and only go up).
+local function isGeneration(text)
+  return #text <= 18 and (text == '0' or string.match(text, '^[1-9]%d*$') ~= nil)
+end
 local function refuse(key, what)
   return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
 end
 local t = redis.call('TYPE', KEYS[1]).ok
 if t ~= 'string' and t ~= 'none' then return refuse(KEYS[1], 'holds a ' .. t .. ', not an integer') end
 local gen = redis.call('GET', KEYS[1])
-if gen and not string.match(gen, '^%-?%d+$') then
+if gen and not isGeneration(gen) then
   return refuse(KEYS[1], 'holds a string that is not an integer')
 end
 t = redis.call('TYPE', KEYS[2]).ok

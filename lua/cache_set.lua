@@ -10,13 +10,18 @@
 -- Every key is checked before anything is written. A generation that does not exist starts
 -- from the server clock in microseconds, so it never takes a number it may have had before
 -- (an evicted or deleted generation key cannot make old entries valid again).
+-- A generation as INCR takes it: "0" or digits without a leading zero, at most 18 of them
+-- (never negative: generations are created from the clock and only go up).
+local function isGeneration(text)
+  return #text <= 18 and (text == '0' or string.match(text, '^[1-9]%d*$') ~= nil)
+end
 local function refuse(key, what)
   return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
 end
 local t = redis.call('TYPE', KEYS[1]).ok
 if t ~= 'string' and t ~= 'none' then return refuse(KEYS[1], 'holds a ' .. t .. ', not an integer') end
 local gen = redis.call('GET', KEYS[1])
-if gen and not string.match(gen, '^%-?%d+$') then
+if gen and not isGeneration(gen) then
   return refuse(KEYS[1], 'holds a string that is not an integer')
 end
 t = redis.call('TYPE', KEYS[2]).ok

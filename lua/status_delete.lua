@@ -19,13 +19,16 @@ end
 local function isCount(text)
   return string.match(text, '^%d+$') ~= nil and #text <= 15
 end
--- A counter: missing, or a string of at most `digits` decimal digits.
+-- A counter: missing, or a string of at most `digits` decimal digits in the canonical form
+-- INCR takes ("0", or no leading zero; "05" and "-0" pass '^%d+$' but INCR refuses them).
 local function counter(key, digits)
   local t = redis.call('TYPE', key).ok
   if t == 'none' then return nil, nil end
   if t ~= 'string' then return 'holds a ' .. t .. ', not an integer' end
   local v = redis.call('GET', key)
-  if string.match(v, '^%d+$') == nil or #v > digits then return 'holds a string that is not an integer' end
+  if (v ~= '0' and string.match(v, '^[1-9]%d*$') == nil) or #v > digits then
+    return 'holds a string that is not an integer'
+  end
   return nil, v
 end
 

@@ -69,7 +69,11 @@ extension LineCache {
             return try await readEntryScripted(
                 key: key, directory: directory, line: line, leaseToken: nil, wantStale: false)
         }
-        guard let generation = Int64(generationText) else {
+        // The scripts' rule (what INCR takes): no sign, no leading zero, at most 18 digits; a
+        // laxer parse ("05", "+5") would serve entries that no clean can invalidate.
+        guard generationText.utf8.count <= 18, let generation = Int64(generationText), generation >= 0,
+            String(generation) == generationText
+        else {
             throw .wrongType(key: generationKey, message: "the cache generation is not an integer")
         }
         guard let value = parts[1].bytes else { return EntryRead(generation: generation, state: "miss", payload: nil) }

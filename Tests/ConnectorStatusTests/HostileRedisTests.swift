@@ -1,0 +1,237 @@
+import ConnectorStatus
+import Foundation
+import Logging
+import RedisClient
+import Testing
+
+/// Attacks on the promises of issue 12 (all-or-nothing writes, versions and generations that
+/// never repeat, cleans that clean, events that notice a step back), the way a hostile
+/// production Redis and concurrent instances would make them.
+@Suite("Hostile Redis", .timeLimit(.minutes(3)))
+struct HostileRedisTests {
+    func makeCache(_ fixture: StatusFixture, options: LineCacheOptions = LineCacheOptions()) -> LineCache {
+        LineCache(redis: fixture.pool, keys: fixture.keys, options: options, logger: Logger(label: "test"))
+    }
+
+    /// Values a Lua pattern `^%d+$` takes for an integer but `INCR` refuses ("05", "-0"), and
+    /// other texts that are not canonical decimal integers. A write script that only checked the
+    /// pattern got past its checks, wrote the hash, the sets, the sequence, published the event,
+    /// and then failed at `INCR` of the generation: a partial write.
+    static let badCounters = [
+        "05", "007", "-0", "-05", "0x10", "1e3", " 5", "5 ", "+5", "12abc", "9223372036854775808",
+    ]
+
+    @Test func aGenerationIncrWouldRefuseStopsEveryStatusWriteBeforeItsFirstWrite() async throws {
+        let fixture = try StatusFixture()
+        let bot = try connector("bot")
+        for (index, bad) in Self.badCounters.enumerated() {
+            let target = try line(Int64(300 + index))
+            let events = fixture.store.events(lines: [target])
+            let inbox = StatusEventTests.Inbox(events)
+            #expect(await eventually { inbox.all.contains(.subscribed) })
+            try await fixture.store.update(bot, line: target, StatusChange(active: true))
+            #expect(await eventually { inbox.events.count == 1 })
+            let generation = fixture.keys.cacheGeneration(
+                directory: fixture.store.connectorInfoDirectory, line: target)
+            _ = try await fixture.pool.send("SET", generation, bad)
+            let before = try await AllOrNothingWriteTests.snapshot(fixture, line: target, connector: bot)
+
+            for attempt in ["update", "delete", "deleteAll"] {
+                do {
+                    switch attempt {
+                    case "update": try await fixture.store.update(bot, line: target, .bringUp)
+                    case "delete": try await fixture.store.delete(bot, line: target)
+                    default: try await fixture.store.deleteAll(line: target)
+                    }
+                    Issue.record("\(attempt) succeeded with the generation \(bad.debugDescription)")
+                } catch .wrongType(let key, let message) {
+                    #expect(key == generation, "\(attempt) \(bad.debugDescription): \(message)")
+                    #expect(message.contains("nothing was changed"))
+                } catch {
+                    Issue.record("\(attempt) with the generation \(bad.debugDescription): \(error)")
+                }
+                #expect(
+                    try await AllOrNothingWriteTests.snapshot(fixture, line: target, connector: bot) == before,
+                    "\(attempt) \(bad.debugDescription)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(inbox.events.count == 1, "an event went out for a refused write (\(bad.debugDescription))")
+            events.close()
+        }
+        await fixture.close()
+    }
+
+    /// The cache scripts and the plain read take one rule for a generation: what `INCR` takes.
+    @Test func aGenerationIncrWouldRefuseIsABadKeyForEveryCacheOperation() async throws {
+        let fixture = try StatusFixture()
+        let cache = makeCache(fixture)
+        let directory = CacheDirectory.component
+        for (index, bad) in (Self.badCounters + ["99999999999999999999"]).enumerated() {
+            let target = try line(Int64(400 + index))
+            let generation = fixture.keys.cacheGeneration(directory: directory.name, line: target)
+            let entry = fixture.keys.cacheEntry(directory: directory.name, line: target, key: "k")
+            _ = try await fixture.pool.send("SET", generation, bad)
+            // An entry that a lax reader would serve as current.
+            _ = try await fixture.pool.send("SET", entry, "\(bad):\"old\"", "PX", "60000")
+            func expectNamed(_ what: String, _ operation: () async throws(ConnectorStatusError) -> Void) async {
+                do {
+                    try await operation()
+                    Issue.record("\(what) succeeded with the generation \(bad.debugDescription)")
+                } catch .wrongType(let key, _) {
+                    #expect(key == generation, "\(what) \(bad.debugDescription)")
+                } catch {
+                    Issue.record("\(what) with the generation \(bad.debugDescription): \(error)")
+                }
+            }
+            await expectNamed("get") { () async throws(ConnectorStatusError) in
+                _ = try await cache.get(String.self, key: "k", in: directory, line: target)
+            }
+            await expectNamed("set") { () async throws(ConnectorStatusError) in
+                try await cache.set("new", key: "k", in: directory, line: target)
+            }
+            await expectNamed("clean") { () async throws(ConnectorStatusError) in
+                try await cache.clean(directory, line: target)
+            }
+            #expect(try await fixture.pool.send("GET", generation).string == bad)
+            #expect(try await fixture.pool.send("GET", entry).string == "\(bad):\"old\"")
+        }
+        await fixture.close()
+    }
+
+    /// A clean across lines goes past a generation `INCR` refuses, like past any bad key.
+    @Test func aCleanAcrossLinesGoesPastAGenerationIncrWouldRefuse() async throws {
+        let fixture = try StatusFixture()
+        let cache = makeCache(fixture)
+        let lines = try (1...30).map { try line(Int64(500 + $0)) }
+        for target in lines { try await cache.set("v", key: "k", in: .status, line: target) }
+        let bad = fixture.keys.cacheGeneration(directory: CacheDirectory.status.name, line: lines[7])
+        _ = try await fixture.pool.send("SET", bad, "05")
+        do {
+            try await cache.clean(.status)
+            Issue.record("a clean across lines with a bad key reported success")
+        } catch .cleanIncomplete(let cleaned, let badKeys) {
+            #expect(cleaned == lines.count - 1)
+            #expect(badKeys == [bad])
+        } catch {
+            Issue.record("clean across lines stopped: \(error)")
+        }
+        for (index, target) in lines.enumerated() where index != 7 {
+            #expect(try await cache.get(String.self, key: "k", in: .status, line: target) == nil, "line \(target)")
+        }
+        await fixture.close()
+    }
+
+    /// A writer that read the generation, then the key is deleted (a stray DEL, an eviction)
+    /// and a clean across lines runs (it cannot see that line): the write is still refused.
+    @Test func aWriterIsRefusedWhenItsGenerationKeyVanishedBeforeACleanAcrossLines() async throws {
+        let fixture = try StatusFixture()
+        let cache = makeCache(fixture)
+        let target = try line(81)
+        try await cache.set("before", key: "k", in: .component, line: target)
+        let seen = try await cache.lookup(String.self, key: "k", in: .component, line: target)
+        #expect(seen.value == "before")
+        _ = try await fixture.pool.send(
+            "DEL", fixture.keys.cacheGeneration(directory: CacheDirectory.component.name, line: target))
+        try await cache.clean(.component)
+        #expect(!(try await cache.set("stale", key: "k", in: .component, line: target, ifGeneration: seen.generation)))
+        #expect(try await cache.get(String.self, key: "k", in: .component, line: target) == nil)
+        await fixture.close()
+    }
+
+    /// Writers racing a clean of one line (which frees entries while they add new ones): a write
+    /// refused or accepted, never a value from before the clean served after it, and never an
+    /// entry of the current generation freed by the clean's walk.
+    @Test func writersRacingACleanOfOneLineLoseNothingCurrentAndResurrectNothing() async throws {
+        let fixture = try StatusFixture(poolSize: 4)
+        let cache = makeCache(fixture, options: LineCacheOptions(ttlJitter: 0, reclaimPause: .zero, freeBatchSize: 7))
+        let target = try line(91)
+        for round in 0..<5 {
+            for index in 0..<300 { try await cache.set("seed", key: "k\(index)", in: .status, line: target) }
+            let cleanDone = Task { try await cache.clean(.status, line: target) }
+            // Each writer reads (remembering the generation), then writes what it read under it.
+            let accepted = try await withThrowingTaskGroup(of: [(String, Int64)].self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        var mine: [(String, Int64)] = []
+                        for index in stride(from: writer, to: 300, by: 4) {
+                            let key = "k\(index)"
+                            let seen = try await cache.lookup(String.self, key: key, in: .status, line: target)
+                            if try await cache.set(
+                                "g\(seen.generation)", key: key, in: .status, line: target,
+                                ifGeneration: seen.generation)
+                            {
+                                mine.append((key, seen.generation))
+                            }
+                        }
+                        return mine
+                    }
+                }
+                var all: [(String, Int64)] = []
+                for try await part in group { all += part }
+                return all
+            }
+            _ = try await cleanDone.value
+            let current = try await cache.lookup(String.self, key: "probe", in: .status, line: target).generation
+            for (key, generation) in accepted where generation == current {
+                // Written under the current generation: it must still be there, and be what was written.
+                #expect(
+                    try await cache.get(String.self, key: key, in: .status, line: target) == "g\(generation)",
+                    "round \(round) \(key)")
+            }
+            for index in 0..<300 {
+                // Whatever is served is current: its writer read the current generation.
+                if let value = try await cache.get(String.self, key: "k\(index)", in: .status, line: target) {
+                    #expect(value == "g\(current)", "round \(round) k\(index)")
+                }
+            }
+        }
+        // No drain set is left behind.
+        let pattern =
+            fixture.keys.cacheDrain(directory: CacheDirectory.status.name, line: target, token: "x")
+            .replacingOccurrences(of: "{", with: "\\{").replacingOccurrences(of: "}", with: "\\}")
+            .dropLast(1) + "*"
+        var leftovers: [String] = []
+        var cursor = "0"
+        repeat {
+            let page = try await fixture.pool.scan(cursor: cursor, matching: String(pattern), count: 1000, type: nil)
+            leftovers += page.keys
+            cursor = page.cursor
+        } while cursor != "0"
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        await fixture.close()
+    }
+
+    /// Values that are not `<generation>:<payload>` as built: only one without any `:` is
+    /// removed by a read (plain or scripted); the others are a miss and stay.
+    @Test func oddValuesAreAMissAndOnlyOnesWithoutASeparatorAreRemoved() async throws {
+        let fixture = try StatusFixture()
+        let cache = makeCache(fixture)
+        let target = try line(95)
+        try await cache.set("x", key: "warm", in: .component, line: target)
+        let odd = [":\"v\"", "abc:\"v\"", "-1:\"v\"", "", "no separator"]
+        for (index, value) in odd.enumerated() {
+            let key = "odd\(index)"
+            let entry = fixture.keys.cacheEntry(directory: CacheDirectory.component.name, line: target, key: key)
+            for scripted in [false, true] {
+                _ = try await fixture.pool.send("SET", entry, value, "PX", "60000")
+                if scripted {
+                    let computed: String = try await cache.value(key: key, in: .component, line: target) { "computed" }
+                    #expect(computed == "computed")
+                    _ = try await fixture.pool.send("SET", entry, value, "PX", "60000")
+                    _ = try await cache.value(key: key, in: .component, line: target, staleWhileComputing: true) {
+                        "computed"
+                    }
+                } else {
+                    #expect(try await cache.get(String.self, key: key, in: .component, line: target) == nil)
+                }
+                let left = try await fixture.pool.send("GET", entry).string
+                if value.contains(":") {
+                    #expect(left == value || left?.hasSuffix(":\"computed\"") == true, "\(value.debugDescription)")
+                } else if !scripted {
+                    #expect(left == nil, "\(value.debugDescription) was not removed")
+                }
+            }
+        }
+        await fixture.close()
+    }
+}
