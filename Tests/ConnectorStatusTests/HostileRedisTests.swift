@@ -9,8 +9,11 @@ import Testing
 /// production Redis and concurrent instances would make them.
 @Suite("Hostile Redis", .timeLimit(.minutes(3)))
 struct HostileRedisTests {
-    func makeCache(_ fixture: StatusFixture, options: LineCacheOptions = LineCacheOptions()) -> LineCache {
-        LineCache(redis: fixture.pool, keys: fixture.keys, options: options, logger: Logger(label: "test"))
+    func makeCache(_ fixture: StatusFixture, options: LineCacheOptions = LineCacheOptions())
+        -> LineCache
+    {
+        LineCache(
+            redis: fixture.pool, keys: fixture.keys, options: options, logger: Logger(label: "test"))
     }
 
     /// Values a Lua pattern `^%d+$` takes for an integer but `INCR` refuses ("05", "-0"), and
@@ -51,11 +54,13 @@ struct HostileRedisTests {
                     Issue.record("\(attempt) with the generation \(bad.debugDescription): \(error)")
                 }
                 #expect(
-                    try await AllOrNothingWriteTests.snapshot(fixture, line: target, connector: bot) == before,
+                    try await AllOrNothingWriteTests.snapshot(fixture, line: target, connector: bot)
+                        == before,
                     "\(attempt) \(bad.debugDescription)")
             }
             try await Task.sleep(for: .milliseconds(100))
-            #expect(inbox.events.count == 1, "an event went out for a refused write (\(bad.debugDescription))")
+            #expect(
+                inbox.events.count == 1, "an event went out for a refused write (\(bad.debugDescription))")
             events.close()
         }
         await fixture.close()
@@ -73,7 +78,9 @@ struct HostileRedisTests {
             _ = try await fixture.pool.send("SET", generation, bad)
             // An entry that a lax reader would serve as current.
             _ = try await fixture.pool.send("SET", entry, "\(bad):\"old\"", "PX", "60000")
-            func expectNamed(_ what: String, _ operation: () async throws(ConnectorStatusError) -> Void) async {
+            func expectNamed(_ what: String, _ operation: () async throws(ConnectorStatusError) -> Void)
+                async
+            {
                 do {
                     try await operation()
                     Issue.record("\(what) succeeded with the generation \(bad.debugDescription)")
@@ -116,8 +123,36 @@ struct HostileRedisTests {
             Issue.record("clean across lines stopped: \(error)")
         }
         for (index, target) in lines.enumerated() where index != 7 {
-            #expect(try await cache.get(String.self, key: "k", in: .status, line: target) == nil, "line \(target)")
+            #expect(
+                try await cache.get(String.self, key: "k", in: .status, line: target) == nil,
+                "line \(target)")
         }
+        await fixture.close()
+    }
+
+    /// A sequence that comes again (the write that made it was lost in a failover, the next
+    /// write makes the same number) is another event under a number already seen: a step back.
+    @Test func aSequenceThatRepeatsAsksForAResync() async throws {
+        let fixture = try StatusFixture()
+        let store = fixture.store
+        let bot = try connector("bot")
+        let target = try line(61)
+        let events = store.events(lines: [target])
+        let inbox = StatusEventTests.Inbox(events)
+        #expect(await eventually { inbox.all.contains(.subscribed) })
+        try await store.update(bot, line: target, StatusChange(active: true))
+        try await store.update(bot, line: target, StatusChange(connection: true))
+        #expect(await eventually { inbox.events.count == 2 })
+        // The second write is lost: the counter is back at 1, the next write is 2 again.
+        _ = try await fixture.pool.send("SET", fixture.keys.lineSequence(target), "1")
+        try await store.update(bot, line: target, StatusChange(register: true))
+        #expect(await eventually { inbox.events.count == 3 })
+        #expect(inbox.events.map(\.sequence) == [1, 2, 2])
+        #expect(
+            inbox.all.contains(
+                .resyncNeeded(line: target, reason: .sequenceRegressed(last: 2, received: 2))),
+            "\(inbox.all)")
+        events.close()
         await fixture.close()
     }
 
@@ -133,7 +168,9 @@ struct HostileRedisTests {
         _ = try await fixture.pool.send(
             "DEL", fixture.keys.cacheGeneration(directory: CacheDirectory.component.name, line: target))
         try await cache.clean(.component)
-        #expect(!(try await cache.set("stale", key: "k", in: .component, line: target, ifGeneration: seen.generation)))
+        #expect(
+            !(try await cache.set(
+                "stale", key: "k", in: .component, line: target, ifGeneration: seen.generation)))
         #expect(try await cache.get(String.self, key: "k", in: .component, line: target) == nil)
         await fixture.close()
     }
@@ -143,10 +180,13 @@ struct HostileRedisTests {
     /// entry of the current generation freed by the clean's walk.
     @Test func writersRacingACleanOfOneLineLoseNothingCurrentAndResurrectNothing() async throws {
         let fixture = try StatusFixture(poolSize: 4)
-        let cache = makeCache(fixture, options: LineCacheOptions(ttlJitter: 0, reclaimPause: .zero, freeBatchSize: 7))
+        let cache = makeCache(
+            fixture, options: LineCacheOptions(ttlJitter: 0, reclaimPause: .zero, freeBatchSize: 7))
         let target = try line(91)
         for round in 0..<5 {
-            for index in 0..<300 { try await cache.set("seed", key: "k\(index)", in: .status, line: target) }
+            for index in 0..<300 {
+                try await cache.set("seed", key: "k\(index)", in: .status, line: target)
+            }
             let cleanDone = Task { try await cache.clean(.status, line: target) }
             // Each writer reads (remembering the generation), then writes what it read under it.
             let accepted = try await withThrowingTaskGroup(of: [(String, Int64)].self) { group in
@@ -171,7 +211,8 @@ struct HostileRedisTests {
                 return all
             }
             _ = try await cleanDone.value
-            let current = try await cache.lookup(String.self, key: "probe", in: .status, line: target).generation
+            let current = try await cache.lookup(String.self, key: "probe", in: .status, line: target)
+                .generation
             for (key, generation) in accepted where generation == current {
                 // Written under the current generation: it must still be there, and be what was written.
                 #expect(
@@ -193,7 +234,8 @@ struct HostileRedisTests {
         var leftovers: [String] = []
         var cursor = "0"
         repeat {
-            let page = try await fixture.pool.scan(cursor: cursor, matching: String(pattern), count: 1000, type: nil)
+            let page = try await fixture.pool.scan(
+                cursor: cursor, matching: String(pattern), count: 1000, type: nil)
             leftovers += page.keys
             cursor = page.cursor
         } while cursor != "0"
@@ -211,14 +253,19 @@ struct HostileRedisTests {
         let odd = [":\"v\"", "abc:\"v\"", "-1:\"v\"", "", "no separator"]
         for (index, value) in odd.enumerated() {
             let key = "odd\(index)"
-            let entry = fixture.keys.cacheEntry(directory: CacheDirectory.component.name, line: target, key: key)
+            let entry = fixture.keys.cacheEntry(
+                directory: CacheDirectory.component.name, line: target, key: key)
             for scripted in [false, true] {
                 _ = try await fixture.pool.send("SET", entry, value, "PX", "60000")
                 if scripted {
-                    let computed: String = try await cache.value(key: key, in: .component, line: target) { "computed" }
+                    let computed: String = try await cache.value(key: key, in: .component, line: target) {
+                        "computed"
+                    }
                     #expect(computed == "computed")
                     _ = try await fixture.pool.send("SET", entry, value, "PX", "60000")
-                    _ = try await cache.value(key: key, in: .component, line: target, staleWhileComputing: true) {
+                    _ = try await cache.value(
+                        key: key, in: .component, line: target, staleWhileComputing: true
+                    ) {
                         "computed"
                     }
                 } else {
@@ -226,7 +273,8 @@ struct HostileRedisTests {
                 }
                 let left = try await fixture.pool.send("GET", entry).string
                 if value.contains(":") {
-                    #expect(left == value || left?.hasSuffix(":\"computed\"") == true, "\(value.debugDescription)")
+                    #expect(
+                        left == value || left?.hasSuffix(":\"computed\"") == true, "\(value.debugDescription)")
                 } else if !scripted {
                     #expect(left == nil, "\(value.debugDescription) was not removed")
                 }

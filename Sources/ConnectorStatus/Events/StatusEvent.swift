@@ -84,8 +84,9 @@ public enum StatusNotification: Sendable, Hashable {
 public enum ResyncReason: Sendable, Hashable {
     /// The line's sequence jumped from `last` to `received`: events in between were missed.
     case sequenceGap(last: Int64, received: Int64)
-    /// The line's sequence went back from `last` to `received` (its counter was lost, e.g.
-    /// acknowledged writes lost in a failover, or evicted): what was read before may be stale.
+    /// The line's sequence went back from `last` to `received`, or came again (`received ==
+    /// last`): its counter was lost, e.g. acknowledged writes lost in a failover, or evicted, so
+    /// what was read before may be stale.
     case sequenceRegressed(last: Int64, received: Int64)
     /// The subscription's connection was lost and re-established.
     case reconnected
