@@ -52,6 +52,11 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local versionText = redis.call('HGET', KEYS[1], 'VERSION') or '0'
 if not isCount(versionText) then return refuse(KEYS[1], 'has a VERSION that is not an integer') end
+-- The floor never goes down (a pair re-created by a writer that does not know floors has a
+-- VERSION below it).
+local floorText = redis.call('HGET', KEYS[6], ARGV[1]) or '0'
+if not isCount(floorText) then return refuse(KEYS[6], 'has a floor for ' .. ARGV[1] .. ' that is not an integer') end
+local newFloor = string.format('%d', math.max(tonumber(versionText), tonumber(floorText)))
 local seq = tonumber(seqText or '0') + 1
 local seqOut = string.format('%d', seq)
 local published = redis.pcall('PUBLISH', ARGV[4], cjson.encode({
@@ -63,7 +68,7 @@ if type(published) == 'table' and published.err then
     .. '); nothing was changed')
 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[6], ARGV[1], versionText)
+redis.call('HSET', KEYS[6], ARGV[1], newFloor)
 redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[5], ARGV[1])
 redis.call('SET', KEYS[3], seqOut)

@@ -46,6 +46,7 @@ if genProblem then return refuse(KEYS[3], genProblem) end
 problem = wrongType(KEYS[5], 'hash')
 if problem then return refuse(KEYS[5], problem) end
 local versions = {}
+local floors = {}
 for i = 6, #KEYS do
   problem = wrongType(KEYS[i], 'hash')
   if problem then return refuse(KEYS[i], problem) end
@@ -53,6 +54,12 @@ for i = 6, #KEYS do
     local versionText = redis.call('HGET', KEYS[i], 'VERSION') or '0'
     if not isCount(versionText) then return refuse(KEYS[i], 'has a VERSION that is not an integer') end
     versions[i] = versionText
+    -- The floor never goes down (see status_delete.lua).
+    local floorText = redis.call('HGET', KEYS[5], ARGV[i - 2]) or '0'
+    if not isCount(floorText) then
+      return refuse(KEYS[5], 'has a floor for ' .. ARGV[i - 2] .. ' that is not an integer')
+    end
+    floors[i] = string.format('%d', math.max(tonumber(versionText), tonumber(floorText)))
   end
 end
 
@@ -82,7 +89,7 @@ for i = 6, #KEYS do
   local connector = ARGV[i - 2]
   if versions[i] then
     redis.call('DEL', KEYS[i])
-    redis.call('HSET', KEYS[5], connector, versions[i])
+    redis.call('HSET', KEYS[5], connector, floors[i])
   end
   redis.call('SREM', KEYS[1], connector)
   redis.call('SREM', KEYS[4], connector)

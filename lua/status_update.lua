@@ -20,7 +20,8 @@
 -- when it is out of memory (instead of at the first write, after the PUBLISH).
 -- VERSION counts the pair's changes since it was first written, across deletes: a pair deleted
 -- at VERSION 7 and brought up again starts at 8 (the floor is kept in KEYS[6], never deleted),
--- so a compare-and-set can never succeed against another incarnation of the pair.
+-- so a compare-and-set can never succeed against another incarnation of the pair. A change
+-- continues from max(VERSION, floor), and a floor never goes down.
 -- Large integers travel as text: cjson prints numbers with 14 significant digits.
 local function refuse(key, what)
   return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
@@ -93,13 +94,13 @@ end
 if exists and #changed == 0 then
   return {'unchanged', version, 0, '', redis.call('HGETALL', key)}
 end
-local base = version
-if not exists then
-  flagChanged = true
-  local floor = redis.call('HGET', KEYS[6], ARGV[1]) or '0'
-  if not isCount(floor) then return refuse(KEYS[6], 'has a floor for ' .. ARGV[1] .. ' that is not an integer') end
-  base = tonumber(floor)
-end
+if not exists then flagChanged = true end
+-- Continue above the floor even when the pair exists: a pair re-created by a writer that does
+-- not know floors (the previous release, during a rolling upgrade) restarts at 1, and its
+-- versions would otherwise repeat those of the earlier life.
+local floor = redis.call('HGET', KEYS[6], ARGV[1]) or '0'
+if not isCount(floor) then return refuse(KEYS[6], 'has a floor for ' .. ARGV[1] .. ' that is not an integer') end
+local base = math.max(version, tonumber(floor))
 local newVersion = base + 1
 local versionOut = string.format('%d', newVersion)
 local seq = tonumber(seqText or '0') + 1

@@ -16,6 +16,22 @@ struct HostileRedisTests {
             redis: fixture.pool, keys: fixture.keys, options: options, logger: Logger(label: "test"))
     }
 
+    /// Expects `operation` to fail with `wrongType` naming `key`.
+    static func expectWrongType(
+        _ key: String, sourceLocation: SourceLocation = #_sourceLocation,
+        _ operation: () async throws(ConnectorStatusError) -> Void
+    ) async {
+        do {
+            try await operation()
+            Issue.record("succeeded; expected wrongType(\(key))", sourceLocation: sourceLocation)
+        } catch .wrongType(let named, let message) {
+            #expect(named == key, "\(message)", sourceLocation: sourceLocation)
+            #expect(message.contains("nothing was changed"), sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("\(error); expected wrongType(\(key))", sourceLocation: sourceLocation)
+        }
+    }
+
     /// Values a Lua pattern `^%d+$` takes for an integer but `INCR` refuses ("05", "-0"), and
     /// other texts that are not canonical decimal integers. A write script that only checked the
     /// pattern got past its checks, wrote the hash, the sets, the sequence, published the event,
@@ -153,6 +169,65 @@ struct HostileRedisTests {
                 .resyncNeeded(line: target, reason: .sequenceRegressed(last: 2, received: 2))),
             "\(inbox.all)")
         events.close()
+        await fixture.close()
+    }
+
+    /// A version floor never goes down. A pair re-created by a writer that does not know floors
+    /// (an instance of the previous release during a rolling upgrade, which restarts `VERSION` at
+    /// 1) must not lower the floor on its next delete, nor reuse versions of the earlier life.
+    @Test func aVersionFloorNeverGoesDown() async throws {
+        let fixture = try StatusFixture()
+        let store = fixture.store
+        let bot = try connector("bot")
+        let target = try line(71)
+        let floors = fixture.keys.versionFloors(target)
+        // Earlier life: up to version 9, deleted (floor 9).
+        _ = try await fixture.pool.send("HSET", floors, bot.rawValue, "9")
+        // Re-created by an old writer: VERSION 1 although the floor is 9.
+        _ = try await fixture.pool.send(
+            "HSET", fixture.keys.status(bot, line: target), "ACTIVE", "Y", "CONNECTION", "N", "REGISTER",
+            "N",
+            "ERROR", "N", "VERSION", "1", "UPDATED", "1")
+        _ = try await fixture.pool.send("SADD", fixture.keys.lineIndex(target), bot.rawValue)
+        // A change of this life continues above the floor: version 2 was a version of the other life.
+        let changed = try await store.update(
+            bot, line: target, StatusChange(connection: true), ifVersion: 1)
+        #expect(changed.status.version == 10)
+        try await store.delete(bot, line: target)
+        #expect(try await fixture.pool.send("HGET", floors, bot.rawValue).string == "10")
+        // Re-created by an old writer once more (VERSION 2), then deleted: the floor stays 10.
+        _ = try await fixture.pool.send(
+            "HSET", fixture.keys.status(bot, line: target), "ACTIVE", "Y", "CONNECTION", "N", "REGISTER",
+            "N",
+            "ERROR", "N", "VERSION", "2", "UPDATED", "1")
+        _ = try await fixture.pool.send("SADD", fixture.keys.lineIndex(target), bot.rawValue)
+        try await store.delete(bot, line: target)
+        #expect(try await fixture.pool.send("HGET", floors, bot.rawValue).string == "10")
+        #expect(try await store.update(bot, line: target, .bringUp).status.version == 11)
+        // The same through deleteAll: a pair at 11 deleted gives floor 11; one at VERSION 2 below
+        // that floor leaves it at 11.
+        try await store.deleteAll(line: target)
+        #expect(try await fixture.pool.send("HGET", floors, bot.rawValue).string == "11")
+        _ = try await fixture.pool.send(
+            "HSET", fixture.keys.status(bot, line: target), "ACTIVE", "Y", "CONNECTION", "N", "REGISTER", "N",
+            "ERROR", "N", "VERSION", "2", "UPDATED", "1")
+        _ = try await fixture.pool.send("SADD", fixture.keys.lineIndex(target), bot.rawValue)
+        #expect(try await store.deleteAll(line: target) == 1)
+        #expect(try await fixture.pool.send("HGET", floors, bot.rawValue).string == "11")
+        // A floor that is not an integer: every write and delete of the pair is refused, naming the hash.
+        try await store.update(bot, line: target, .bringUp)
+        _ = try await fixture.pool.send("HSET", floors, bot.rawValue, "1e3")
+        let before = try await AllOrNothingWriteTests.snapshot(fixture, line: target, connector: bot)
+        await Self.expectWrongType(floors) { () async throws(ConnectorStatusError) in
+            _ = try await store.update(bot, line: target, StatusChange(error: true))
+        }
+        await Self.expectWrongType(floors) { () async throws(ConnectorStatusError) in
+            _ = try await store.delete(bot, line: target)
+        }
+        await Self.expectWrongType(floors) { () async throws(ConnectorStatusError) in
+            _ = try await store.deleteAll(line: target)
+        }
+        #expect(try await AllOrNothingWriteTests.snapshot(fixture, line: target, connector: bot) == before)
         await fixture.close()
     }
 
