@@ -231,6 +231,69 @@ struct HostileRedisTests {
         await fixture.close()
     }
 
+    /// An ACL user allowed to publish but not to write every key of a write: a user with read-only
+    /// keys (`%R~*`), or one whose key patterns cover the status hashes and the line index only.
+    /// If a script ran, it would publish first, then have a write refused (a phantom event, or a
+    /// partial write). It does not run: Redis checks the declared `KEYS` of `EVALSHA` against the
+    /// ACL (as read-write) before the script starts, which is why every key must be declared.
+    @Test func aUserWhoMayNotWriteEveryKeyPublishesAndWritesNothing() async throws {
+        let fixture = try StatusFixture()
+        let bot = try connector("bot")
+        let other = try connector("other")
+        let namespace = fixture.keys.namespace
+        let rules: [[String]] = [
+            ["&*", "%R~*", "+@all"],
+            ["&*", "~\(namespace):*:st*", "+@all"],
+        ]
+        for (index, rule) in rules.enumerated() {
+            let target = try line(Int64(700 + index))
+            // The pair exists, written by a full user.
+            try await fixture.store.update(bot, line: target, StatusChange(active: true))
+            let user = "limited\(index)" + namespace
+            let password = "pw" + UUID().uuidString.prefix(8)
+            for (_, result) in await fixture.pool.sendToEveryMaster(
+                RedisCommand("ACL", arguments: ["SETUSER", user, "on", ">\(password)"] + rule))
+            {
+                _ = try result.get()
+            }
+            let client = try RedisDeployment(url: StatusTestRedis.url).withConfiguration {
+                $0.username = user
+                $0.password = password
+            }.makeClient()
+            let store = StatusStore(redis: client, keys: fixture.keys, logger: .init(label: "test"))
+            let events = fixture.store.events(lines: [target])
+            let inbox = StatusEventTests.Inbox(events)
+            #expect(await eventually { inbox.all.contains(.subscribed) })
+            let before = try await AllOrNothingWriteTests.snapshot(fixture, line: target, connector: bot)
+            for attempt in ["update", "create", "delete", "deleteAll"] {
+                do {
+                    switch attempt {
+                    case "update": try await store.update(bot, line: target, .bringUp)
+                    case "create": try await store.update(other, line: target, .bringUp)
+                    case "delete": try await store.delete(bot, line: target)
+                    default: try await store.deleteAll(line: target)
+                    }
+                    Issue.record("\(attempt) succeeded for \(rule)")
+                } catch .server(let error) {
+                    #expect(error.code == "NOPERM", "\(attempt) \(rule): \(error)")
+                } catch {
+                    Issue.record("\(attempt) \(rule): \(error)")
+                }
+                #expect(
+                    try await AllOrNothingWriteTests.snapshot(fixture, line: target, connector: bot) == before,
+                    "\(attempt) \(rule)")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(inbox.events.isEmpty, "events of refused writes went out for \(rule): \(inbox.events)")
+            events.close()
+            await client.close()
+            for (_, result) in await fixture.pool.sendToEveryMaster(RedisCommand("ACL", "DELUSER", user)) {
+                _ = try result.get()
+            }
+        }
+        await fixture.close()
+    }
+
     /// A writer that read the generation, then the key is deleted (a stray DEL, an eviction)
     /// and a clean across lines runs (it cannot see that line): the write is still refused.
     @Test func aWriterIsRefusedWhenItsGenerationKeyVanishedBeforeACleanAcrossLines() async throws {
