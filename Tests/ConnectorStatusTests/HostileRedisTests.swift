@@ -1,4 +1,5 @@
 import ConnectorStatus
+import EmbeddedRedis
 import Foundation
 import Logging
 import RedisClient
@@ -290,6 +291,79 @@ struct HostileRedisTests {
             for (_, result) in await fixture.pool.sendToEveryMaster(RedisCommand("ACL", "DELUSER", user)) {
                 _ = try result.get()
             }
+        }
+        await fixture.close()
+    }
+
+    /// `deleteLinesExcept` records floors like `delete` and `deleteAll`: a pair it deleted and
+    /// that comes back continues above its old version.
+    @Test func deleteLinesExceptRecordsFloorsToo() async throws {
+        let fixture = try StatusFixture()
+        let store = fixture.store
+        let bot = try connector("bot")
+        let kept = try line(801)
+        let dropped = try line(802)
+        try await store.update(bot, line: kept, .bringUp)
+        try await store.update(bot, line: dropped, StatusChange(active: true))
+        let seen = try await store.update(bot, line: dropped, StatusChange(connection: true)).status.version
+        #expect(try await store.deleteLinesExcept(connector: bot, keep: [kept]) == 1)
+        #expect(
+            try await fixture.pool.send("HGET", fixture.keys.versionFloors(dropped), bot.rawValue).string == "\(seen)")
+        let again = try await store.update(bot, line: dropped, StatusChange(active: true))
+        #expect(again.outcome == .added && again.status.version == seen + 1)
+        await fixture.close()
+    }
+
+    /// A master that lost its replicas (`min-replicas-to-write`): the write script is refused
+    /// before it runs, so no event goes out for a write that did not happen.
+    @Test func aMasterWithoutEnoughReplicasPublishesNothing() async throws {
+        let server = try await EmbeddedRedisServer.start(arguments: ["--min-replicas-to-write", "1"])
+        defer { server.stop() }
+        let pool = try RedisConnectionPool(configuration: RedisConfiguration(url: server.url))
+        let store = StatusStore(redis: pool, logger: Logger(label: "test"))
+        let bot = try connector("bot")
+        let target = try line(9)
+        let events = store.events(lines: [target])
+        let inbox = StatusEventTests.Inbox(events)
+        #expect(await eventually { inbox.all.contains(.subscribed) })
+        for attempt in 0..<3 {
+            do {
+                switch attempt {
+                case 0: try await store.update(bot, line: target, .bringUp)
+                case 1: try await store.delete(bot, line: target)
+                default: try await store.deleteAll(line: target)
+                }
+                if attempt == 0 { Issue.record("a write without replicas succeeded") }
+            } catch .server(let error) {
+                #expect(error.code == "NOREPLICAS", "\(error)")
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(inbox.events.isEmpty, "\(inbox.events)")
+        #expect(try await pool.send("DBSIZE").int == 0)
+        events.close()
+        await pool.close()
+    }
+
+    /// An interrupted freeing walk leaves its drain set to its TTL: the index it was renamed
+    /// from always has one, at least as long as that of any entry it lists.
+    @Test func theIndexAndSoEveryDrainSetExpiresNoEarlierThanItsEntries() async throws {
+        let fixture = try StatusFixture()
+        let cache = makeCache(fixture)
+        let target = try line(811)
+        let index = fixture.keys.cacheIndex(directory: CacheDirectory.status.name, line: target)
+        // A hostile index without a TTL is given one by the next write.
+        _ = try await fixture.pool.send("SADD", index, "stray")
+        try await cache.set("short", key: "a", in: .status, line: target, ttl: .seconds(60))
+        try await cache.set("long", key: "b", in: .status, line: target, ttl: .seconds(3600))
+        try await cache.set("short again", key: "c", in: .status, line: target, ttl: .seconds(60))
+        let indexTTL = try #require(try await fixture.pool.send("PTTL", index).int)
+        for key in ["a", "b", "c"] {
+            let entry = fixture.keys.cacheEntry(directory: CacheDirectory.status.name, line: target, key: key)
+            let entryTTL = try #require(try await fixture.pool.send("PTTL", entry).int)
+            #expect(entryTTL > 0 && indexTTL >= entryTTL, "\(key): entry \(entryTTL) ms, index \(indexTTL) ms")
         }
         await fixture.close()
     }
