@@ -8,6 +8,12 @@
 -- All or nothing, as status_update.lua: every key is checked first and the event is published
 -- before the first write. The pair's last VERSION is kept as its floor in KEYS[6], so a
 -- pair brought up again gets a VERSION it never had.
+-- A decimal integer for the event JSON: a JSON number while cjson prints it exactly (at most 14
+-- digits; what subscribers of the previous release decode), decimal text beyond.
+local function wire(text)
+  if #text <= 14 then return tonumber(text) end
+  return text
+end
 local function refuse(key, what)
   return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
 end
@@ -60,8 +66,8 @@ local newFloor = string.format('%d', math.max(tonumber(versionText), tonumber(fl
 local seq = tonumber(seqText or '0') + 1
 local seqOut = string.format('%d', seq)
 local published = redis.pcall('PUBLISH', ARGV[4], cjson.encode({
-  type = 'deleted', connector = ARGV[1], line = ARGV[2],
-  version = versionText, seq = seqOut, changed = '', ts = ARGV[3]
+  type = 'deleted', connector = ARGV[1], line = wire(ARGV[2]),
+  version = wire(versionText), seq = wire(seqOut), changed = '', ts = wire(ARGV[3])
 }))
 if type(published) == 'table' and published.err then
   return redis.error_reply('NOPERM channel ' .. ARGV[4] .. ' may not be published to (' .. published.err

@@ -10,6 +10,12 @@
 -- Returns {deleted count, remaining connector ids...}
 -- All or nothing, as status_update.lua: every key is checked first and the events are
 -- published before the first write.
+-- A decimal integer for the event JSON: a JSON number while cjson prints it exactly (at most 14
+-- digits; what subscribers of the previous release decode), decimal text beyond.
+local function wire(text)
+  if #text <= 14 then return tonumber(text) end
+  return text
+end
 local function refuse(key, what)
   return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
 end
@@ -69,8 +75,8 @@ for i = 6, #KEYS do
   if versions[i] then
     seq = seq + 1
     local published = redis.pcall('PUBLISH', ARGV[3], cjson.encode({
-      type = 'deleted', connector = ARGV[i - 2], line = ARGV[1],
-      version = versions[i], seq = string.format('%d', seq), changed = '', ts = ARGV[2]
+      type = 'deleted', connector = ARGV[i - 2], line = wire(ARGV[1]),
+      version = wire(versions[i]), seq = wire(string.format('%d', seq)), changed = '', ts = wire(ARGV[2])
     }))
     if type(published) == 'table' and published.err then
       if deleted == 0 then

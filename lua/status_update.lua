@@ -22,7 +22,14 @@
 -- at VERSION 7 and brought up again starts at 8 (the floor is kept in KEYS[6], never deleted),
 -- so a compare-and-set can never succeed against another incarnation of the pair. A change
 -- continues from max(VERSION, floor), and a floor never goes down.
--- Large integers travel as text: cjson prints numbers with 14 significant digits.
+-- Integers of more than 14 digits travel as text in the event: cjson prints numbers with 14
+-- significant digits. Shorter ones stay JSON numbers, which the previous release reads.
+-- A decimal integer for the event JSON: a JSON number while cjson prints it exactly (at most 14
+-- digits; what subscribers of the previous release decode), decimal text beyond.
+local function wire(text)
+  if #text <= 14 then return tonumber(text) end
+  return text
+end
 local function refuse(key, what)
   return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
 end
@@ -108,8 +115,8 @@ local seqOut = string.format('%d', seq)
 local outcome = exists and 'updated' or 'added'
 local list = table.concat(changed, ',')
 local published = redis.pcall('PUBLISH', ARGV[5], cjson.encode({
-  type = outcome, connector = ARGV[1], line = ARGV[2],
-  version = versionOut, seq = seqOut, changed = list, ts = ARGV[4]
+  type = outcome, connector = ARGV[1], line = wire(ARGV[2]),
+  version = wire(versionOut), seq = wire(seqOut), changed = list, ts = wire(ARGV[4])
 }))
 if type(published) == 'table' and published.err then
   return redis.error_reply('NOPERM channel ' .. ARGV[5] .. ' may not be published to (' .. published.err

@@ -173,6 +173,60 @@ struct HostileRedisTests {
         await fixture.close()
     }
 
+    /// A rolling upgrade: subscribers of the previous release decode `line`, `version`, `seq`
+    /// as JSON integers and `ts` as a number. Events of ordinary lines must still reach them
+    /// (numbers cjson prints exactly, up to 14 digits, travel as numbers); only larger ones
+    /// travel as text (which that release could not read exactly anyway).
+    @Test func eventsOfOrdinaryLinesStayReadableByThePreviousRelease() async throws {
+        struct PreviousReleaseWire: Decodable {
+            var type: String
+            var connector: String
+            var line: Int64
+            var version: Int64
+            var seq: Int64
+            var changed: String
+            var ts: Double
+        }
+        let fixture = try StatusFixture()
+        let store = fixture.store
+        let bot = try connector("bot")
+        let ordinary = try line(99_999_999_999_999)
+        let large = try line(Int64.max)
+        let subscription = fixture.pool.subscribe(
+            channels: [fixture.keys.eventChannel(ordinary), fixture.keys.eventChannel(large)])
+        let payloads = EventEdgeTests.EventLog()
+        let reader = Task {
+            for await event in subscription {
+                if case .message(_, let payload, _) = event {
+                    payloads.append(String(decoding: payload, as: UTF8.self))
+                }
+            }
+        }
+        let events = store.events(lines: [ordinary, large])
+        let inbox = StatusEventTests.Inbox(events)
+        #expect(await eventually { inbox.all.contains(.subscribed) })
+        try await Task.sleep(for: .milliseconds(200))
+        try await store.update(bot, line: ordinary, StatusChange(active: true))
+        try await store.delete(bot, line: ordinary)
+        try await store.update(bot, line: ordinary, StatusChange(active: true))
+        try await store.deleteAll(line: ordinary)
+        try await store.update(bot, line: large, StatusChange(active: true))
+        #expect(await eventually { payloads.all.count == 5 && inbox.events.count == 5 })
+        let ordinaryPayloads = payloads.all.filter { !$0.contains("9223372036854775807") }
+        #expect(ordinaryPayloads.count == 4)
+        for payload in ordinaryPayloads {
+            let wire = try? JSONDecoder().decode(PreviousReleaseWire.self, from: Data(payload.utf8))
+            #expect(wire?.line == 99_999_999_999_999, "\(payload)")
+        }
+        #expect(inbox.events.map(\.line) == [ordinary, ordinary, ordinary, ordinary, large])
+        #expect(inbox.events.map(\.sequence) == [1, 2, 3, 4, 1])
+        #expect(inbox.events.map(\.version) == [1, 1, 2, 2, 1])
+        events.close()
+        subscription.close()
+        reader.cancel()
+        await fixture.close()
+    }
+
     /// A version floor never goes down. A pair re-created by a writer that does not know floors
     /// (an instance of the previous release during a rolling upgrade, which restarts `VERSION` at
     /// 1) must not lower the floor on its next delete, nor reuse versions of the earlier life.

@@ -26,8 +26,8 @@ public struct StatusEvent: Sendable, Hashable {
     public var timestamp: Date
 
     /// Decodes the JSON the scripts publish; `nil` for anything else. Line, version, sequence
-    /// and timestamp travel as decimal text (cjson would print numbers with 14 significant
-    /// digits); plain JSON integers are accepted too.
+    /// and timestamp travel as JSON integers up to 14 digits (what cjson prints exactly, and
+    /// what the previous release reads) and as decimal text beyond; both are accepted.
     init?(json payload: [UInt8]) {
         struct Wire: Decodable {
             var type: String
