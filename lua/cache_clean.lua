@@ -24,10 +24,15 @@ local gen = redis.call('GET', KEYS[1])
 if gen and not isGeneration(gen) then
   return refuse(KEYS[1], 'holds a string that is not an integer')
 end
-t = redis.call('TYPE', KEYS[2]).ok
-if t ~= 'set' and t ~= 'none' then return refuse(KEYS[2], 'holds a ' .. t .. ', not a set') end
-t = redis.call('TYPE', KEYS[3]).ok
-if t ~= 'none' then return refuse(KEYS[3], 'already exists (a ' .. t .. ')') end
+-- The index and the drain set are touched only when the index moves; otherwise (a clean across
+-- lines) a bad index must not keep the line from being cleaned: the next write names it.
+local move = ARGV[1] == '1'
+if move then
+  t = redis.call('TYPE', KEYS[2]).ok
+  if t ~= 'set' and t ~= 'none' then return refuse(KEYS[2], 'holds a ' .. t .. ', not a set') end
+  t = redis.call('TYPE', KEYS[3]).ok
+  if t ~= 'none' then return refuse(KEYS[3], 'already exists (a ' .. t .. ')') end
+end
 if gen then
   gen = redis.call('INCR', KEYS[1])
 else
@@ -35,7 +40,8 @@ else
   gen = now[1] .. string.format('%06d', tonumber(now[2]))
   redis.call('SET', KEYS[1], gen)
 end
-if ARGV[1] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then
+if move and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('RENAME', KEYS[2], KEYS[3])
+  return {gen, redis.call('SCARD', KEYS[3])}
 end
-return {gen, redis.call('SCARD', KEYS[3])}
+return {gen, 0}

@@ -147,6 +147,32 @@ struct HostileRedisTests {
         await fixture.close()
     }
 
+    /// A clean across lines does not touch the lines' indexes (it leaves them for each line's
+    /// next clean), so an index of another type must not keep that line from being cleaned:
+    /// refused, the line kept serving its old entries, and the "bad key" reported was the
+    /// generation key, which was fine. The next write names the index.
+    @Test func aCleanAcrossLinesCleansALineWhoseIndexIsBad() async throws {
+        let fixture = try StatusFixture()
+        let cache = makeCache(fixture)
+        let lines = try (1...5).map { try line(Int64(600 + $0)) }
+        for target in lines { try await cache.set("old", key: "k", in: .status, line: target) }
+        let index = fixture.keys.cacheIndex(directory: CacheDirectory.status.name, line: lines[2])
+        _ = try await fixture.pool.send("DEL", index)
+        _ = try await fixture.pool.send("RPUSH", index, "x")
+        do {
+            #expect(try await cache.clean(.status) == lines.count)
+        } catch {
+            Issue.record("clean across lines: \(error)")
+        }
+        for target in lines {
+            #expect(try await cache.get(String.self, key: "k", in: .status, line: target) == nil, "line \(target)")
+        }
+        await Self.expectWrongType(index) { () async throws(ConnectorStatusError) in
+            try await cache.set("new", key: "k", in: .status, line: lines[2])
+        }
+        await fixture.close()
+    }
+
     /// A sequence that comes again (the write that made it was lost in a failover, the next
     /// write makes the same number) is another event under a number already seen: a step back.
     @Test func aSequenceThatRepeatsAsksForAResync() async throws {
