@@ -1,4 +1,4 @@
-#!lua
+#!lua flags=allow-oom
 -- Delete the status of one pair, atomically, and tell every instance.
 -- KEYS[1] status hash   KEYS[2] line index   KEYS[3] line event sequence
 -- KEYS[4] cache generation of the line's connector-info directory  KEYS[5] line ready set
@@ -6,7 +6,9 @@
 -- ARGV[1] connector id  ARGV[2] line id (decimal text)  ARGV[3] now (unix ms)  ARGV[4] event channel
 -- Returns {deleted (0/1), sequence}
 -- All or nothing, as status_update.lua: every key is checked first and the event is published
--- before the first write. The pair's last VERSION is kept as its floor in KEYS[6], so a
+-- before the first write. 'allow-oom': out of memory a delete still runs whole, as DEL does
+-- (it frees the hash; the floor, sequence and generation it writes are a few bytes), so
+-- statuses can be deleted to make room. The pair's last VERSION is kept as its floor in KEYS[6], so a
 -- pair brought up again gets a VERSION it never had.
 -- A decimal integer for the event JSON: a JSON number while cjson prints it exactly (at most 14
 -- digits; what subscribers of the previous release decode), decimal text beyond.

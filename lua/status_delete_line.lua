@@ -1,4 +1,4 @@
-#!lua
+#!lua flags=allow-oom
 -- Delete the statuses of the listed connectors of one line (Bitrix deleteAll), atomically.
 -- The caller lists the connectors from the line index first; every key is declared here, so
 -- the script stays correct on a cluster. If the index still has members afterwards (another
@@ -9,7 +9,8 @@
 -- ARGV[1] line id (decimal text)  ARGV[2] now (unix ms)  ARGV[3] event channel  ARGV[4..] connector ids
 -- Returns {deleted count, remaining connector ids...}
 -- All or nothing, as status_update.lua: every key is checked first and the events are
--- published before the first write.
+-- published before the first write. 'allow-oom' as status_delete.lua: out of memory it still
+-- runs whole.
 -- A decimal integer for the event JSON: a JSON number while cjson prints it exactly (at most 14
 -- digits; what subscribers of the previous release decode), decimal text beyond.
 local function wire(text)

@@ -427,6 +427,38 @@ struct HostileRedisTests {
         await pool.close()
     }
 
+    /// Out of memory (`noeviction`), a delete still runs, as `DEL` does: it frees memory. Its
+    /// floor, sequence and generation are written too (a few bytes), and its event goes out.
+    @Test func outOfMemoryADeleteStillRunsWhole() async throws {
+        let server = try await EmbeddedRedisServer.start()
+        defer { server.stop() }
+        let pool = try RedisConnectionPool(configuration: RedisConfiguration(url: server.url))
+        let store = StatusStore(redis: pool, logger: Logger(label: "test"))
+        let bot = try connector("bot")
+        let other = try connector("other")
+        let target = try line(9)
+        try await store.update(bot, line: target, .bringUp)
+        try await store.update(other, line: target, .bringUp)
+        let events = store.events(lines: [target])
+        let inbox = StatusEventTests.Inbox(events)
+        #expect(await eventually { inbox.all.contains(.subscribed) })
+        _ = try await pool.send("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        _ = try await pool.send("CONFIG", "SET", "maxmemory", "1")
+        await #expect(throws: ConnectorStatusError.self) {
+            try await store.update(bot, line: target, StatusChange(error: true))
+        }
+        #expect(try await store.delete(bot, line: target))
+        #expect(try await store.deleteAll(line: target) == 1)
+        #expect(await eventually { inbox.events.count == 2 })
+        #expect(inbox.events.map(\.kind) == [.deleted, .deleted])
+        #expect(inbox.events.map(\.sequence) == [3, 4])
+        _ = try await pool.send("CONFIG", "SET", "maxmemory", "0")
+        #expect(try await store.statuses(line: target).isEmpty)
+        #expect(try await store.update(bot, line: target, .bringUp).status.version == 2)
+        events.close()
+        await pool.close()
+    }
+
     /// An interrupted freeing walk leaves its drain set to its TTL: the index it was renamed
     /// from always has one, at least as long as that of any entry it lists.
     @Test func theIndexAndSoEveryDrainSetExpiresNoEarlierThanItsEntries() async throws {
