@@ -459,6 +459,34 @@ struct HostileRedisTests {
         await pool.close()
     }
 
+    /// A server that forgot its scripts (restart, `SCRIPT FLUSH`, a promoted replica): cleans
+    /// across lines (pipelined), cleans of one line with their freeing walk, and status writes
+    /// load the scripts again and finish.
+    @Test func cleansAndWritesSurviveAServerThatForgotItsScripts() async throws {
+        let server = try await EmbeddedRedisServer.start()
+        defer { server.stop() }
+        let pool = try RedisConnectionPool(configuration: RedisConfiguration(url: server.url))
+        let store = StatusStore(redis: pool, logger: Logger(label: "test"))
+        let cache = LineCache(redis: pool, logger: Logger(label: "test"))
+        let lines = try (1...20).map { try line(Int64($0)) }
+        for target in lines {
+            try await cache.set("old", key: "k", in: .status, line: target)
+            try await store.update(try connector("bot"), line: target, .bringUp)
+        }
+        _ = try await pool.send("SCRIPT", "FLUSH")
+        #expect(try await cache.clean(.status) == lines.count)
+        _ = try await pool.send("SCRIPT", "FLUSH")
+        for target in lines { try await cache.set("new", key: "k", in: .component, line: target) }
+        _ = try await pool.send("SCRIPT", "FLUSH")
+        #expect(try await cache.clean(.component, line: lines[0]) == 1)
+        _ = try await pool.send("SCRIPT", "FLUSH")
+        #expect(try await store.deleteAll(line: lines[1]) == 1)
+        for target in lines {
+            #expect(try await cache.get(String.self, key: "k", in: .status, line: target) == nil)
+        }
+        await pool.close()
+    }
+
     /// An interrupted freeing walk leaves its drain set to its TTL: the index it was renamed
     /// from always has one, at least as long as that of any entry it lists.
     @Test func theIndexAndSoEveryDrainSetExpiresNoEarlierThanItsEntries() async throws {
