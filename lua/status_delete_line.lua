@@ -17,6 +17,36 @@ local function wire(text)
   if #text <= 14 then return tonumber(text) end
   return text
 end
+-- Generation floors: the line's floors hash (…:ver) also keeps, under the generation key's own
+-- name, the last value that generation had. A generation key that is gone (a stray DEL) restarts
+-- above it, or at the server clock in microseconds when that is larger: never a value it had,
+-- even on a server whose clock is behind the one that made those values.
+local function floorOf(floors, genKey)
+  local floor = redis.call('HGET', floors, genKey)
+  if floor and not (#floor <= 18 and (floor == '0' or string.match(floor, '^[1-9]%d*$'))) then
+    return nil, 'has a floor for ' .. genKey .. ' that is not an integer'
+  end
+  return floor
+end
+-- Writes the next generation (INCR, or the restart) and records it as the floor; returns it as
+-- text. Call only after every check.
+local function bumpGeneration(genKey, exists, floors, floor)
+  if exists then
+    redis.call('INCR', genKey)
+  else
+    local t = redis.call('TIME')
+    local clock = t[1] .. string.format('%06d', tonumber(t[2]))
+    if floor and (#floor > #clock or (#floor == #clock and floor >= clock)) then
+      redis.call('SET', genKey, floor)
+      redis.call('INCR', genKey)
+    else
+      redis.call('SET', genKey, clock)
+    end
+  end
+  local gen = redis.call('GET', genKey)
+  redis.call('HSET', floors, genKey, gen)
+  return gen
+end
 local function refuse(key, what)
   return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
 end
@@ -52,6 +82,8 @@ local genProblem, genText = counter(KEYS[3], 18)
 if genProblem then return refuse(KEYS[3], genProblem) end
 problem = wrongType(KEYS[5], 'hash')
 if problem then return refuse(KEYS[5], problem) end
+local genFloor, floorProblem = floorOf(KEYS[5], KEYS[3])
+if floorProblem then return refuse(KEYS[5], floorProblem) end
 local versions = {}
 local floors = {}
 for i = 6, #KEYS do
@@ -103,12 +135,7 @@ for i = 6, #KEYS do
 end
 if deleted > 0 then
   redis.call('SET', KEYS[2], string.format('%d', seq))
-  if genText then
-    redis.call('INCR', KEYS[3])
-  else
-    local t = redis.call('TIME')
-    redis.call('SET', KEYS[3], t[1] .. string.format('%06d', tonumber(t[2])))
-  end
+  bumpGeneration(KEYS[3], genText ~= nil, KEYS[5], genFloor)
 end
 local out = {deleted}
 for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do

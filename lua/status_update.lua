@@ -30,6 +30,36 @@ local function wire(text)
   if #text <= 14 then return tonumber(text) end
   return text
 end
+-- Generation floors: the line's floors hash (…:ver) also keeps, under the generation key's own
+-- name, the last value that generation had. A generation key that is gone (a stray DEL) restarts
+-- above it, or at the server clock in microseconds when that is larger: never a value it had,
+-- even on a server whose clock is behind the one that made those values.
+local function floorOf(floors, genKey)
+  local floor = redis.call('HGET', floors, genKey)
+  if floor and not (#floor <= 18 and (floor == '0' or string.match(floor, '^[1-9]%d*$'))) then
+    return nil, 'has a floor for ' .. genKey .. ' that is not an integer'
+  end
+  return floor
+end
+-- Writes the next generation (INCR, or the restart) and records it as the floor; returns it as
+-- text. Call only after every check.
+local function bumpGeneration(genKey, exists, floors, floor)
+  if exists then
+    redis.call('INCR', genKey)
+  else
+    local t = redis.call('TIME')
+    local clock = t[1] .. string.format('%06d', tonumber(t[2]))
+    if floor and (#floor > #clock or (#floor == #clock and floor >= clock)) then
+      redis.call('SET', genKey, floor)
+      redis.call('INCR', genKey)
+    else
+      redis.call('SET', genKey, clock)
+    end
+  end
+  local gen = redis.call('GET', genKey)
+  redis.call('HSET', floors, genKey, gen)
+  return gen
+end
 local function refuse(key, what)
   return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
 end
@@ -67,6 +97,8 @@ local seqProblem, seqText = counter(KEYS[3], 15)
 if seqProblem then return refuse(KEYS[3], seqProblem) end
 local genProblem, genText = counter(KEYS[4], 18)
 if genProblem then return refuse(KEYS[4], genProblem) end
+local genFloor, floorProblem = floorOf(KEYS[6], KEYS[4])
+if floorProblem then return refuse(KEYS[6], floorProblem) end
 local exists = redis.call('EXISTS', key) == 1
 local versionText = redis.call('HGET', key, 'VERSION') or '0'
 if not isCount(versionText) then return refuse(key, 'has a VERSION that is not an integer') end
@@ -139,13 +171,6 @@ end
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('SET', KEYS[3], seqOut)
 if flagChanged then
-  if genText then
-    redis.call('INCR', KEYS[4])
-  else
-    -- A generation that is gone restarts from the server clock (microseconds), never from a
-    -- number it may have had before.
-    local t = redis.call('TIME')
-    redis.call('SET', KEYS[4], t[1] .. string.format('%06d', tonumber(t[2])))
-  end
+  bumpGeneration(KEYS[4], genText ~= nil, KEYS[6], genFloor)
 end
 return {outcome, newVersion, seq, list, redis.call('HGETALL', key)}

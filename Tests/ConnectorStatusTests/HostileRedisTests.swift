@@ -508,6 +508,60 @@ struct HostileRedisTests {
         await fixture.close()
     }
 
+    /// A generation key that is gone restarts above the last value it had, also when the server
+    /// clock is behind the one that made those values (a failover to a replica with a skewed
+    /// clock, a clock stepped back). Simulated: the generation is moved an hour into the future
+    /// (as a server with a clock an hour ahead would have made it), bumped by our scripts, then
+    /// deleted; the restart on this server's clock must still be above it.
+    @Test func aGenerationRestartsAboveItsLastValueWhenTheClockIsBehind() async throws {
+        let fixture = try StatusFixture()
+        let cache = makeCache(fixture, options: LineCacheOptions(freeOnClean: false))
+        let store = fixture.store
+        let bot = try connector("bot")
+        let target = try line(901)
+        let hourAhead: Int64 = 3_600_000_000
+        func future(_ key: String) async throws -> Int64 {
+            _ = try await fixture.pool.send("SET", key, "1")  // make sure it exists
+            let now = try #require(try await fixture.pool.send("TIME").array)
+            let micros = try #require(Int64(now[0].string ?? "")) * 1_000_000 + Int64(now[1].string ?? "0")!
+            _ = try await fixture.pool.send("SET", key, String(micros + hourAhead))
+            return micros + hourAhead
+        }
+        // A cache directory: cleaned by our script at the future value, written, then the key is lost.
+        let generation = fixture.keys.cacheGeneration(directory: CacheDirectory.component.name, line: target)
+        let ahead = try await future(generation)
+        try await cache.clean(.component, line: target)
+        #expect(try await cache.set("written an hour ahead", key: "k", in: .component, line: target))
+        _ = try await fixture.pool.send("DEL", generation)
+        let seen = try await cache.lookup(String.self, key: "k", in: .component, line: target)
+        #expect(seen.value == nil)
+        #expect(seen.generation > ahead + 1, "restarted at \(seen.generation), had \(ahead + 1)")
+        // The same through a clean and a write of a line whose key is gone.
+        _ = try await fixture.pool.send("DEL", generation)
+        try await cache.clean(.component, line: target)
+        _ = try await fixture.pool.send("DEL", generation)
+        try await cache.set("again", key: "other", in: .component, line: target)
+        let restarted = try await fixture.pool.send("GET", generation)
+        let floorNow = try await fixture.pool.send("HGET", fixture.keys.versionFloors(target), generation)
+        #expect(try #require(restarted.int) > ahead + 3, "\(restarted) floor \(floorNow) ahead \(ahead)")
+        // The line's connector-info directory, bumped by status writes.
+        let info = fixture.keys.cacheGeneration(directory: store.connectorInfoDirectory, line: target)
+        let infoAhead = try await future(info)
+        try await store.update(bot, line: target, StatusChange(active: true))
+        _ = try await fixture.pool.send("DEL", info)
+        try await store.update(bot, line: target, StatusChange(connection: true))
+        #expect(try #require(try await fixture.pool.send("GET", info).int) > infoAhead + 1)
+        _ = try await fixture.pool.send("DEL", info)
+        try await store.delete(bot, line: target)
+        let afterDelete = try #require(try await fixture.pool.send("GET", info).int)
+        #expect(afterDelete > infoAhead + 2)
+        try await store.update(bot, line: target, .bringUp)
+        _ = try await fixture.pool.send("DEL", info)
+        try await store.deleteAll(line: target)
+        #expect(try #require(try await fixture.pool.send("GET", info).int) > afterDelete + 1)
+        await fixture.close()
+    }
+
     /// A writer that read the generation, then the key is deleted (a stray DEL, an eviction)
     /// and a clean across lines runs (it cannot see that line): the write is still refused.
     @Test func aWriterIsRefusedWhenItsGenerationKeyVanishedBeforeACleanAcrossLines() async throws {

@@ -36,7 +36,7 @@ extension LineCache {
                 LineCacheScripts.get,
                 keys: [
                     keys.cacheGeneration(directory: directory.name, line: line), entry,
-                    keys.cacheLease(directory: directory.name, line: line, key: key),
+                    keys.cacheLease(directory: directory.name, line: line, key: key), keys.versionFloors(line),
                 ],
                 arguments: [leaseToken ?? "", options.leaseTime.milliseconds, wantStale ? "1" : "0"])
         } catch {
@@ -102,7 +102,7 @@ extension LineCache {
                 LineCacheScripts.set,
                 keys: [
                     keys.cacheGeneration(directory: directory.name, line: line), entry,
-                    keys.cacheIndex(directory: directory.name, line: line),
+                    keys.cacheIndex(directory: directory.name, line: line), keys.versionFloors(line),
                 ],
                 arguments: [expectedGeneration.map { String($0) } ?? "", bytes, lifetime.milliseconds])
         } catch {
@@ -256,7 +256,10 @@ extension LineCache {
                 // `run` loads the script where the server answers NOSCRIPT.
                 reply = try await redis.run(
                     LineCacheScripts.clean,
-                    keys: [generationKey, keys.cacheIndex(directory: directory.name, line: line), drainKey],
+                    keys: [
+                        generationKey, keys.cacheIndex(directory: directory.name, line: line), drainKey,
+                        keys.versionFloors(line),
+                    ],
                     arguments: [moveIndex ? "1" : "0"])
             }
         } catch {
@@ -274,7 +277,7 @@ extension LineCache {
         LineCacheScripts.clean.command(
             keys: [
                 keys.cacheGeneration(directory: directory.name, line: line),
-                keys.cacheIndex(directory: directory.name, line: line), drain,
+                keys.cacheIndex(directory: directory.name, line: line), drain, keys.versionFloors(line),
             ], arguments: [moveIndex ? "1" : "0"])
     }
 
