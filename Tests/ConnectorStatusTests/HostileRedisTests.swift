@@ -559,6 +559,16 @@ struct HostileRedisTests {
         _ = try await fixture.pool.send("DEL", info)
         try await store.deleteAll(line: target)
         #expect(try #require(try await fixture.pool.send("GET", info).int) > afterDelete + 1)
+        // A floors hash of another type is a bad key for the cache too, named.
+        let floors = fixture.keys.versionFloors(target)
+        _ = try await fixture.pool.send("DEL", floors)
+        _ = try await fixture.pool.send("SET", floors, "x")
+        await Self.expectWrongType(floors) { () async throws(ConnectorStatusError) in
+            try await cache.set("v", key: "k", in: .component, line: target)
+        }
+        await Self.expectWrongType(floors) { () async throws(ConnectorStatusError) in
+            try await cache.clean(.component, line: target)
+        }
         await fixture.close()
     }
 
