@@ -1,4 +1,4 @@
-#!lua
+#!lua flags=allow-oom
 -- Delete the statuses of the listed connectors of one line (Bitrix deleteAll), atomically.
 -- The caller lists the connectors from the line index first; every key is declared here, so
 -- the script stays correct on a cluster. If the index still has members afterwards (another
@@ -9,7 +9,44 @@
 -- ARGV[1] line id (decimal text)  ARGV[2] now (unix ms)  ARGV[3] event channel  ARGV[4..] connector ids
 -- Returns {deleted count, remaining connector ids...}
 -- All or nothing, as status_update.lua: every key is checked first and the events are
--- published before the first write.
+-- published before the first write. 'allow-oom' as status_delete.lua: out of memory it still
+-- runs whole.
+-- A decimal integer for the event JSON: a JSON number while cjson prints it exactly (at most 14
+-- digits; what subscribers of the previous release decode), decimal text beyond.
+local function wire(text)
+  if #text <= 14 then return tonumber(text) end
+  return text
+end
+-- Generation floors: the line's floors hash (…:ver) also keeps, under the generation key's own
+-- name, the last value that generation had. A generation key that is gone (a stray DEL) restarts
+-- above it, or at the server clock in microseconds when that is larger: never a value it had,
+-- even on a server whose clock is behind the one that made those values.
+local function floorOf(floors, genKey)
+  local floor = redis.call('HGET', floors, genKey)
+  if floor and not (#floor <= 18 and (floor == '0' or string.match(floor, '^[1-9]%d*$'))) then
+    return nil, 'has a floor for ' .. genKey .. ' that is not an integer'
+  end
+  return floor
+end
+-- Writes the next generation (INCR, or the restart) and records it as the floor; returns it as
+-- text. Call only after every check.
+local function bumpGeneration(genKey, exists, floors, floor)
+  if exists then
+    redis.call('INCR', genKey)
+  else
+    local t = redis.call('TIME')
+    local clock = t[1] .. string.format('%06d', tonumber(t[2]))
+    if floor and (#floor > #clock or (#floor == #clock and floor >= clock)) then
+      redis.call('SET', genKey, floor)
+      redis.call('INCR', genKey)
+    else
+      redis.call('SET', genKey, clock)
+    end
+  end
+  local gen = redis.call('GET', genKey)
+  redis.call('HSET', floors, genKey, gen)
+  return gen
+end
 local function refuse(key, what)
   return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
 end
@@ -21,13 +58,16 @@ end
 local function isCount(text)
   return string.match(text, '^%d+$') ~= nil and #text <= 15
 end
--- A counter: missing, or a string of at most `digits` decimal digits.
+-- A counter: missing, or a string of at most `digits` decimal digits in the canonical form
+-- INCR takes ("0", or no leading zero; "05" and "-0" pass '^%d+$' but INCR refuses them).
 local function counter(key, digits)
   local t = redis.call('TYPE', key).ok
   if t == 'none' then return nil, nil end
   if t ~= 'string' then return 'holds a ' .. t .. ', not an integer' end
   local v = redis.call('GET', key)
-  if string.match(v, '^%d+$') == nil or #v > digits then return 'holds a string that is not an integer' end
+  if (v ~= '0' and string.match(v, '^[1-9]%d*$') == nil) or #v > digits then
+    return 'holds a string that is not an integer'
+  end
   return nil, v
 end
 
@@ -42,7 +82,10 @@ local genProblem, genText = counter(KEYS[3], 18)
 if genProblem then return refuse(KEYS[3], genProblem) end
 problem = wrongType(KEYS[5], 'hash')
 if problem then return refuse(KEYS[5], problem) end
+local genFloor, floorProblem = floorOf(KEYS[5], KEYS[3])
+if floorProblem then return refuse(KEYS[5], floorProblem) end
 local versions = {}
+local floors = {}
 for i = 6, #KEYS do
   problem = wrongType(KEYS[i], 'hash')
   if problem then return refuse(KEYS[i], problem) end
@@ -50,6 +93,12 @@ for i = 6, #KEYS do
     local versionText = redis.call('HGET', KEYS[i], 'VERSION') or '0'
     if not isCount(versionText) then return refuse(KEYS[i], 'has a VERSION that is not an integer') end
     versions[i] = versionText
+    -- The floor never goes down (see status_delete.lua).
+    local floorText = redis.call('HGET', KEYS[5], ARGV[i - 2]) or '0'
+    if not isCount(floorText) then
+      return refuse(KEYS[5], 'has a floor for ' .. ARGV[i - 2] .. ' that is not an integer')
+    end
+    floors[i] = string.format('%d', math.max(tonumber(versionText), tonumber(floorText)))
   end
 end
 
@@ -59,8 +108,8 @@ for i = 6, #KEYS do
   if versions[i] then
     seq = seq + 1
     local published = redis.pcall('PUBLISH', ARGV[3], cjson.encode({
-      type = 'deleted', connector = ARGV[i - 2], line = ARGV[1],
-      version = versions[i], seq = string.format('%d', seq), changed = '', ts = ARGV[2]
+      type = 'deleted', connector = ARGV[i - 2], line = wire(ARGV[1]),
+      version = wire(versions[i]), seq = wire(string.format('%d', seq)), changed = '', ts = wire(ARGV[2])
     }))
     if type(published) == 'table' and published.err then
       if deleted == 0 then
@@ -79,19 +128,14 @@ for i = 6, #KEYS do
   local connector = ARGV[i - 2]
   if versions[i] then
     redis.call('DEL', KEYS[i])
-    redis.call('HSET', KEYS[5], connector, versions[i])
+    redis.call('HSET', KEYS[5], connector, floors[i])
   end
   redis.call('SREM', KEYS[1], connector)
   redis.call('SREM', KEYS[4], connector)
 end
 if deleted > 0 then
   redis.call('SET', KEYS[2], string.format('%d', seq))
-  if genText then
-    redis.call('INCR', KEYS[3])
-  else
-    local t = redis.call('TIME')
-    redis.call('SET', KEYS[3], t[1] .. string.format('%06d', tonumber(t[2])))
-  end
+  bumpGeneration(KEYS[3], genText ~= nil, KEYS[5], genFloor)
 end
 local out = {deleted}
 for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do

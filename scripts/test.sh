@@ -70,6 +70,7 @@ else
     export REDIS_CLUSTER_URL
     cluster_suites="ClusterTests|StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
     cluster_suites+="|AllOrNothingWriteTests|VersionAndCleanTests|EventEdgeTests|LargestLineTests|ExactToolTests"
+    cluster_suites+="|HostileRedisTests"
     echo "== swift test --filter $cluster_suites (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
     REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$cluster_suites" ||
         status=$?
@@ -93,6 +94,7 @@ else
     export REDIS_SENTINEL_URL
     domain_suites="StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
     domain_suites+="|AllOrNothingWriteTests|VersionAndCleanTests|EventEdgeTests"
+    domain_suites+="|HostileRedisTests"
     echo "== swift test --filter $domain_suites (REDIS_TEST_URL=$REDIS_SENTINEL_URL)"
     REDIS_TEST_URL="$REDIS_SENTINEL_URL" swift test --skip-build "${swift_flags[@]}" --filter "$domain_suites" ||
         status=$?

@@ -36,7 +36,7 @@ extension LineCache {
                 LineCacheScripts.get,
                 keys: [
                     keys.cacheGeneration(directory: directory.name, line: line), entry,
-                    keys.cacheLease(directory: directory.name, line: line, key: key),
+                    keys.cacheLease(directory: directory.name, line: line, key: key), keys.versionFloors(line),
                 ],
                 arguments: [leaseToken ?? "", options.leaseTime.milliseconds, wantStale ? "1" : "0"])
         } catch {
@@ -69,7 +69,11 @@ extension LineCache {
             return try await readEntryScripted(
                 key: key, directory: directory, line: line, leaseToken: nil, wantStale: false)
         }
-        guard let generation = Int64(generationText) else {
+        // The scripts' rule (what INCR takes): no sign, no leading zero, at most 18 digits; a
+        // laxer parse ("05", "+5") would serve entries that no clean can invalidate.
+        guard generationText.utf8.count <= 18, let generation = Int64(generationText), generation >= 0,
+            String(generation) == generationText
+        else {
             throw .wrongType(key: generationKey, message: "the cache generation is not an integer")
         }
         guard let value = parts[1].bytes else { return EntryRead(generation: generation, state: "miss", payload: nil) }
@@ -98,7 +102,7 @@ extension LineCache {
                 LineCacheScripts.set,
                 keys: [
                     keys.cacheGeneration(directory: directory.name, line: line), entry,
-                    keys.cacheIndex(directory: directory.name, line: line),
+                    keys.cacheIndex(directory: directory.name, line: line), keys.versionFloors(line),
                 ],
                 arguments: [expectedGeneration.map { String($0) } ?? "", bytes, lifetime.milliseconds])
         } catch {
@@ -252,7 +256,10 @@ extension LineCache {
                 // `run` loads the script where the server answers NOSCRIPT.
                 reply = try await redis.run(
                     LineCacheScripts.clean,
-                    keys: [generationKey, keys.cacheIndex(directory: directory.name, line: line), drainKey],
+                    keys: [
+                        generationKey, keys.cacheIndex(directory: directory.name, line: line), drainKey,
+                        keys.versionFloors(line),
+                    ],
                     arguments: [moveIndex ? "1" : "0"])
             }
         } catch {
@@ -270,7 +277,7 @@ extension LineCache {
         LineCacheScripts.clean.command(
             keys: [
                 keys.cacheGeneration(directory: directory.name, line: line),
-                keys.cacheIndex(directory: directory.name, line: line), drain,
+                keys.cacheIndex(directory: directory.name, line: line), drain, keys.versionFloors(line),
             ], arguments: [moveIndex ? "1" : "0"])
     }
 

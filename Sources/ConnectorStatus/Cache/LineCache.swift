@@ -209,12 +209,12 @@ public struct LineCache: Sendable {
             let (next, found) = try await scan(cursor: cursor, pattern: pattern, type: nil)
             let lines = found.compactMap { key in keys.line(ofKey: key).map { (key, $0) } }
             if options.cleanDurability.replicas > 0 {
-                for (key, line) in lines {
+                for (_, line) in lines {
                     do {
                         try await cleanLine(directory, line: line, moveIndex: false)
                         cleaned += 1
-                    } catch .wrongType {
-                        badKeys.append(key)
+                    } catch .wrongType(let named, _) {
+                        badKeys.append(named)
                     }
                 }
             } else if !lines.isEmpty {
@@ -231,8 +231,8 @@ public struct LineCache: Sendable {
                         cleaned += 1
                     } catch {
                         let wrapped = ConnectorStatusError.wrap(error, key: key)
-                        guard case .wrongType = wrapped else { throw wrapped }
-                        badKeys.append(key)
+                        guard case .wrongType(let named, _) = wrapped else { throw wrapped }
+                        badKeys.append(named)
                     }
                 }
             }

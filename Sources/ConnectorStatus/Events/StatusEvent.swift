@@ -26,8 +26,8 @@ public struct StatusEvent: Sendable, Hashable {
     public var timestamp: Date
 
     /// Decodes the JSON the scripts publish; `nil` for anything else. Line, version, sequence
-    /// and timestamp travel as decimal text (cjson would print numbers with 14 significant
-    /// digits); plain JSON integers are accepted too.
+    /// and timestamp travel as JSON integers up to 14 digits (what cjson prints exactly, and
+    /// what the previous release reads) and as decimal text beyond; both are accepted.
     init?(json payload: [UInt8]) {
         struct Wire: Decodable {
             var type: String
@@ -84,8 +84,9 @@ public enum StatusNotification: Sendable, Hashable {
 public enum ResyncReason: Sendable, Hashable {
     /// The line's sequence jumped from `last` to `received`: events in between were missed.
     case sequenceGap(last: Int64, received: Int64)
-    /// The line's sequence went back from `last` to `received` (its counter was lost, e.g.
-    /// acknowledged writes lost in a failover, or evicted): what was read before may be stale.
+    /// The line's sequence went back from `last` to `received`, or came again (`received ==
+    /// last`): its counter was lost, e.g. acknowledged writes lost in a failover, or evicted, so
+    /// what was read before may be stale.
     case sequenceRegressed(last: Int64, received: Int64)
     /// The subscription's connection was lost and re-established.
     case reconnected

@@ -50,7 +50,9 @@ public struct StatusEvents: AsyncSequence, Sendable {
                         return .resyncNeeded(
                             line: line, reason: .sequenceGap(last: last, received: statusEvent.sequence))
                     }
-                    if let last = lastSequence[line], statusEvent.sequence < last {
+                    // Equal is a step back too: another event under a number already seen (the write
+                    // that made it was lost, e.g. in a failover, and the next write made it again).
+                    if let last = lastSequence[line], statusEvent.sequence <= last {
                         pending.append(.event(statusEvent))
                         lastSequence[line] = statusEvent.sequence
                         return .resyncNeeded(

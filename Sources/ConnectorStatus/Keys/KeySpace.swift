@@ -8,7 +8,8 @@
 /// imc:{L5}:st                       set    connectors that have a status on line 5
 /// imc:{L5}:ready                    set    connectors whose pair on line 5 is ready
 /// imc:{L5}:seq                      string per-line event sequence (INCR)
-/// imc:{L5}:ver                      hash   connector -> VERSION its pair had when deleted (kept)
+/// imc:{L5}:ver                      hash   connector -> VERSION its pair had when deleted, and
+///                                          generation key -> its last generation (kept)
 /// imc:{L5}:ev                       channel status events of line 5
 /// imc:{L5}:c:<dir>:gen              string generation of cache directory <dir> on line 5
 /// imc:{L5}:c:<dir>:e:<key>          string cache entry "<generation>:<payload>" (always a TTL)
@@ -61,8 +62,9 @@ public struct KeySpace: Sendable, Hashable {
     public func readySet(_ line: LineID) -> String { "\(linePrefix(line)):ready" }
 
     /// The hash of version floors of `line`: connector -> the `VERSION` its pair had when it was
-    /// deleted. Never deleted, so a pair brought up again continues from there and a version
-    /// never repeats.
+    /// deleted, and the name of each of the line's cache generation keys -> the last generation
+    /// it had. Never deleted, so a pair brought up again continues from there and a version
+    /// never repeats, and a generation key that is gone restarts above its last value.
     public func versionFloors(_ line: LineID) -> String { "\(linePrefix(line)):ver" }
 
     /// The per-line event sequence counter.
