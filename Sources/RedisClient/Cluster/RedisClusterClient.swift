@@ -3,8 +3,9 @@ import Logging
 
 /// A client for a Redis Cluster: routes each command to the master that serves its key's slot.
 ///
-/// It reads the slot map with `CLUSTER SLOTS` from any reachable node (seeds first), keeps one
-/// ``RedisConnectionPool`` per node (each with automatic pipelining), follows `MOVED` (the slot
+/// It reads the slot map with `CLUSTER SLOTS` from the masters (the seeds before any map is
+/// known; any node it heard of when none answers), keeps one ``RedisConnectionPool`` per master
+/// (each with automatic pipelining; pools of nodes that stop serving slots are closed), follows `MOVED` (the slot
 /// map is updated and refreshed) and `ASK` (the command is sent once more after `ASKING`),
 /// waits and retries on `TRYAGAIN` and `CLUSTERDOWN`, and refreshes the map when a node stops
 /// answering. Pipelines are split by node, sent in parallel and put back in the caller's order;
@@ -426,7 +427,8 @@ public final class RedisClusterClient: RedisCommandClient {
 
     var isClosed: Bool { state.withLock { $0.isClosed } }
 
-    /// The nodes this client holds a pool for (masters and seeds once a map is loaded).
+    /// The nodes this client holds a pool for: once a map is loaded, its masters (and, until the
+    /// next refresh, a node a redirection named).
     public var openPoolEndpoints: [RedisEndpoint] { state.withLock { Array($0.pools.keys) } }
 
     // MARK: - Internals
@@ -436,15 +438,18 @@ public final class RedisClusterClient: RedisCommandClient {
     private func loadTopology() async throws -> ClusterTopology {
         defer { state.withLock { $0.refreshing = nil } }
         refreshCounter.increment()
-        // Masters and seeds first: asking replicas would open a pool (with its threads) for each.
+        // The masters first (or the seeds before any map is known): asking every node would
+        // open a pool, with its threads, for each replica.
         let masters = state.withLock { $0.topology?.masters ?? [] }
-        var candidates = masters
-        for seed in seeds where !candidates.contains(seed) { candidates.append(seed) }
+        let candidates = masters.isEmpty ? seeds : masters
         var pools = try candidates.map { endpoint throws(RedisClientError) in (endpoint, try pool(for: endpoint)) }
         var best = await Self.firstCompleteTopology(from: pools)
         if case .failure = best {
             // None of them answered: any node we ever heard of will do.
-            let others = knownNodes.all.filter { !candidates.contains($0) }
+            var others: [RedisEndpoint] = []
+            for node in seeds + knownNodes.all where !candidates.contains(node) && !others.contains(node) {
+                others.append(node)
+            }
             if !others.isEmpty {
                 pools = try others.map { endpoint throws(RedisClientError) in (endpoint, try pool(for: endpoint)) }
                 best = await Self.firstCompleteTopology(from: pools)
@@ -467,9 +472,10 @@ public final class RedisClusterClient: RedisCommandClient {
             state.topology = topology
             state.movedSlots = [:]
             state.lastRefresh = .now
-            // Pools of nodes that no longer serve slots (gone, moved to a new address, or
-            // replicas asked once) are closed: their threads must not pile up.
-            let keep = Set(topology.masters + seeds)
+            // Pools of nodes that serve no slots (gone, moved to a new address, demoted, or
+            // replicas asked once when no master answered) are closed: their threads must not
+            // pile up. A pool is opened again when a node is needed.
+            let keep = Set(topology.masters)
             let retired = state.pools.filter { !keep.contains($0.key) }
             for endpoint in retired.keys { state.pools[endpoint] = nil }
             return (changed, Array(retired.values))
