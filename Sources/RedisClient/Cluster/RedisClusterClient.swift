@@ -256,7 +256,7 @@ public final class RedisClusterClient: RedisCommandClient {
     ///
     /// Every key of every command must hash to one slot (use a `{hash tag}`): otherwise nothing
     /// is sent. A `MOVED` while queueing (the transaction did not run) is followed like a
-    /// redirection of ``send(_:)``; after `ASK`, each queued command is preceded by `ASKING`.
+    /// redirection of ``send(_:)``; after `ASK`, `ASKING` goes right before `MULTI`.
     ///
     /// - Throws: ``RedisClientError`` of kind `invalidArgument` for keys in several slots, no
     ///   command or a refused one; otherwise as ``RedisConnectionPool/transaction(_:)``.

@@ -305,8 +305,11 @@ final class RedisConnection: @unchecked Sendable {
                 batch.append(work)
                 commands += work.commandCount
             }
+            // Only look at the clock when something is still waiting (the queue is in arrival
+            // order: its head waited longest).
+            let headMayHaveExpired = queue.first.map { $0.enqueuedAt < .now - configuration.queueTimeout } ?? false
             lock.unlock()
-            expireQueued()
+            if headMayHaveExpired { expireQueued() }
             if batch.isEmpty { continue }
             process(batch)
             load.subtract(batch.count, ordering: .relaxed)

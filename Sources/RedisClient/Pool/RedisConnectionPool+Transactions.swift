@@ -23,12 +23,12 @@ extension RedisConnectionPool {
         return try RedisTransaction.results(await sendBatch(wire), commands: commands)
     }
 
-    /// The same after `ASKING` (a cluster slot being imported): `ASKING` before each queued
-    /// command, as each is checked against the slot when it is queued.
+    /// The same after `ASKING` (a cluster slot being imported): `ASKING` right before `MULTI`;
+    /// Redis keeps the asking flag for the whole transaction.
     func transaction(_ commands: [RedisCommand], asking: Bool) async throws -> [Result<RedisValue, any Error>] {
         guard asking else { return try await transaction(commands) }
         let wire = try RedisTransaction.wireCommands(commands, asking: true)
-        return try RedisTransaction.results(await sendBatch(wire), commands: commands, asking: true)
+        return try RedisTransaction.results(await sendBatch(wire), commands: commands)
     }
 
     /// Lends one connection to `body` alone for as long as it runs, for work that needs
@@ -97,8 +97,7 @@ extension RedisConnectionPool {
 
 /// How a transaction goes on the wire and how its replies are read.
 enum RedisTransaction {
-    /// `SCRIPT LOAD` for each script, `MULTI`, the commands (each after `ASKING` when asked),
-    /// `EXEC`.
+    /// `SCRIPT LOAD` for each script, `ASKING` when asked, `MULTI`, the commands, `EXEC`.
     static func wireCommands(_ commands: [RedisCommand], asking: Bool = false) throws(RedisClientError)
         -> [RedisCommand]
     {
@@ -110,21 +109,19 @@ enum RedisTransaction {
             if let script = command.script, !scripts.contains(script) { scripts.append(script) }
         }
         var wire = scripts.map { RedisCommand("SCRIPT", "LOAD", $0.source) }
+        if asking { wire.append(RedisCommand("ASKING")) }
         wire.append(RedisCommand("MULTI"))
-        for command in commands {
-            if asking { wire.append(RedisCommand("ASKING")) }
-            wire.append(command)
-        }
+        wire.append(contentsOf: commands)
         wire.append(RedisCommand("EXEC"))
         return wire
     }
 
-    /// Reads the replies of ``wireCommands(_:asking:)``: one result per command from `EXEC`.
+    /// Reads the replies of ``wireCommands(_:asking:)``: one result per command from `EXEC`
+    /// (the replies before `MULTI`'s are ignored).
     static func results(
-        _ replies: [Result<RedisValue, any Error>], commands: [RedisCommand], asking: Bool = false
+        _ replies: [Result<RedisValue, any Error>], commands: [RedisCommand]
     ) throws -> [Result<RedisValue, any Error>] {
-        let queued = commands.count * (asking ? 2 : 1)
-        let multiIndex = replies.count - queued - 2
+        let multiIndex = replies.count - commands.count - 2
         // MULTI's own reply: a connection failure or cancellation shows here first.
         _ = try replies[multiIndex].get()
         // A command Redis refused to queue aborts the whole transaction: report that command's
