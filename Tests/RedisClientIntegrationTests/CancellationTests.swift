@@ -34,20 +34,25 @@ struct CancellationTests {
 
     /// A command queued behind a blocking one and cancelled before it is written never runs.
     @Test func aCancelledCommandThatWasNotWrittenNeverRuns() async throws {
-        try await withSharedPool(poolSize: 1) { pool async throws in
+        let server = try startPrivateServer()
+        defer { stopQuickly(server) }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.poolSize = 1
+        try await withPool(configuration) { pool async throws in
             let list = uniqueKey("never-pushed")
             let counter = uniqueKey("never-incremented")
-            // BLPOP holds the only connection for 1 s: the INCR waits in the queue.
-            let blocking = Task { try await pool.send("BLPOP", list, 1) }
-            try await Task.sleep(for: .milliseconds(100))
+            // BLPOP holds the only connection until the test pushes: the INCR waits in the queue.
+            let blocking = Task { try await pool.send("BLPOP", list, 30) }
+            try await Self.waitUntilBlocked(server)
             let increment = Task { try await pool.send("INCR", counter) }
             try await Task.sleep(for: .milliseconds(100))
             let start = ContinuousClock.now
             increment.cancel()
             let result = await increment.result
-            #expect(ContinuousClock.now - start < .milliseconds(700))
+            #expect(ContinuousClock.now - start < .milliseconds(1500))
             #expect(throws: CancellationError.self) { try result.get() }
-            #expect(try await blocking.value == .null)
+            try await Self.push(server, list)
+            #expect(try await blocking.value == .array([.bulk(list), .bulk("go")]))
             #expect(try await pool.send("EXISTS", counter) == .integer(0))
         }
     }
@@ -55,11 +60,15 @@ struct CancellationTests {
     /// A pipeline cancelled while queued fails every result with `CancellationError` and sends
     /// nothing; a cancelled transaction never runs half-way.
     @Test func aCancelledPipelineAndTransactionSendNothing() async throws {
-        try await withSharedPool(poolSize: 1) { pool async throws in
+        let server = try startPrivateServer()
+        defer { stopQuickly(server) }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.poolSize = 1
+        try await withPool(configuration) { pool async throws in
             let list = uniqueKey("block")
             let key = uniqueKey("cancelled-pipeline")
-            let blocking = Task { try await pool.send("BLPOP", list, 1) }
-            try await Task.sleep(for: .milliseconds(100))
+            let blocking = Task { try await pool.send("BLPOP", list, 30) }
+            try await Self.waitUntilBlocked(server)
             let pipeline = Task { await pool.pipeline([RedisCommand("SET", key, "1"), RedisCommand("INCR", key)]) }
             let transaction = Task { try await pool.transaction([RedisCommand("SET", key, "x")]) }
             try await Task.sleep(for: .milliseconds(100))
@@ -69,9 +78,31 @@ struct CancellationTests {
             #expect(results.count == 2)
             for result in results { #expect(throws: CancellationError.self) { try result.get() } }
             await #expect(throws: CancellationError.self) { try await transaction.value }
+            try await Self.push(server, list)
             _ = try await blocking.value
             #expect(try await pool.send("EXISTS", key) == .integer(0))
         }
+    }
+
+    /// Returns once the private `server` has a client blocked in BLPOP (so the pool's only
+    /// connection is busy reading and anything submitted now stays queued).
+    static func waitUntilBlocked(_ server: EmbeddedRedisServer) async throws {
+        let observer = try RedisConnectionPool(configuration: RedisConfiguration(url: server.url))
+        defer { Task { await observer.close() } }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let info = try await observer.send("INFO", "clients").string ?? ""
+            if info.contains("blocked_clients:1") { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestSetupError("BLPOP did not block within 10 s")
+    }
+
+    /// Ends the test's BLPOP (whatever the machine's speed, it blocks until now).
+    static func push(_ server: EmbeddedRedisServer, _ list: String) async throws {
+        let pusher = try RedisConnectionPool(configuration: RedisConfiguration(url: server.url))
+        try await pusher.send("LPUSH", list, "go")
+        await pusher.close()
     }
 
     /// Many callers cancelled at random points while the server pauses: every caller that was

@@ -88,7 +88,9 @@ final class ConnectionLeases: @unchecked Sendable {
                 waiters.removeAll()
                 idle.removeAll()
             }
-            return (all, Array(waiters))
+            // (An empty Deque copied to an Array writes to the shared empty-array storage, which
+            // ThreadSanitizer reports as a race between two pools closing at once.)
+            return (all, waiters.isEmpty ? [] : Array(waiters))
         }
         let error = RedisClientError(.poolClosed, "the Redis connection pool is closed")
         for waiter in waiting { waiter.continuation.resume(throwing: error) }
