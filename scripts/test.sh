@@ -68,7 +68,7 @@ else
     # shellcheck source=/dev/null
     source "$REDIS_CLUSTER_STATE"
     export REDIS_CLUSTER_URL
-    cluster_suites="ClusterTests|StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
+    cluster_suites="ClusterTests|ClusterSafetyTests|StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
     cluster_suites+="|AllOrNothingWriteTests|VersionAndCleanTests|EventEdgeTests|LargestLineTests|ExactToolTests"
     cluster_suites+="|HostileRedisTests"
     echo "== swift test --filter $cluster_suites (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"

@@ -182,6 +182,12 @@ struct ClusterTests {
         let direct = await masters[0].pool.pipeline([RedisCommand("GET", key)])
         #expect(throws: RedisServerError.self) { try direct[0].get() }
         #expect(try await cluster.send("GET", key).string == "moving")
+        // A transaction too: the source refuses to queue it (ASK, nothing ran); ASKING + MULTI … EXEC
+        // on the target.
+        let transaction = try await cluster.transaction([RedisCommand("GET", key), RedisCommand("APPEND", key, "!")])
+        #expect(try transaction[0].get().string == "moving")
+        #expect(try transaction[1].get() == .integer(7))
+        try await cluster.send("SET", key, "moving")
         // A script too (ASKING + EVALSHA, healing NOSCRIPT on the target).
         try await masters[1].pool.send("SCRIPT", "FLUSH")
         let script = RedisScript("return redis.call('GET', KEYS[1])")

@@ -50,6 +50,22 @@ public protocol RedisCommandClient: Sendable {
         reply: RedisValue, acknowledged: Int
     )
 
+    /// Sends `MULTI`, `commands`, `EXEC` contiguously on one connection and returns each
+    /// command's result from `EXEC`'s reply. On a cluster every key must share one slot.
+    ///
+    /// - Throws: ``RedisClientError`` of kind `invalidArgument` (no commands, a refused command,
+    ///   keys in several cluster slots: nothing sent); the ``RedisServerError`` of the first
+    ///   command Redis refused to queue (then none ran); connection failures as ``send(_:)``.
+    func transaction(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, any Error>]
+
+    /// Lends `body` a connection of its own (on a cluster: to the master serving `key`) for
+    /// stateful work such as `WATCH` … `MULTI` … `EXEC`; see ``RedisLeasedConnection``.
+    ///
+    /// - Throws: what `body` throws; ``RedisClientError`` when no connection can be had.
+    func withConnection<Value: Sendable>(
+        forKey key: String, _ body: (RedisLeasedConnection) async throws -> Value
+    ) async throws -> Value
+
     /// One step of a keyspace scan (`SCAN cursor MATCH pattern COUNT count [TYPE type]`).
     ///
     /// Start with cursor `"0"` and pass each returned cursor back until it is `"0"` again. On a

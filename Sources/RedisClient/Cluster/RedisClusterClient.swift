@@ -3,8 +3,9 @@ import Logging
 
 /// A client for a Redis Cluster: routes each command to the master that serves its key's slot.
 ///
-/// It reads the slot map with `CLUSTER SLOTS` from any reachable node (seeds first), keeps one
-/// ``RedisConnectionPool`` per node (each with automatic pipelining), follows `MOVED` (the slot
+/// It reads the slot map with `CLUSTER SLOTS` from the masters (the seeds before any map is
+/// known; any node it heard of when none answers), keeps one ``RedisConnectionPool`` per master
+/// (each with automatic pipelining; pools of nodes that stop serving slots are closed), follows `MOVED` (the slot
 /// map is updated and refreshed) and `ASK` (the command is sent once more after `ASKING`),
 /// waits and retries on `TRYAGAIN` and `CLUSTERDOWN`, and refreshes the map when a node stops
 /// answering. Pipelines are split by node, sent in parallel and put back in the caller's order;
@@ -110,9 +111,14 @@ public final class RedisClusterClient: RedisCommandClient {
     /// - Throws: ``RedisServerError`` for an error reply; ``RedisClientError`` for connection
     ///   failures (as ``RedisConnectionPool/send(_:)``) or `clusterUnavailable` when no node
     ///   serves the slot.
+    ///
+    /// Commands refused on a shared connection (see ``RedisConnectionPool/send(_:)``) are refused
+    /// here too, `MULTI` and `EXEC` included: on a cluster they would go to an arbitrary master
+    /// and make nothing atomic. Use ``transaction(_:)``.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisValue {
-        try await routed(slot: command.routingSlot) { pool, asking in
+        if let refusal = command.sharedConnectionRefusal() { throw refusal }
+        return try await routed(slot: command.routingSlot) { pool, asking in
             try await Self.send(command, to: pool, asking: asking)
         }
     }
@@ -123,7 +129,8 @@ public final class RedisClusterClient: RedisCommandClient {
     public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (
         reply: RedisValue, acknowledged: Int
     ) {
-        try await routed(slot: command.routingSlot) { pool, asking in
+        if let refusal = command.sharedConnectionRefusal() { throw refusal }
+        return try await routed(slot: command.routingSlot) { pool, asking in
             try await pool.sendDurably(command, replicas: replicas, timeout: timeout, asking: asking)
         }
     }
@@ -170,7 +177,9 @@ public final class RedisClusterClient: RedisCommandClient {
                 asking = false
             } catch let error as RedisClientError {
                 if error.suggestsTopologyChange { refreshSoon() }
-                guard error.commandWasNotSent, attempt < maxAttempts, !isClosed else { throw error }
+                // A pool closed because its node left the slot map: the command was not sent.
+                let retired = error.kind == .poolClosed && !isClosed
+                guard error.commandWasNotSent || retired, attempt < maxAttempts, !isClosed else { throw error }
                 try await Task.sleep(for: pause(attempt))
                 _ = try? await refreshTopology()
                 target = try await endpoint(forSlot: slot)
@@ -186,8 +195,16 @@ public final class RedisClusterClient: RedisCommandClient {
     ///
     /// Commands to different nodes are not ordered with respect to each other; commands to one
     /// node keep their order. Never throws: every outcome is in the results.
+    ///
+    /// Commands refused by ``send(_:)`` (`MULTI`/`EXEC` included) make the whole pipeline fail
+    /// with that `invalidArgument` error before anything is sent.
     public func pipeline(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
         guard !commands.isEmpty else { return [] }
+        for command in commands {
+            if let refusal = command.sharedConnectionRefusal() {
+                return Array(repeating: .failure(refusal), count: commands.count)
+            }
+        }
         var groups: [RedisEndpoint: [Int]] = [:]
         var results = [Result<RedisValue, any Error>?](repeating: nil, count: commands.count)
         // (That script keys share one slot is asserted where the command is built: RedisScript.)
@@ -232,6 +249,48 @@ public final class RedisClusterClient: RedisCommandClient {
             }
         }
         return results.map { $0! }
+    }
+
+    /// Sends `MULTI`, `commands`, `EXEC` contiguously to the master that serves their keys and
+    /// returns each command's result from `EXEC`; see ``RedisConnectionPool/transaction(_:)``.
+    ///
+    /// Every key of every command must hash to one slot (use a `{hash tag}`): otherwise nothing
+    /// is sent. A `MOVED` while queueing (the transaction did not run) is followed like a
+    /// redirection of ``send(_:)``; after `ASK`, `ASKING` goes right before `MULTI`.
+    ///
+    /// - Throws: ``RedisClientError`` of kind `invalidArgument` for keys in several slots, no
+    ///   command or a refused one; otherwise as ``RedisConnectionPool/transaction(_:)``.
+    public func transaction(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, any Error>] {
+        var slot: Int?
+        for command in commands {
+            if let refusal = command.sharedConnectionRefusal() { throw refusal }
+            for key in command.keys {
+                let keySlot = HashSlot.slot(for: key)
+                if let slot, slot != keySlot {
+                    throw RedisClientError(
+                        .invalidArgument,
+                        "a cluster transaction's keys must share one hash slot (found slots \(slot) and \(keySlot)); "
+                            + "use a {hash tag}")
+                }
+                slot = keySlot
+            }
+        }
+        return try await routed(slot: slot) { pool, asking in
+            try await pool.transaction(commands, asking: asking)
+        }
+    }
+
+    /// Lends `body` a connection of its own to the master that serves `key`'s slot; see
+    /// ``RedisConnectionPool/withConnection(_:)``. Redirections are not followed inside: a
+    /// `MOVED` reply reaches `body` as an error (the slot moved; try again).
+    ///
+    /// - Throws: what `body` throws; ``RedisClientError`` when no node serves the slot or the
+    ///   client is closed; `CancellationError` while waiting for a connection.
+    public func withConnection<Value: Sendable>(
+        forKey key: String, _ body: (RedisLeasedConnection) async throws -> Value
+    ) async throws -> Value {
+        let master = try await endpoint(forSlot: HashSlot.slot(for: key))
+        return try await pool(for: master).withConnection(body)
     }
 
     /// Runs `script` on the master that serves its keys (which must share one slot: asserted in
@@ -368,6 +427,10 @@ public final class RedisClusterClient: RedisCommandClient {
 
     var isClosed: Bool { state.withLock { $0.isClosed } }
 
+    /// The nodes this client holds a pool for: once a map is loaded, its masters (and, until the
+    /// next refresh, a node a redirection named).
+    public var openPoolEndpoints: [RedisEndpoint] { state.withLock { Array($0.pools.keys) } }
+
     // MARK: - Internals
 
     /// Asks every known node for `CLUSTER SLOTS` at once and installs the first complete map
@@ -375,10 +438,23 @@ public final class RedisClusterClient: RedisCommandClient {
     private func loadTopology() async throws -> ClusterTopology {
         defer { state.withLock { $0.refreshing = nil } }
         refreshCounter.increment()
-        var candidates = knownNodes.all
-        if candidates.isEmpty { candidates = seeds }
-        let pools = try candidates.map { endpoint throws(RedisClientError) in (endpoint, try pool(for: endpoint)) }
-        let best = await Self.firstCompleteTopology(from: pools)
+        // The masters first (or the seeds before any map is known): asking every node would
+        // open a pool, with its threads, for each replica.
+        let masters = state.withLock { $0.topology?.masters ?? [] }
+        let candidates = masters.isEmpty ? seeds : masters
+        var pools = try candidates.map { endpoint throws(RedisClientError) in (endpoint, try pool(for: endpoint)) }
+        var best = await Self.firstCompleteTopology(from: pools)
+        if case .failure = best {
+            // None of them answered: any node we ever heard of will do.
+            var others: [RedisEndpoint] = []
+            for node in seeds + knownNodes.all where !candidates.contains(node) && !others.contains(node) {
+                others.append(node)
+            }
+            if !others.isEmpty {
+                pools = try others.map { endpoint throws(RedisClientError) in (endpoint, try pool(for: endpoint)) }
+                best = await Self.firstCompleteTopology(from: pools)
+            }
+        }
         switch best {
         case .success(let topology):
             install(topology)
@@ -391,12 +467,22 @@ public final class RedisClusterClient: RedisCommandClient {
     }
 
     private func install(_ topology: ClusterTopology) {
-        let changed = state.withLock { state in
+        let (changed, retired) = state.withLock { state in
             let changed = state.topology != topology
             state.topology = topology
             state.movedSlots = [:]
             state.lastRefresh = .now
-            return changed
+            // Pools of nodes that serve no slots (gone, moved to a new address, demoted, or
+            // replicas asked once when no master answered) are closed: their threads must not
+            // pile up. A pool is opened again when a node is needed.
+            let keep = Set(topology.masters)
+            let retired = state.pools.filter { !keep.contains($0.key) }
+            for endpoint in retired.keys { state.pools[endpoint] = nil }
+            return (changed, Array(retired.values))
+        }
+        if !retired.isEmpty {
+            logger.debug("closing pools of nodes that serve no slots", metadata: ["pools": "\(retired.count)"])
+            Task { for pool in retired { await pool.close() } }
         }
         knownNodes.update(topology.nodes, seeds: seeds)
         if changed {
@@ -454,7 +540,7 @@ public final class RedisClusterClient: RedisCommandClient {
     private static func needsRerouting(_ result: Result<RedisValue, any Error>?) -> Bool {
         switch result {
         case .failure(let error as RedisServerError): return error.isRedirect || error.isRetryableClusterState
-        case .failure(let error as RedisClientError): return error.commandWasNotSent
+        case .failure(let error as RedisClientError): return error.commandWasNotSent || error.kind == .poolClosed
         default: return false
         }
     }

@@ -32,6 +32,15 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var idleSpin: Duration
     /// The name sent with `CLIENT SETNAME` on connect, shown by `CLIENT LIST`; `nil` for none.
     public var clientName: String?
+    /// The most commands one connection holds queued (not yet written). When callers outpace
+    /// Redis, a command that would exceed it fails at once with
+    /// ``RedisClientError/Kind/overloaded`` (nothing is sent): memory stays bounded and callers
+    /// learn of the overload at once instead of waiting behind a queue that cannot drain.
+    public var maxQueuedCommands: Int
+    /// How long a command may wait in a connection's queue before it is written; then it fails
+    /// with ``RedisClientError/Kind/overloaded`` (nothing is sent). Counted from the call, so a
+    /// call takes at most `queueTimeout + commandTimeout` (plus connecting).
+    public var queueTimeout: Duration
 
     /// Creates a configuration for `endpoint`.
     public init(
@@ -46,8 +55,12 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         initialReconnectDelay: Duration = .milliseconds(20),
         maxReconnectDelay: Duration = .seconds(1),
         idleSpin: Duration = .zero,
-        clientName: String? = nil
+        clientName: String? = nil,
+        maxQueuedCommands: Int = 10_000,
+        queueTimeout: Duration = .seconds(5)
     ) {
+        self.maxQueuedCommands = maxQueuedCommands
+        self.queueTimeout = queueTimeout
         self.idleSpin = idleSpin
         self.endpoint = endpoint
         self.username = username
@@ -97,6 +110,10 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         if maxPipelineBatch < 1 {
             throw RedisClientError(.invalidArgument, "maxPipelineBatch must be at least 1 (got \(maxPipelineBatch))")
         }
+        if maxQueuedCommands < 1 {
+            throw RedisClientError(.invalidArgument, "maxQueuedCommands must be at least 1 (got \(maxQueuedCommands))")
+        }
+        if queueTimeout <= .zero { throw RedisClientError(.invalidArgument, "queueTimeout must be positive") }
         if database < 0 { throw RedisClientError(.invalidArgument, "database must be 0 or more (got \(database))") }
         if initialReconnectDelay > maxReconnectDelay {
             throw RedisClientError(.invalidArgument, "initialReconnectDelay must not exceed maxReconnectDelay")

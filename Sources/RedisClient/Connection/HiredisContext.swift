@@ -82,13 +82,21 @@ final class HiredisContext {
         }
     }
 
+    /// Set when hiredis could not queue a command; ``flush(deadline:)`` then throws before it
+    /// writes anything.
+    private var appendFailure: RedisClientError?
+
     /// Queues one command in hiredis's output buffer (argv form: any bytes, NUL included).
+    ///
+    /// When hiredis cannot (out of memory), the failure is remembered and the next
+    /// ``flush(deadline:)`` throws it without writing a byte: the context must then be dropped
+    /// (other commands may sit in its buffer).
     func append(_ command: RedisCommand) {
         let count = command.argumentCount
-        command.storage.withUnsafeBufferPointer { storage in
+        let status = command.storage.withUnsafeBufferPointer { storage in
             let base = storage.baseAddress ?? UnsafePointer(bitPattern: 1)!
-            withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { argv in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { lengths in
+            return withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { argv in
+                return withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { lengths in
                     var start = 0
                     for index in 0..<count {
                         let end = command.ends[index]
@@ -96,17 +104,25 @@ final class HiredisContext {
                         lengths[index] = end - start
                         start = end
                     }
-                    _ = redisAppendCommandArgv(context, Int32(count), argv.baseAddress, lengths.baseAddress)
+                    return redisAppendCommandArgv(context, Int32(count), argv.baseAddress, lengths.baseAddress)
                 }
             }
+        }
+        if status != REDIS_OK, appendFailure == nil {
+            appendFailure = RedisClientError(
+                .ioError, "hiredis could not queue \(command.name) for \(endpoint) (out of memory); nothing was written"
+            )
         }
     }
 
     /// Writes everything queued.
     ///
+    /// Throws without writing anything when a command could not be queued (see ``append(_:)``).
+    ///
     /// - Throws: ``RedisClientError`` (`timeout`, `connectionClosed`, `ioError`); the context is
     ///   dead afterwards.
     func flush(deadline: ContinuousClock.Instant) throws(RedisClientError) {
+        if let appendFailure { throw appendFailure }
         var done: Int32 = 0
         while done == 0 {
             let ready = chiredis_poll(context, chiredis_pollout(), (deadline - .now).pollMilliseconds)
@@ -121,11 +137,23 @@ final class HiredisContext {
     /// - Returns: the reply; a server error reply is returned as ``RedisValue/error(_:)``.
     /// - Throws: ``RedisClientError`` (`timeout`, `connectionClosed`, `protocolError`,
     ///   `ioError`); the context is dead afterwards.
-    func readReply(deadline: ContinuousClock.Instant) throws(RedisClientError) -> RedisValue {
+    /// With `whileWaiting`, the wait is cut in slices of at most 50 ms and `whileWaiting` runs
+    /// between them (the connection expires queued requests there).
+    func readReply(
+        deadline: ContinuousClock.Instant, whileWaiting: (() -> Void)? = nil
+    ) throws(RedisClientError) -> RedisValue {
         if let value = try bufferedReply() { return value }
         while true {
-            let ready = chiredis_poll(context, chiredis_pollin(), (deadline - .now).pollMilliseconds)
-            if ready == 0 { throw RedisClientError(.timeout, "no reply from \(endpoint) within the command timeout") }
+            var timeout = (deadline - .now).pollMilliseconds
+            if whileWaiting != nil { timeout = min(timeout, 50) }
+            let ready = chiredis_poll(context, chiredis_pollin(), timeout)
+            if ready == 0 {
+                guard let whileWaiting, ContinuousClock.now < deadline else {
+                    throw RedisClientError(.timeout, "no reply from \(endpoint) within the command timeout")
+                }
+                whileWaiting()
+                continue
+            }
             if ready < 0 { throw currentError(fallback: "poll failed while reading") }
             if redisBufferRead(context) != REDIS_OK { throw currentError(fallback: "read failed") }
             if let value = try bufferedReply() { return value }
@@ -137,11 +165,23 @@ final class HiredisContext {
     /// a restart or an idle timeout) or sent garbage. Checked before each write so that a
     /// command is never written into a connection known to be dead (its outcome would then be
     /// unknown, and the caller could not retry safely).
+    ///
+    /// Also unhealthy: bytes already read into hiredis's reader but never claimed by a caller
+    /// (``hasUnreadReplyBytes``).
     func isHealthyWhileIdle() -> Bool {
+        if hasUnreadReplyBytes { return false }
         let ready = chiredis_poll(context, chiredis_pollin(), 0)
         if ready == 0 { return true }
         if ready < 0 { return false }
         return false
+    }
+
+    /// Whether hiredis's reader holds bytes no caller has taken: between requests that means a
+    /// command was answered more often than it was sent (the invariant every reply's routing
+    /// rests on is broken).
+    var hasUnreadReplyBytes: Bool {
+        guard let reader = context.pointee.reader else { return false }
+        return reader.pointee.len > reader.pointee.pos
     }
 
     /// Whether bytes are waiting on the socket right now (used by the subscriber to wait with a

@@ -11,13 +11,23 @@ import Synchronization
 /// replies in order and resumes each caller. Requests that arrive during that round trip wait
 /// for the next pass, so N concurrent callers share one round trip instead of paying N.
 ///
+/// Promises kept under misuse and load:
+/// - a caller cancelled before its command is written is removed from the queue and fails with
+///   `CancellationError` at once; one cancelled after the write fails at once too, and its reply
+///   is read and dropped when it comes, never handed to another caller;
+/// - the queue holds at most `maxQueuedCommands` commands: more fail at once with
+///   ``RedisClientError/Kind/overloaded``, and so does a command that waited longer than
+///   `queueTimeout` without being written;
+/// - when a connect attempt fails, every queued command fails with that error at once;
+/// - the replies of one pass must all arrive within `commandTimeout` of the write.
+///
 /// The connection is also a `TaskExecutor`: a task that prefers it
 /// (`withTaskExecutorPreference`) runs on the I/O thread between I/O passes, so its round trips
 /// need no thread switch at all — the same cost as a plain blocking client.
 ///
 /// Threading: the hiredis context, the backoff state and `connectedOnce` belong to the I/O
-/// thread alone. `queue`, `jobs`, `isClosed`, `threadIsIdle` and `threadExited` are guarded by
-/// `lock`.
+/// thread alone. `queue`, `queuedCommands`, `jobs`, `isClosed`, `threadIsIdle` and
+/// `threadExited` are guarded by `lock`.
 final class RedisConnection: @unchecked Sendable {
     let configuration: RedisConfiguration
     let index: Int
@@ -31,6 +41,8 @@ final class RedisConnection: @unchecked Sendable {
 
     private let lock = ConditionLock()
     private var queue: Deque<PendingWork> = []
+    /// Commands in `queue` still waiting (cancelled ones no longer count).
+    private var queuedCommands = 0
     private var jobs: Deque<UnownedJob> = []
     private var isClosed = false
     private var threadIsIdle = false
@@ -75,20 +87,140 @@ final class RedisConnection: @unchecked Sendable {
         }
     }
 
-    /// Queues `work`; the I/O thread completes it. Fails it at once when the connection is closed.
+    /// Queues `work` (whose continuation is set); the I/O thread completes it. Fails it at once
+    /// when the connection is closed, when the queue is full (`overloaded`), or when its caller
+    /// was cancelled before it got here.
     func submit(_ work: PendingWork) {
+        let count = work.commandCount
         lock.lock()
-        if isClosed {
-            lock.unlock()
-            work.fail(RedisClientError(.poolClosed, "the Redis connection pool is closed"))
-            return
+        let refusal: (any Error)?
+        if work.state.load(ordering: .relaxed) == PendingWork.State.cancelRequested {
+            refusal = CancellationError()
+        } else if isClosed {
+            refusal = RedisClientError(.poolClosed, "the Redis connection pool is closed")
+        } else if queuedCommands > 0 && queuedCommands + count > configuration.maxQueuedCommands {
+            refusal = RedisClientError(
+                .overloaded,
+                "the connection's queue holds \(queuedCommands) commands (maxQueuedCommands "
+                    + "\(configuration.maxQueuedCommands)); the command was not sent")
+        } else {
+            refusal = nil
+            work.enqueuedAt = .now
+            work.state.store(PendingWork.State.queued, ordering: .releasing)
+            queue.append(work)
+            queuedCommands += count
         }
-        queue.append(work)
         let wake = threadIsIdle
         lock.unlock()
+        if let refusal {
+            work.state.store(PendingWork.State.finished, ordering: .releasing)
+            if let error = refusal as? RedisClientError { metrics.recordError(error) }
+            work.resume(throwing: refusal)
+            return
+        }
         load.add(1, ordering: .relaxed)
         activity.add(1, ordering: .releasing)
         if wake { lock.signal() }
+    }
+
+    /// The caller of `work` was cancelled: a queued request leaves the queue and fails with
+    /// `CancellationError` now; a written one fails now too and its reply will be dropped.
+    func cancel(_ work: PendingWork) {
+        lock.lock()
+        switch work.state.load(ordering: .acquiring) {
+        case PendingWork.State.new:
+            // Not submitted yet: `submit` will see this and refuse it.
+            work.state.store(PendingWork.State.cancelRequested, ordering: .releasing)
+            lock.unlock()
+        case PendingWork.State.queued:
+            work.state.store(PendingWork.State.finished, ordering: .releasing)
+            queuedCommands -= work.commandCount
+            lock.unlock()
+            load.subtract(1, ordering: .relaxed)
+            work.resume(throwing: CancellationError())
+        case PendingWork.State.taken:
+            lock.unlock()
+            if work.finish(from: PendingWork.State.taken) { work.resume(throwing: CancellationError()) }
+        default:
+            lock.unlock()
+        }
+    }
+
+    /// Sends `commands` contiguously and returns one result per command; a cancelled caller gets
+    /// `CancellationError` for each (see ``cancel(_:)``).
+    func sendBatch(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
+        let work = PendingWork(.batch(commands))
+        return await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                work.continuation = .batch(continuation)
+                submit(work)
+            }
+        } onCancel: {
+            cancel(work)
+        }
+    }
+
+    /// Sends one command and returns its reply (a server error reply is thrown).
+    func send(_ command: RedisCommand) async throws -> RedisValue {
+        let work = PendingWork(.single(command))
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                work.continuation = .single(continuation)
+                submit(work)
+            }
+        } onCancel: {
+            cancel(work)
+        }
+    }
+
+    /// Removes everything still queued and fails it with `error` (after a failed connect).
+    private func failQueued(_ error: any Error) {
+        lock.lock()
+        let leftovers = takeQueued()
+        lock.unlock()
+        for work in leftovers { work.fail(error) }
+        load.subtract(leftovers.count, ordering: .relaxed)
+    }
+
+    /// Empties the queue, marking what was still waiting as taken. Call with the lock held.
+    private func takeQueued() -> [PendingWork] {
+        var taken: [PendingWork] = []
+        while let work = queue.popFirst() {
+            guard work.state.load(ordering: .acquiring) == PendingWork.State.queued else { continue }
+            work.state.store(PendingWork.State.taken, ordering: .releasing)
+            taken.append(work)
+        }
+        queuedCommands = 0
+        return taken
+    }
+
+    /// Fails the queued requests that waited longer than `queueTimeout` (the queue is in arrival
+    /// order, so only its head needs looking at). Called between passes and while a pass waits
+    /// for replies.
+    private func expireQueued() {
+        let limit = ContinuousClock.now - configuration.queueTimeout
+        var expired: [PendingWork] = []
+        lock.lock()
+        while let work = queue.first {
+            let state = work.state.load(ordering: .acquiring)
+            if state != PendingWork.State.queued {
+                queue.removeFirst()
+                continue
+            }
+            guard work.enqueuedAt < limit else { break }
+            queue.removeFirst()
+            work.state.store(PendingWork.State.taken, ordering: .releasing)
+            queuedCommands -= work.commandCount
+            expired.append(work)
+        }
+        lock.unlock()
+        guard !expired.isEmpty else { return }
+        let error = RedisClientError(
+            .overloaded,
+            "the command waited longer than the queue timeout (\(configuration.queueTimeout)) and was not sent")
+        metrics.recordError(error)
+        for work in expired { work.fail(error) }
+        load.subtract(expired.count, ordering: .relaxed)
     }
 
     /// Whether the calling thread is this connection's I/O thread.
@@ -127,13 +259,19 @@ final class RedisConnection: @unchecked Sendable {
                 lock.wait()
                 threadIsIdle = false
             }
-            // Tasks first: the commands they submit join this pass.
+            // Tasks first: the commands they submit join this pass. Then one I/O pass, even
+            // when those tasks queued more jobs (a task that keeps yielding must not starve
+            // the connection's callers).
             if !jobs.isEmpty {
                 let ready = jobs
                 jobs.removeAll()
                 lock.unlock()
                 for job in ready { job.runSynchronously(on: asUnownedTaskExecutor()) }
-                continue
+                lock.lock()
+                if queue.isEmpty || isClosed {
+                    lock.unlock()
+                    continue
+                }
             }
             if isClosed {
                 if queue.isEmpty {
@@ -146,8 +284,7 @@ final class RedisConnection: @unchecked Sendable {
                     lock.unlock()
                     return
                 }
-                let leftovers = Array(queue)
-                queue.removeAll()
+                let leftovers = takeQueued()
                 lock.unlock()
                 let error = RedisClientError(
                     .poolClosed, "the Redis connection pool was closed before the command was sent")
@@ -161,10 +298,19 @@ final class RedisConnection: @unchecked Sendable {
                 batch.isEmpty || commands + work.commandCount <= configuration.maxPipelineBatch
             {
                 queue.removeFirst()
+                // Skip what was cancelled while queued (already completed and uncounted).
+                guard work.state.load(ordering: .acquiring) == PendingWork.State.queued else { continue }
+                work.state.store(PendingWork.State.taken, ordering: .releasing)
+                queuedCommands -= work.commandCount
                 batch.append(work)
                 commands += work.commandCount
             }
+            // Only look at the clock when something is still waiting (the queue is in arrival
+            // order: its head waited longest).
+            let headMayHaveExpired = queue.first.map { $0.enqueuedAt < .now - configuration.queueTimeout } ?? false
             lock.unlock()
+            if headMayHaveExpired { expireQueued() }
+            if batch.isEmpty { continue }
             process(batch)
             load.subtract(batch.count, ordering: .relaxed)
             if staleAfterThisPass {
@@ -200,44 +346,46 @@ final class RedisConnection: @unchecked Sendable {
         } catch {
             metrics.recordError(error)
             for work in batch { work.fail(error) }
+            // The server is unreachable now: everyone queued learns it now, not one batch per
+            // backoff period.
+            failQueued(error)
             return
         }
         var commandCount = 0
         for work in batch {
-            switch work {
-            case .single(let command, _):
+            switch work.commands {
+            case .single(let command):
                 connection.append(command)
                 commandCount += 1
-            case .batch(let commands, _):
+            case .batch(let commands):
                 for command in commands { connection.append(command) }
                 commandCount += commands.count
             }
         }
         metrics.recordBatch(size: commandCount)
+        // One deadline for the whole pass: a batch never takes N × commandTimeout.
+        let deadline = ContinuousClock.now + configuration.commandTimeout
         do {
-            try connection.flush(deadline: .now + configuration.commandTimeout)
+            try connection.flush(deadline: deadline)
         } catch {
             dropConnection(after: error)
             for work in batch { work.fail(error) }
             return
         }
+        let whileWaiting = { [self] in expireQueued() }
         for (position, work) in batch.enumerated() {
             do throws(RedisClientError) {
-                switch work {
-                case .single(_, let continuation):
-                    let reply = try connection.readReply(deadline: .now + configuration.commandTimeout)
-                    if case .error(let serverError) = reply {
-                        noteStale(serverError)
-                        continuation.resume(throwing: serverError)
-                    } else {
-                        continuation.resume(returning: reply)
-                    }
-                case .batch(let commands, let continuation):
+                switch work.commands {
+                case .single:
+                    let reply = try connection.readReply(deadline: deadline, whileWaiting: whileWaiting)
+                    if case .error(let serverError) = reply { noteStale(serverError) }
+                    work.complete(reply)
+                case .batch(let commands):
                     var results: [Result<RedisValue, any Error>] = []
                     results.reserveCapacity(commands.count)
                     do throws(RedisClientError) {
                         for _ in commands {
-                            let reply = try connection.readReply(deadline: .now + configuration.commandTimeout)
+                            let reply = try connection.readReply(deadline: deadline, whileWaiting: whileWaiting)
                             if case .error(let serverError) = reply {
                                 noteStale(serverError)
                                 results.append(.failure(serverError))
@@ -248,15 +396,15 @@ final class RedisConnection: @unchecked Sendable {
                     } catch {
                         // Some replies came, the rest never will: complete what we have.
                         while results.count < commands.count { results.append(.failure(error)) }
-                        continuation.resume(returning: results)
+                        work.complete(results)
                         throw error
                     }
-                    continuation.resume(returning: results)
+                    work.complete(results)
                 }
             } catch {
                 dropConnection(after: error)
                 for remaining in batch[(position + 1)...] { remaining.fail(error) }
-                if case .single = work { work.fail(error) }
+                work.fail(error)
                 return
             }
         }
@@ -274,6 +422,14 @@ final class RedisConnection: @unchecked Sendable {
                 self.context = nil
             } else if context.isHealthyWhileIdle() {
                 return context
+            } else if context.hasUnreadReplyBytes {
+                // A reply nobody asked for: some command got more replies than it should.
+                // Every later reply would go to the wrong caller, so start over.
+                metrics.recordError(RedisClientError(.protocolError, "unread reply bytes"))
+                logger.error(
+                    "idle Redis connection holds an unread reply; reconnecting so that replies stay in order",
+                    metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
+                self.context = nil
             } else {
                 // Closed by the server while idle: nothing was sent yet, so reconnecting is safe.
                 logger.debug(

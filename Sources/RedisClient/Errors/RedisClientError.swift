@@ -10,7 +10,7 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
         private enum Base: String, Sendable, Hashable {
             case connectionRefused, hostNotFound, connectionClosed, timeout, protocolError,
                 authenticationFailed, invalidDatabase, invalidURL, poolClosed, ioError,
-                invalidArgument, unexpectedReply, clusterUnavailable, wrongRole
+                invalidArgument, unexpectedReply, clusterUnavailable, wrongRole, overloaded, transactionAborted
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -45,6 +45,13 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
         /// The server reached is not the role the deployment needs: a replica where Sentinel
         /// named a master, or no sentinel knows the master name.
         public static let wrongRole = Kind(.wrongRole)
+
+        /// The connection's queue was full (``RedisConfiguration/maxQueuedCommands``) or the
+        /// command waited longer than ``RedisConfiguration/queueTimeout``: it was not sent.
+        public static let overloaded = Kind(.overloaded)
+        /// `EXEC` answered nil: a key `WATCH`ed on a leased connection changed, and none of the
+        /// transaction's commands ran.
+        public static let transactionAborted = Kind(.transactionAborted)
 
         public var description: String { base.rawValue }
     }

@@ -16,6 +16,17 @@ import Synchronization
 /// await redis.close()
 /// ```
 ///
+/// Shared connections carry only commands with exactly one reply and no connection state:
+/// `SUBSCRIBE`, `MULTI`/`EXEC`/`WATCH` on their own, `CLIENT REPLY`, `SELECT`, `MONITOR`, … are
+/// refused before anything is sent (see ``send(_:)``). Use ``transaction(_:)`` for
+/// `MULTI … EXEC`, ``withConnection(_:)`` for `WATCH` and other stateful work, and
+/// ``subscribe(channels:patterns:bufferSize:healthCheckInterval:)`` for pub/sub.
+///
+/// Overload policy: each connection queues at most ``RedisConfiguration/maxQueuedCommands``
+/// commands and none waits longer than ``RedisConfiguration/queueTimeout`` before it is written;
+/// beyond either, calls fail at once with ``RedisClientError/Kind/overloaded`` and nothing is
+/// sent. A cancelled caller returns at once with `CancellationError`.
+///
 /// Call ``close()`` before dropping the pool: it stops the I/O threads.
 public final class RedisConnectionPool: RedisCommandClient {
     /// The configuration the pool was made with (its description hides the password).
@@ -27,6 +38,8 @@ public final class RedisConnectionPool: RedisCommandClient {
     private let sentinelWatch: SentinelWatch?
     private let connections: [RedisConnection]
     private let roundRobin = Atomic<Int>(0)
+    /// Connections lent by ``withConnection(_:)``, apart from the shared ones.
+    let leases: ConnectionLeases
 
     /// Creates the pool's connections (they connect on first use).
     ///
@@ -62,6 +75,11 @@ public final class RedisConnectionPool: RedisCommandClient {
                 configuration: configuration, index: index, logger: logger, metrics: metrics, resolver: resolver,
                 reconnectSignal: signal)
         }
+        leases = ConnectionLeases(limit: configuration.poolSize) { index in
+            RedisConnection(
+                configuration: configuration, index: 1000 + index, logger: logger, metrics: metrics, resolver: resolver,
+                reconnectSignal: signal)
+        }
         if let watch, let signal {
             sentinelWatch = SentinelWatch(
                 sentinels: watch.sentinels, masterName: watch.masterName, template: configuration, signal: signal,
@@ -73,12 +91,29 @@ public final class RedisConnectionPool: RedisCommandClient {
 
     /// Sends one command and returns its reply.
     ///
+    /// Commands that would change the shared connection's state or its reply count are refused
+    /// before anything is sent: `SUBSCRIBE`/`PSUBSCRIBE`/`SSUBSCRIBE` and their `UNSUBSCRIBE`s,
+    /// `MONITOR`, `SYNC`/`PSYNC`, `MULTI`/`EXEC`/`DISCARD`/`WATCH`/`UNWATCH`, `CLIENT REPLY`,
+    /// `CLIENT TRACKING`, `CLIENT SETNAME`, `SELECT`, `HELLO`, `AUTH`, `RESET`, `QUIT`,
+    /// `READONLY`/`READWRITE`, `ASKING`.
+    ///
+    /// When the calling task is cancelled the call returns at once with `CancellationError`: a
+    /// command not yet written is never sent; one already written runs, and its reply is dropped.
+    ///
     /// - Throws: ``RedisServerError`` when Redis answers with an error reply (the server's text
     ///   is kept); ``RedisClientError`` when the command could not be sent or its reply did not
-    ///   come (refused, closed, timeout, pool closed). With `connectionClosed`, `timeout` or
-    ///   `ioError` the command may or may not have run: it is never retried.
+    ///   come (refused, closed, timeout, pool closed), of kind `invalidArgument` for a refused
+    ///   command and `overloaded` when the connection's queue is full or the command waited
+    ///   longer than the queue timeout. With `connectionClosed`, `timeout` or `ioError` the
+    ///   command may or may not have run: it is never retried.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisValue {
+        if let refusal = command.sharedConnectionRefusal() { throw refusal }
+        return try await sendUnchecked(command)
+    }
+
+    /// ``send(_:)`` without the refusal check (for the cluster client, which checked already).
+    func sendUnchecked(_ command: RedisCommand) async throws -> RedisValue {
         let connection = pickConnection()
         let start = ContinuousClock.now
         defer {
@@ -86,9 +121,7 @@ public final class RedisConnectionPool: RedisCommandClient {
             metrics.duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
         }
         do {
-            return try await withUnsafeThrowingContinuation { continuation in
-                connection.submit(.single(command, continuation))
-            }
+            return try await connection.send(command)
         } catch let error as RedisServerError {
             metrics.serverErrors.increment()
             throw error
@@ -100,13 +133,22 @@ public final class RedisConnectionPool: RedisCommandClient {
     ///
     /// Each result is the reply, or the error for that command alone: ``RedisServerError`` for an
     /// error reply, ``RedisClientError`` when the connection failed (then every command from
-    /// that point on carries it). Because the commands are contiguous on one connection,
-    /// `MULTI … EXEC` inside a pipeline is atomic. Scripts answering `NOSCRIPT` are loaded and
-    /// run again (after the rest of the pipeline).
+    /// that point on carries it). Because the commands are contiguous on one connection, a
+    /// complete `MULTI … EXEC` (or `DISCARD`) block inside a pipeline is atomic; prefer
+    /// ``transaction(_:)``. Scripts answering `NOSCRIPT` are loaded and run again (after the rest
+    /// of the pipeline).
+    ///
+    /// The commands refused by ``send(_:)`` are refused here too, and so are `WATCH`/`UNWATCH`
+    /// and a `MULTI` without its `EXEC`/`DISCARD` (or the reverse): then nothing is sent and every
+    /// result is that ``RedisClientError`` of kind `invalidArgument`. A cancelled caller gets
+    /// `CancellationError` in every result.
     ///
     /// This method itself does not throw: every outcome is in the results.
     public func pipeline(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
         guard !commands.isEmpty else { return [] }
+        if let refusal = Self.pipelineRefusal(commands) {
+            return Array(repeating: .failure(refusal), count: commands.count)
+        }
         var results = await sendBatch(commands)
         // Heal NOSCRIPT: load each missing script once, then re-run just those commands.
         let missing = results.indices.filter { index in
@@ -176,6 +218,7 @@ public final class RedisConnectionPool: RedisCommandClient {
     public func close() async {
         sentinelWatch?.stop()
         for connection in connections { await connection.close() }
+        await leases.close()
     }
 
     /// The number of connections.
@@ -187,9 +230,7 @@ public final class RedisConnectionPool: RedisCommandClient {
     func sendBatch(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
         let connection = pickConnection()
         let start = ContinuousClock.now
-        let results = await withUnsafeContinuation { continuation in
-            connection.submit(.batch(commands, continuation))
-        }
+        let results = await connection.sendBatch(commands)
         metrics.commands.increment(by: commands.count)
         metrics.duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
         return results
@@ -201,10 +242,9 @@ public final class RedisConnectionPool: RedisCommandClient {
     /// commands on that thread's connection and is resumed on the same thread, so a round trip
     /// costs no thread switch: serial latency equals a plain blocking client's. Code run there
     /// delays that connection's I/O while it runs: keep it short and never block in it.
+    /// Successive calls on an idle pool spread over its connections.
     public func taskExecutor() -> any TaskExecutor {
-        let start = roundRobin.add(1, ordering: .relaxed).newValue
-        return connections.min { $0.load.load(ordering: .relaxed) < $1.load.load(ordering: .relaxed) }
-            ?? connections[start % connections.count]
+        leastLoaded()
     }
 
     /// The connection with the least queued work, scanning from a rotating start so that equal
@@ -214,6 +254,12 @@ public final class RedisConnectionPool: RedisCommandClient {
     private func pickConnection() -> RedisConnection {
         if connections.count == 1 { return connections[0] }
         for connection in connections where connection.isCurrentThread { return connection }
+        return leastLoaded()
+    }
+
+    /// The connection with the least queued work, from a rotating start.
+    private func leastLoaded() -> RedisConnection {
+        if connections.count == 1 { return connections[0] }
         let start = roundRobin.add(1, ordering: .relaxed).newValue
         var best = connections[start % connections.count]
         var bestLoad = best.load.load(ordering: .relaxed)

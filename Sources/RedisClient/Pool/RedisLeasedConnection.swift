@@ -1,0 +1,99 @@
+/// One connection lent to one caller by ``RedisConnectionPool/withConnection(_:)`` (or
+/// ``RedisClusterClient/withConnection(forKey:_:)``): nothing else is sent on it while the lease
+/// lasts, so connection state set by one command holds for the next — `WATCH` before
+/// `MULTI … EXEC`, blocking commands, anything that must not share a connection.
+///
+/// `WATCH`, `UNWATCH`, `MULTI`, `EXEC` and `DISCARD` are allowed here; commands that would break
+/// the reply count or the connection's setup (`SUBSCRIBE`, `MONITOR`, `CLIENT REPLY`, `SELECT`,
+/// `HELLO`, `AUTH`, `RESET`, `QUIT`, …) are refused as on a shared connection. When the lease
+/// ends after a `WATCH` or `MULTI`, `DISCARD` and `UNWATCH` are sent so the next lease starts
+/// clean. Use the value only inside the closure: afterwards every call fails with
+/// `invalidArgument`.
+public final class RedisLeasedConnection: Sendable {
+    private let connection: RedisConnection
+    private struct State {
+        var ended = false
+        var usedTransactionState = false
+    }
+    private let state = GuardedState(State())
+
+    init(connection: RedisConnection) {
+        self.connection = connection
+    }
+
+    /// Sends one command on this connection and returns its reply.
+    ///
+    /// A cancelled caller returns at once with `CancellationError` (a written command still runs;
+    /// its reply is dropped).
+    ///
+    /// - Throws: ``RedisServerError`` for an error reply; ``RedisClientError`` as
+    ///   ``RedisConnectionPool/send(_:)`` (`invalidArgument` for a refused command or after the
+    ///   lease ended).
+    @discardableResult
+    public func send(_ command: RedisCommand) async throws -> RedisValue {
+        try check([command])
+        return try await connection.send(command)
+    }
+
+    /// Sends one command built from a name and arguments; see ``send(_:)``.
+    @discardableResult
+    public func send(_ name: String, _ arguments: any RedisArgumentConvertible...) async throws -> RedisValue {
+        try await send(RedisCommand(name, arguments: arguments))
+    }
+
+    /// Sends commands back to back on this connection and returns one result per command;
+    /// refused commands (or an ended lease) fail every result and nothing is sent.
+    public func pipeline(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
+        guard !commands.isEmpty else { return [] }
+        do {
+            try check(commands)
+        } catch {
+            return Array(repeating: .failure(error), count: commands.count)
+        }
+        return await connection.sendBatch(commands)
+    }
+
+    /// Sends `MULTI`, `commands`, `EXEC` back to back on this connection; see
+    /// ``RedisConnectionPool/transaction(_:)``. After a `WATCH` on this lease, a transaction that
+    /// `EXEC` aborts because a watched key changed throws ``RedisClientError`` of kind
+    /// `transactionAborted` (nothing ran).
+    ///
+    /// - Returns: one result per command, from `EXEC`'s reply.
+    /// - Throws: as ``RedisConnectionPool/transaction(_:)``.
+    public func transaction(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, any Error>] {
+        try check([])
+        let wire = try RedisTransaction.wireCommands(commands)
+        return try RedisTransaction.results(await connection.sendBatch(wire), commands: commands)
+    }
+
+    private func check(_ commands: [RedisCommand]) throws(RedisClientError) {
+        var touchesTransactionState = false
+        for command in commands {
+            if let refusal = command.sharedConnectionRefusal(leased: true) { throw refusal }
+            if RedisCommand.transactionCommands.contains(command.name.uppercased()) { touchesTransactionState = true }
+        }
+        let ended = state.withLock { state in
+            if touchesTransactionState { state.usedTransactionState = true }
+            return state.ended
+        }
+        if ended {
+            throw RedisClientError(
+                .invalidArgument, "the connection lease has ended; use the connection only inside withConnection")
+        }
+    }
+
+    /// Ends the lease: no call succeeds afterwards. Returns whether `WATCH`/`MULTI` state may be
+    /// left on the connection.
+    func end() -> Bool {
+        state.withLock { state in
+            state.ended = true
+            return state.usedTransactionState
+        }
+    }
+
+    /// Leaves no transaction state behind: `DISCARD` ends an open `MULTI` (an error reply when
+    /// none is open, ignored), then `UNWATCH`.
+    static func reset(_ connection: RedisConnection) async {
+        _ = await connection.sendBatch([RedisCommand("DISCARD"), RedisCommand("UNWATCH")])
+    }
+}

@@ -1,0 +1,93 @@
+extension RedisCommand {
+    /// Why this command may not go on a shared, automatically pipelined connection, or `nil` when
+    /// it may.
+    ///
+    /// A shared connection carries only commands that get exactly one reply and leave no state
+    /// behind on the connection: every other caller's reply is matched to its request by
+    /// position. Refused (with the API to use instead):
+    /// - `SUBSCRIBE`, `PSUBSCRIBE`, `SSUBSCRIBE` and their `UNSUBSCRIBE` forms, `MONITOR`,
+    ///   `SYNC`, `PSYNC`, `REPLCONF`: more (or fewer) replies than commands;
+    /// - `CLIENT REPLY`, `CLIENT TRACKING`: replies switched off or pushed;
+    /// - `MULTI`, `EXEC`, `DISCARD`, `WATCH`, `UNWATCH` on their own: a transaction state that
+    ///   other callers' commands would join (use `transaction(_:)` or `withConnection(_:)`);
+    /// - `SELECT`, `HELLO`, `AUTH`, `RESET`, `QUIT`, `CLIENT SETNAME`, `READONLY`, `READWRITE`,
+    ///   `ASKING`: connection state the configuration or the cluster client owns.
+    ///
+    /// `leased` relaxes the rule for a connection lent with `withConnection(_:)`: transactions
+    /// (`WATCH`, `MULTI`, `EXEC`, `DISCARD`, `UNWATCH`) are allowed there.
+    func sharedConnectionRefusal(leased: Bool = false) -> RedisClientError? {
+        // Fast path without allocating: most names (GET, HGETALL, EVALSHA, …) are not refused.
+        guard let packed = PackedName(argument(at: 0)), let index = Self.refusedPacked[packed] else { return nil }
+        let (name, advice) = Self.refusedList[index]
+        if name == "CLIENT" {
+            guard argumentCount > 1, let sub = PackedName(argument(at: 1)),
+                let subIndex = Self.refusedClientPacked[sub]
+            else { return nil }
+            let (subcommand, advice) = Self.refusedClientList[subIndex]
+            return Self.refusal("CLIENT \(subcommand)", advice)
+        }
+        if leased && Self.transactionCommands.contains(name) { return nil }
+        return Self.refusal(name, advice)
+    }
+
+    /// Up to 16 bytes of a name, upper-cased, as two integers (a cheap dictionary key).
+    private struct PackedName: Hashable {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+
+        init?(_ bytes: some Collection<UInt8>) {
+            guard !bytes.isEmpty, bytes.count <= 16 else { return nil }
+            for (offset, byte) in bytes.enumerated() {
+                let upper = UInt64(byte >= 97 && byte <= 122 ? byte - 32 : byte)
+                if offset < 8 {
+                    low |= upper << (8 * UInt64(offset))
+                } else {
+                    high |= upper << (8 * UInt64(offset - 8))
+                }
+            }
+        }
+    }
+
+    private static let refusedList: [(String, String)] = refused.map { ($0.key, $0.value) } + [("CLIENT", "")]
+    private static let refusedPacked: [PackedName: Int] = Dictionary(
+        uniqueKeysWithValues: refusedList.enumerated().map { (PackedName($0.element.0.utf8)!, $0.offset) })
+    private static let refusedClientList: [(String, String)] = refusedClientSubcommands.map { ($0.key, $0.value) }
+    private static let refusedClientPacked: [PackedName: Int] = Dictionary(
+        uniqueKeysWithValues: refusedClientList.enumerated().map { (PackedName($0.element.0.utf8)!, $0.offset) })
+
+    private static func refusal(_ name: String, _ advice: String) -> RedisClientError {
+        RedisClientError(.invalidArgument, "\(name) is not allowed on a shared connection: \(advice)")
+    }
+
+    static let transactionCommands: Set<String> = ["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]
+
+    private static let subscribeAdvice = "use subscribe(channels:patterns:) for a dedicated subscriber connection"
+    private static let transactionAdvice =
+        "use transaction(_:) for MULTI…EXEC, or withConnection(_:) for WATCH and other stateful work"
+
+    /// Refused command names and what to use instead.
+    static let refused: [String: String] = [
+        "SUBSCRIBE": subscribeAdvice, "PSUBSCRIBE": subscribeAdvice, "SSUBSCRIBE": subscribeAdvice,
+        "UNSUBSCRIBE": subscribeAdvice, "PUNSUBSCRIBE": subscribeAdvice, "SUNSUBSCRIBE": subscribeAdvice,
+        "MONITOR": "it streams every command to this connection; use redis-cli monitor",
+        "SYNC": "replication streams cannot share a connection",
+        "PSYNC": "replication streams cannot share a connection",
+        "REPLCONF": "replication commands cannot share a connection",
+        "MULTI": transactionAdvice, "EXEC": transactionAdvice, "DISCARD": transactionAdvice,
+        "WATCH": transactionAdvice, "UNWATCH": transactionAdvice,
+        "SELECT": "set RedisConfiguration.database (sent on every connect), or make a pool per database",
+        "HELLO": "the client speaks RESP2; credentials and the client name belong in RedisConfiguration",
+        "AUTH": "set RedisConfiguration.username/password (sent on every connect)",
+        "RESET": "it would undo the connection's AUTH and SELECT; close the pool instead",
+        "QUIT": "close the pool instead",
+        "READONLY": "the cluster client manages READONLY", "READWRITE": "the cluster client manages READWRITE",
+        "ASKING": "the cluster client sends ASKING itself when a slot is migrating",
+    ]
+
+    /// Refused `CLIENT` subcommands.
+    static let refusedClientSubcommands: [String: String] = [
+        "REPLY": "switching replies off would hand later replies to the wrong callers",
+        "TRACKING": "invalidation pushes cannot share a connection; subscribe to __redis__:invalidate instead",
+        "SETNAME": "set RedisConfiguration.clientName (sent on every connect)",
+    ]
+}

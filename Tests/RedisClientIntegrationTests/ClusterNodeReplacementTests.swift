@@ -1,0 +1,92 @@
+import Foundation
+import RedisClient
+import Testing
+
+/// Runs with the failover suite (alone, last against the cluster): it adds a node on a new port,
+/// fails a master over to it, and checks that the client follows and closes the old node's pool.
+extension ClusterFailoverTests {
+    /// The new node's port: `REDIS_CLUSTER_SPARE_PORT`, else one above the cluster's highest.
+    static func sparePort(_ topology: ClusterTopology) -> Int {
+        if let text = ProcessInfo.processInfo.environment["REDIS_CLUSTER_SPARE_PORT"], let port = Int(text) {
+            return port
+        }
+        let ports = topology.nodes.compactMap { node -> Int? in
+            guard case .tcp(_, let port) = node else { return nil }
+            return port
+        }
+        return (ports.max() ?? 7005) + 1
+    }
+
+    @Test func poolsFollowAMasterReplacedByANodeOnANewPort() async throws {
+        let cluster = try TestCluster.client()
+        defer { Task { await cluster.close() } }
+        let topology = try await cluster.refreshTopology()
+        let old = topology.masters[topology.masters.count - 1]
+        guard case .tcp(let host, let oldPort) = old else { return }
+        let port = Self.sparePort(topology)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spare-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = [
+            "redis-server", "--port", "\(port)", "--bind", host, "--cluster-enabled", "yes", "--cluster-config-file",
+            directory.appendingPathComponent("nodes.conf").path, "--cluster-node-timeout", "2000", "--save", "",
+            "--appendonly", "no", "--dir", directory.path,
+        ]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { Foundation.kill(server.processIdentifier, SIGKILL) }
+        let spare = RedisEndpoint.tcp(host: host, port: port)
+        let admin = try RedisConnectionPool(configuration: RedisConfiguration(endpoint: spare, poolSize: 1))
+        defer { Task { await admin.close() } }
+        try await eventually("the spare node answers") { (try? await admin.send("PING")) == .simpleString("PONG") }
+        let oldNode = try await ClusterNode.connect(old)
+        try await admin.send("CLUSTER", "MEET", host, oldPort)
+        try await eventually("the spare node knows the old master") {
+            let nodes = (try? await admin.send("CLUSTER", "NODES").string) ?? ""
+            return nodes.contains(oldNode.id)
+        }
+        try await admin.send("CLUSTER", "REPLICATE", oldNode.id)
+        try await eventually("the spare node is in sync") {
+            let info = (try? await admin.send("INFO", "replication").string) ?? ""
+            return info.contains("master_link_status:up")
+        }
+        let prefix = uniqueKey("replaced")
+        let key = ClusterTests.key(on: old, in: topology, prefix: prefix)
+        // The kill test may have run just before: wait until the cluster serves again.
+        try await eventually("the cluster accepts writes") { (try? await cluster.send("SET", key, "before")) != nil }
+        // TAKEOVER: no vote needed (the kill test may have left a failed master behind).
+        try await admin.send("CLUSTER", "FAILOVER", "TAKEOVER")
+        try await eventually("the spare node serves the old master's slots") {
+            let map = try? await cluster.refreshTopology()
+            return map?.master(forSlot: HashSlot.slot(for: key)) == spare
+        }
+        // The client writes through the new node and holds no pool for the demoted one.
+        try await eventually("the new master answers") { (try? await cluster.send("GET", key)) == .bulk("before") }
+        try await cluster.send("SET", key, "after")
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(cluster.openPoolEndpoints.contains(spare))
+        #expect(!cluster.openPoolEndpoints.contains(old), "\(cluster.openPoolEndpoints)")
+        // Give the slots back before the spare node stops.
+        try await oldNode.pool.send("CLUSTER", "FAILOVER", "TAKEOVER")
+        try await eventually("the old master serves its slots again") {
+            let map = try? await cluster.refreshTopology()
+            return map?.master(forSlot: HashSlot.slot(for: key)) == old
+        }
+        try await eventually("the old master answers again") { (try? await cluster.send("GET", key)) == .bulk("after") }
+        try await cluster.send("DEL", key)
+        await oldNode.pool.close()
+    }
+
+    /// Polls `condition` every 50 ms for at most 15 s.
+    func eventually(_ what: String, _ condition: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            if await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSetupError("timed out waiting until \(what)")
+    }
+}
