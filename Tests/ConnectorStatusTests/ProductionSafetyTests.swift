@@ -88,6 +88,43 @@ struct ProductionSafetyTests {
         #expect(try await own.store.status(try connector("added_later"), line: try line(1)) != nil)
     }
 
+    @Test func aSecondRunOnTheNamespaceOfARunningLoadTestIsRefused() async throws {
+        // Two runs on one namespace used to clear each other's keys (the second took the first's
+        // marker for a leftover and wiped it; the first deleted the namespace at its end): both
+        // reported hundreds of lost updates. A running run now holds NS:running.
+        let fixture = try StatusFixture()
+        defer { Task { await fixture.close() } }
+        let namespace = Self.namespace("lr")
+        let first = try ToolProcess([
+            "loadtest", "--redis", Self.url, "--namespace", namespace, "--instances", "1", "--tasks", "2",
+            "--duration", "600", "--lines", "5", "--connectors", "2",
+        ])
+        defer { first.killTree() }
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                ProcessTree.descendants(of: first.pid).contains {
+                    ProcessTree.arguments(of: $0).contains("loadtest-instance")
+                }
+            }, "\(first.description)")
+        let keysBefore = try await Self.keys(in: namespace, fixture.pool)
+        #expect(keysBefore.contains("\(namespace):running"), "\(keysBefore)")
+
+        let second = try ToolProcess(["loadtest", "--redis", Self.url, "--namespace", namespace] + Self.smallLoad)
+        #expect(await second.exitStatus(within: .seconds(120)) == 2, "\(second.description)")
+        #expect(second.stderr.text.contains("in use by a running loadtest"), "\(second.description)")
+        let demo = try ToolProcess(["demo", "--redis", Self.url, "--namespace", namespace, "--pause-ms", "0"])
+        #expect(await demo.exitStatus(within: .seconds(120)) == 2, "\(demo.description)")
+        #expect(first.process.isRunning, "the first run stopped: \(first.description)")
+        #expect(
+            try await Self.keys(in: namespace, fixture.pool).isSuperset(of: keysBefore),
+            "the refused runs deleted keys of the running one")
+
+        // Stopped, the first run removes its namespace, the hold included.
+        kill(first.pid, SIGINT)
+        #expect(await first.exitStatus(within: .seconds(30)) == 130, "\(first.description)")
+        #expect(try await Self.keys(in: namespace, fixture.pool).isEmpty)
+    }
+
     // MARK: secrets
 
     /// Polls the descendants of `tool` while it runs and returns the command lines seen.

@@ -167,20 +167,30 @@ struct LoadTestCommand: AsyncParsableCommand {
         redis: any RedisCommandClient, deployment: RedisDeployment, keys: KeySpace, embedded: EmbeddedRedisServer?,
         clientName: String
     ) async throws {
-        // The namespace must be the run's own: it is deleted at the end.
-        let claim = try await NamespaceGuard.claim(
-            keys, owner: "loadtest", wipe: wipeNamespace, redis: redis, wipeOption: "--wipe-namespace")
-        if claim == .ownedBefore {  // left by an earlier, interrupted run: start from nothing
-            try await NamespaceGuard.removeAll(keys, redis: redis)
-            try await redis.send("SET", NamespaceGuard.ownerKey(keys), "loadtest")
+        // No other demo or load test may run on the namespace meanwhile: it would clear our data.
+        let lease = try await NamespaceLease.acquire(keys, owner: "loadtest", redis: redis)
+        let running: Set<String> = [NamespaceGuard.runningKey(keys)]
+        do {
+            // The namespace must be the run's own: it is deleted at the end.
+            let claim = try await NamespaceGuard.claim(
+                keys, owner: "loadtest", wipe: wipeNamespace, redis: redis, wipeOption: "--wipe-namespace")
+            if claim == .ownedBefore {  // left by an earlier, interrupted run: start from nothing
+                try await NamespaceGuard.removeAll(keys, redis: redis, keeping: running)
+                try await redis.send("SET", NamespaceGuard.ownerKey(keys), "loadtest")
+            }
+        } catch {
+            await lease.release()
+            throw error
         }
         do {
             try await measure(
                 redis: redis, deployment: deployment, keys: keys, embedded: embedded, clientName: clientName)
         } catch {
-            _ = try? await NamespaceGuard.removeAll(keys, redis: redis)
+            _ = try? await NamespaceGuard.removeAll(keys, redis: redis, keeping: running)
+            await lease.release()
             throw error
         }
+        await lease.release()
     }
 
     private func measure(
@@ -273,7 +283,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             reference = try? await RedisBenchmarkTool.locate(configuration: configuration)
                 .run(clients: 128, requests: 200_000, command: ["GET", "\(keys.namespace):bench"])
         }
-        try await NamespaceGuard.removeAll(keys, redis: redis)
+        try await NamespaceGuard.removeAll(keys, redis: redis, keeping: [NamespaceGuard.runningKey(keys)])
 
         let result = LoadTestResult(
             instances: instances, tasksPerInstance: tasks, elapsedSeconds: elapsed.secondsValue, reports: reports,
