@@ -223,6 +223,30 @@ struct ProductionSafetyTests {
         for pid in instances where ProcessTree.isAlive(pid) { kill(pid, SIGKILL) }
     }
 
+    @Test func sigtermToBenchStopsRedisBenchmarkToo() async throws {
+        // redis-benchmark inherits the tool's blocked signals: the old tool exited 143 and left it
+        // loading the user's Redis alone (and deaf to SIGTERM) until its millions of requests ended.
+        let bench = try ToolProcess([
+            "bench", "--redis", Self.url, "--requests", "10000000", "--rounds", "1", "--skip-facts",
+        ])
+        defer { bench.killTree() }
+        var helper: Int32?
+        let started = await eventually(timeout: .seconds(60)) {
+            helper = ProcessTree.descendants(of: bench.pid).first {
+                ProcessTree.arguments(of: $0).first?.contains("redis-benchmark") == true
+            }
+            return helper != nil
+        }
+        #expect(started, "redis-benchmark did not start: \(bench.description)")
+        kill(bench.pid, SIGTERM)
+        #expect(await bench.exitStatus(within: .seconds(20)) == 143, "\(bench.description)")
+        if let helper {
+            let gone = await eventually(timeout: .seconds(10)) { !ProcessTree.isAlive(helper) }
+            #expect(gone, "redis-benchmark \(helper) still running after the tool stopped")
+            if !gone { kill(helper, SIGKILL) }
+        }
+    }
+
     @Test func loadTestStopsEveryInstanceWhenOneFails() async throws {
         let load = try ToolProcess([
             "loadtest", "--redis", Self.url, "--namespace", Self.namespace("lf"), "--instances", "3", "--tasks", "2",
