@@ -315,6 +315,25 @@ struct ProductionSafetyTests {
         #expect(await honest.exitStatus(within: .seconds(120)) == 0, "\(honest.description)")
     }
 
+    @Test func demoWhoseRedisDiesSaysRedisIsUnreachableNotThatTheInstancesDisagreed() async throws {
+        // The old demo exited 1 ("no": the instances disagreed) when an instance exited 3.
+        let server = try await EmbeddedRedisServer.start()
+        defer { server.stop() }
+        let demo = try ToolProcess([
+            "demo", "--redis", server.url, "--namespace", Self.namespace("dk"), "--pause-ms", "1000",
+        ])
+        defer { demo.killTree() }
+        // (The demo's stdout is a pipe here, written at its exit: watch its processes instead.)
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                ProcessTree.descendants(of: demo.pid).contains { ProcessTree.arguments(of: $0).contains("operator") }
+            }, "\(demo.description)")
+        try await Task.sleep(for: .seconds(2))  // the operator is between its steps
+        await server.killOffThePool()
+        let status = await demo.exitStatus(within: .seconds(60))
+        #expect(status == 3, "exit \(status.map(String.init) ?? "none"): \(demo.description)")
+    }
+
     @Test(arguments: [5, 50, 100])
     func demoAgreesWhateverThePace(_ pause: Int) async throws {
         let demo = try ToolProcess([

@@ -146,7 +146,9 @@ struct DemoCommand: AsyncParsableCommand {
         children.append(operatorProcess)
         let operatorExit = await operatorProcess.waitForExit(timeout: .seconds(120))
         guard operatorExit.status == 0 else {
-            throw ToolFailure(code: ToolExit.no, message: "instance-1 failed (exit \(operatorExit.status ?? -1))")
+            throw ToolFailure(
+                code: ToolExit.forFailedChild(operatorExit.status),
+                message: "instance-1 failed (exit \(operatorExit.status ?? -1))")
         }
         try await Task.sleep(for: .milliseconds(300))  // let observers see the last change
         try await redis.send("SET", DemoScenario.doneKey(keys), "1", "EX", 60)
