@@ -65,6 +65,35 @@ struct ProductionSafetyTests {
         #expect(try await Self.keys(in: fresh, fixture.pool).isEmpty)
     }
 
+    @Test func aNamespaceAnInterruptedLoadTestLeftIsNotClearedOnceAnAppWroteThere() async throws {
+        // An interrupted (SIGKILLed) load test leaves its keys and its NS:owner marker; an app then
+        // writes a status there. The old tool took the marker's word and cleared it all.
+        let fixture = try StatusFixture()
+        defer { Task { await fixture.close() } }
+        let namespace = fixture.keys.namespace
+        let killed = try ToolProcess([
+            "loadtest", "--redis", Self.url, "--namespace", namespace, "--instances", "1", "--tasks", "2",
+            "--duration", "600", "--lines", "5", "--connectors", "2",
+        ])
+        defer { killed.killTree() }
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                ProcessTree.descendants(of: killed.pid).contains {
+                    ProcessTree.arguments(of: $0).contains("loadtest-instance")
+                }
+            }, "\(killed.description)")
+        killed.killTree()
+        _ = await killed.exitStatus(within: .seconds(20))
+        _ = try await fixture.pool.send("DEL", "\(namespace):running")  // as if its 30 s had passed
+        #expect(try await fixture.pool.send("GET", "\(namespace):owner").string == "loadtest")
+        try await fixture.store.update(try connector("telegram"), line: try line(7), StatusChange(active: true))
+
+        let next = try ToolProcess(["loadtest", "--redis", Self.url, "--namespace", namespace] + Self.smallLoad)
+        #expect(await next.exitStatus(within: .seconds(120)) == 2, "\(next.description)")
+        #expect(next.stderr.text.contains("interrupted load test"), "\(next.description)")
+        #expect(try await fixture.store.status(try connector("telegram"), line: try line(7)) != nil)
+    }
+
     @Test func demoRefusesANamespaceHoldingDataAndKeepsOtherStatusesOfItsOwn() async throws {
         let fixture = try StatusFixture()
         defer { Task { await fixture.close() } }
