@@ -21,6 +21,7 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
     private let extraArguments: [String]
     private let lock = NSLock()
     private var process: Process?  // guarded by lock
+    private var watchdog: Watchdog?  // guarded by lock
 
     /// The server's process id while it runs (for pinning it to CPUs in benchmarks).
     public var processIdentifier: Int32? {
@@ -52,6 +53,7 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
             executable: binary, directory: directory, socketPath: directory.appendingPathComponent("redis.sock").path,
             extraArguments: arguments)
         do {
+            try server.startWatchdog()
             try server.launch(timeout: timeout)
         } catch {
             server.stop()
@@ -89,6 +91,53 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
     public func stop() {
         stopProcess()
         try? FileManager.default.removeItem(at: directory)
+        let watchdog = lock.withLock { () -> Watchdog? in
+            defer { self.watchdog = nil }
+            return self.watchdog
+        }
+        watchdog?.dismiss()
+    }
+
+    /// The guard against a parent that dies without stopping the server (SIGKILL, a crash):
+    /// a `/bin/sh` whose standard input is a pipe only this process holds the write end of
+    /// (Foundation closes every other descriptor in the children it spawns). When that pipe
+    /// ends — this process exited, however — the shell kills the server named by the pid file,
+    /// if that process is still this server (its command line names the socket), and removes
+    /// the directory. After ``stop()`` the directory is gone and the shell does nothing.
+    private struct Watchdog {
+        let process: Process
+        let pipe: Pipe
+
+        func dismiss() {
+            try? pipe.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+    }
+
+    private var pidFile: String { directory.appendingPathComponent("redis.pid").path }
+
+    private func startWatchdog() throws {
+        let script = """
+            read _ignored
+            pid=$(cat "$2" 2>/dev/null)
+            if [ -n "$pid" ] && grep -qF "$3" "/proc/$pid/cmdline" 2>/dev/null; then kill -9 "$pid"; fi
+            rm -rf "$1"
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script, "embedded-redis-watchdog", directory.path, pidFile, socketPath]
+        let pipe = Pipe()
+        process.standardInput = pipe
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw EmbeddedRedisError(
+                message: "cannot run /bin/sh (the server's watchdog): \(error.localizedDescription)")
+        }
+        try? pipe.fileHandleForReading.close()  // the shell holds its own copy
+        lock.withLock { watchdog = Watchdog(process: process, pipe: pipe) }
     }
 
     /// Ends the server with SIGKILL and reaps it. The server holds only throwaway data (no
@@ -121,6 +170,7 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
                 "--daemonize", "no",
                 "--dir", directory.path,
                 "--logfile", logPath,
+                "--pidfile", pidFile,
             ] + extraArguments
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice

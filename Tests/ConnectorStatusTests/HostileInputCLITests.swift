@@ -201,4 +201,34 @@ struct HostileInputCLITests {
         #expect(await eventually(timeout: .seconds(5)) { !ProcessTree.isAlive(server) }, "redis-server left running")
         #expect(!FileManager.default.fileExists(atPath: directory), "\(directory) left behind")
     }
+
+    @Test func sigkillOfTheToolStillStopsTheEmbeddedServerAndRemovesItsDirectory() async throws {
+        // SIGKILL cannot be handled: the server's watchdog (a shell reading a pipe only the tool
+        // holds) does it. The old tool left redis-server running, ignoring SIGTERM, for good.
+        let tool = try ToolProcess(["watch", "--namespace", Self.namespace()])  // no URL: embedded server
+        defer { tool.killTree() }
+        #expect(await tool.waitForStderr(containing: "watching"), "\(tool.description)")
+        let children = ProcessTree.descendants(of: tool.pid)
+        let server = try #require(
+            children.first { ProcessTree.arguments(of: $0).first?.contains("redis-server") == true },
+            "no embedded redis-server under the tool")
+        let directory = try #require(ProcessTree.workingDirectory(of: server))
+        defer {
+            if ProcessTree.isAlive(server) { kill(server, SIGKILL) }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        kill(tool.pid, SIGKILL)
+        _ = await tool.exitStatus(within: .seconds(20))
+        #expect(await eventually(timeout: .seconds(10)) { !ProcessTree.isAlive(server) }, "redis-server left running")
+        #expect(
+            await eventually(timeout: .seconds(10)) { !FileManager.default.fileExists(atPath: directory) },
+            "\(directory) left behind")
+        // The watchdog shell itself exits right after removing the folder.
+        var leftovers: [Int32] = []
+        let noneLeft = await eventually(timeout: .seconds(10)) {
+            leftovers = children.filter { $0 != server && ProcessTree.isAlive($0) }
+            return leftovers.isEmpty
+        }
+        #expect(noneLeft, "still running: \(leftovers.map(ProcessTree.arguments(of:)))")
+    }
 }

@@ -65,6 +65,35 @@ struct ProductionSafetyTests {
         #expect(try await Self.keys(in: fresh, fixture.pool).isEmpty)
     }
 
+    @Test func aNamespaceAnInterruptedLoadTestLeftIsNotClearedOnceAnAppWroteThere() async throws {
+        // An interrupted (SIGKILLed) load test leaves its keys and its NS:owner marker; an app then
+        // writes a status there. The old tool took the marker's word and cleared it all.
+        let fixture = try StatusFixture()
+        defer { Task { await fixture.close() } }
+        let namespace = fixture.keys.namespace
+        let killed = try ToolProcess([
+            "loadtest", "--redis", Self.url, "--namespace", namespace, "--instances", "1", "--tasks", "2",
+            "--duration", "600", "--lines", "5", "--connectors", "2",
+        ])
+        defer { killed.killTree() }
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                ProcessTree.descendants(of: killed.pid).contains {
+                    ProcessTree.arguments(of: $0).contains("loadtest-instance")
+                }
+            }, "\(killed.description)")
+        killed.killTree()
+        _ = await killed.exitStatus(within: .seconds(20))
+        _ = try await fixture.pool.send("DEL", "\(namespace):running")  // as if its 30 s had passed
+        #expect(try await fixture.pool.send("GET", "\(namespace):owner").string == "loadtest")
+        try await fixture.store.update(try connector("telegram"), line: try line(7), StatusChange(active: true))
+
+        let next = try ToolProcess(["loadtest", "--redis", Self.url, "--namespace", namespace] + Self.smallLoad)
+        #expect(await next.exitStatus(within: .seconds(120)) == 2, "\(next.description)")
+        #expect(next.stderr.text.contains("interrupted load test"), "\(next.description)")
+        #expect(try await fixture.store.status(try connector("telegram"), line: try line(7)) != nil)
+    }
+
     @Test func demoRefusesANamespaceHoldingDataAndKeepsOtherStatusesOfItsOwn() async throws {
         let fixture = try StatusFixture()
         defer { Task { await fixture.close() } }
@@ -86,6 +115,43 @@ struct ProductionSafetyTests {
         ])
         #expect(await second.exitStatus(within: .seconds(120)) == 0, "\(second.description)")
         #expect(try await own.store.status(try connector("added_later"), line: try line(1)) != nil)
+    }
+
+    @Test func aSecondRunOnTheNamespaceOfARunningLoadTestIsRefused() async throws {
+        // Two runs on one namespace used to clear each other's keys (the second took the first's
+        // marker for a leftover and wiped it; the first deleted the namespace at its end): both
+        // reported hundreds of lost updates. A running run now holds NS:running.
+        let fixture = try StatusFixture()
+        defer { Task { await fixture.close() } }
+        let namespace = Self.namespace("lr")
+        let first = try ToolProcess([
+            "loadtest", "--redis", Self.url, "--namespace", namespace, "--instances", "1", "--tasks", "2",
+            "--duration", "600", "--lines", "5", "--connectors", "2",
+        ])
+        defer { first.killTree() }
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                ProcessTree.descendants(of: first.pid).contains {
+                    ProcessTree.arguments(of: $0).contains("loadtest-instance")
+                }
+            }, "\(first.description)")
+        let keysBefore = try await Self.keys(in: namespace, fixture.pool)
+        #expect(keysBefore.contains("\(namespace):running"), "\(keysBefore)")
+
+        let second = try ToolProcess(["loadtest", "--redis", Self.url, "--namespace", namespace] + Self.smallLoad)
+        #expect(await second.exitStatus(within: .seconds(120)) == 2, "\(second.description)")
+        #expect(second.stderr.text.contains("in use by a running loadtest"), "\(second.description)")
+        let demo = try ToolProcess(["demo", "--redis", Self.url, "--namespace", namespace, "--pause-ms", "0"])
+        #expect(await demo.exitStatus(within: .seconds(120)) == 2, "\(demo.description)")
+        #expect(first.process.isRunning, "the first run stopped: \(first.description)")
+        #expect(
+            try await Self.keys(in: namespace, fixture.pool).isSuperset(of: keysBefore),
+            "the refused runs deleted keys of the running one")
+
+        // Stopped, the first run removes its namespace, the hold included.
+        kill(first.pid, SIGINT)
+        #expect(await first.exitStatus(within: .seconds(30)) == 130, "\(first.description)")
+        #expect(try await Self.keys(in: namespace, fixture.pool).isEmpty)
     }
 
     // MARK: secrets
@@ -186,6 +252,30 @@ struct ProductionSafetyTests {
         for pid in instances where ProcessTree.isAlive(pid) { kill(pid, SIGKILL) }
     }
 
+    @Test func sigtermToBenchStopsRedisBenchmarkToo() async throws {
+        // redis-benchmark inherits the tool's blocked signals: the old tool exited 143 and left it
+        // loading the user's Redis alone (and deaf to SIGTERM) until its millions of requests ended.
+        let bench = try ToolProcess([
+            "bench", "--redis", Self.url, "--requests", "10000000", "--rounds", "1", "--skip-facts",
+        ])
+        defer { bench.killTree() }
+        var helper: Int32?
+        let started = await eventually(timeout: .seconds(60)) {
+            helper = ProcessTree.descendants(of: bench.pid).first {
+                ProcessTree.arguments(of: $0).first?.contains("redis-benchmark") == true
+            }
+            return helper != nil
+        }
+        #expect(started, "redis-benchmark did not start: \(bench.description)")
+        kill(bench.pid, SIGTERM)
+        #expect(await bench.exitStatus(within: .seconds(20)) == 143, "\(bench.description)")
+        if let helper {
+            let gone = await eventually(timeout: .seconds(10)) { !ProcessTree.isAlive(helper) }
+            #expect(gone, "redis-benchmark \(helper) still running after the tool stopped")
+            if !gone { kill(helper, SIGKILL) }
+        }
+    }
+
     @Test func loadTestStopsEveryInstanceWhenOneFails() async throws {
         let load = try ToolProcess([
             "loadtest", "--redis", Self.url, "--namespace", Self.namespace("lf"), "--instances", "3", "--tasks", "2",
@@ -252,6 +342,25 @@ struct ProductionSafetyTests {
         // The same load without the plant: no stale read.
         let honest = try ToolProcess(arguments + ["--namespace", Self.namespace("ph")])
         #expect(await honest.exitStatus(within: .seconds(120)) == 0, "\(honest.description)")
+    }
+
+    @Test func demoWhoseRedisDiesSaysRedisIsUnreachableNotThatTheInstancesDisagreed() async throws {
+        // The old demo exited 1 ("no": the instances disagreed) when an instance exited 3.
+        let server = try await EmbeddedRedisServer.start()
+        defer { server.stop() }
+        let demo = try ToolProcess([
+            "demo", "--redis", server.url, "--namespace", Self.namespace("dk"), "--pause-ms", "1000",
+        ])
+        defer { demo.killTree() }
+        // (The demo's stdout is a pipe here, written at its exit: watch its processes instead.)
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                ProcessTree.descendants(of: demo.pid).contains { ProcessTree.arguments(of: $0).contains("operator") }
+            }, "\(demo.description)")
+        try await Task.sleep(for: .seconds(2))  // the operator is between its steps
+        await server.killOffThePool()
+        let status = await demo.exitStatus(within: .seconds(60))
+        #expect(status == 3, "exit \(status.map(String.init) ?? "none"): \(demo.description)")
     }
 
     @Test(arguments: [5, 50, 100])

@@ -66,8 +66,10 @@ struct RedisBenchmarkTool: Sendable {
         process.standardOutput = output
         process.standardError = output
         try process.run()
+        StopOnSignal.killOnExit(process.processIdentifier)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        StopOnSignal.forgetHelper(process.processIdentifier)
         let text = String(decoding: data, as: UTF8.self)
         // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
         guard

@@ -83,6 +83,21 @@ struct DemoCommand: AsyncParsableCommand {
         print("ConnectorStatus demo — Redis \(version ?? "?") \(place), namespace \(namespace)")
         print("")
 
+        // No other demo or load test may run on the namespace meanwhile: it would clear our data.
+        let lease = try await NamespaceLease.acquire(keys, owner: "demo", redis: redis)
+        do {
+            try await runClaimed(redis: redis, keys: keys, url: url, store: store, cache: cache, registry: registry)
+        } catch {
+            await lease.release()
+            throw error
+        }
+        await lease.release()
+    }
+
+    private func runClaimed(
+        redis: any RedisCommandClient, keys: KeySpace, url: String, store: StatusStore, cache: LineCache,
+        registry: ConnectorRegistry
+    ) async throws {
         // A clean slate, of what the demo writes only, in a namespace that is the demo's.
         let claim = try await NamespaceGuard.claim(
             keys, owner: "demo", wipe: wipeNamespace, redis: redis, wipeOption: "--wipe-namespace")
@@ -131,7 +146,9 @@ struct DemoCommand: AsyncParsableCommand {
         children.append(operatorProcess)
         let operatorExit = await operatorProcess.waitForExit(timeout: .seconds(120))
         guard operatorExit.status == 0 else {
-            throw ToolFailure(code: ToolExit.no, message: "instance-1 failed (exit \(operatorExit.status ?? -1))")
+            throw ToolFailure(
+                code: ToolExit.forFailedChild(operatorExit.status),
+                message: "instance-1 failed (exit \(operatorExit.status ?? -1))")
         }
         try await Task.sleep(for: .milliseconds(300))  // let observers see the last change
         try await redis.send("SET", DemoScenario.doneKey(keys), "1", "EX", 60)

@@ -100,8 +100,9 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Waits until every child exited with status 0, and returns their output lines in order.
     /// As soon as one fails (a non-zero status, or `accept` refusing its output) or `timeout`
-    /// passes, the others are killed — no sibling runs on alone — and ``ToolFailure`` (exit 1)
-    /// names the first that failed.
+    /// passes, the others are killed — no sibling runs on alone — and ``ToolFailure`` names
+    /// the first that failed (exit 1; 3 or 4 when that was the child's: see
+    /// ``ToolExit/forFailedChild(_:)``).
     static func waitForAll(
         _ children: [ChildProcess], timeout: Duration, accept: ([String]) -> Bool = { _ in true }
     ) async throws -> [[String]] {
@@ -118,7 +119,8 @@ final class ChildProcess: @unchecked Sendable {
                     accepted.insert(ObjectIdentifier(child))
                 } else {
                     for other in children { other.kill() }
-                    throw ToolFailure(code: ToolExit.no, message: "\(child.name) failed (exit \(status))")
+                    throw ToolFailure(
+                        code: ToolExit.forFailedChild(status), message: "\(child.name) failed (exit \(status))")
                 }
             }
             if !running { return children.map(\.outputLines) }

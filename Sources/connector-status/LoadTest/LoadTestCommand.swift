@@ -167,20 +167,36 @@ struct LoadTestCommand: AsyncParsableCommand {
         redis: any RedisCommandClient, deployment: RedisDeployment, keys: KeySpace, embedded: EmbeddedRedisServer?,
         clientName: String
     ) async throws {
-        // The namespace must be the run's own: it is deleted at the end.
-        let claim = try await NamespaceGuard.claim(
-            keys, owner: "loadtest", wipe: wipeNamespace, redis: redis, wipeOption: "--wipe-namespace")
-        if claim == .ownedBefore {  // left by an earlier, interrupted run: start from nothing
-            try await NamespaceGuard.removeAll(keys, redis: redis)
-            try await redis.send("SET", NamespaceGuard.ownerKey(keys), "loadtest")
+        // No other demo or load test may run on the namespace meanwhile: it would clear our data.
+        let lease = try await NamespaceLease.acquire(keys, owner: "loadtest", redis: redis)
+        let running: Set<String> = [NamespaceGuard.runningKey(keys)]
+        do {
+            // The namespace must be the run's own: it is deleted at the end.
+            let claim = try await NamespaceGuard.claim(
+                keys, owner: "loadtest", wipe: wipeNamespace, redis: redis, wipeOption: "--wipe-namespace")
+            if claim == .ownedBefore {  // left by an earlier, interrupted run: start from nothing
+                if !wipeNamespace, let foreign = try await Self.keyNotOfALoadTest(keys, redis: redis) {
+                    throw ToolFailure.badInput(
+                        "namespace '\(keys.namespace)' was left by an interrupted load test but now also holds "
+                            + "\(foreign), which no load test writes; it refuses to clear it. Pick another "
+                            + "--namespace, or pass --wipe-namespace to delete every key under '\(keys.namespace):'")
+                }
+                try await NamespaceGuard.removeAll(keys, redis: redis, keeping: running)
+                try await redis.send("SET", NamespaceGuard.ownerKey(keys), "loadtest")
+            }
+        } catch {
+            await lease.release()
+            throw error
         }
         do {
             try await measure(
                 redis: redis, deployment: deployment, keys: keys, embedded: embedded, clientName: clientName)
         } catch {
-            _ = try? await NamespaceGuard.removeAll(keys, redis: redis)
+            _ = try? await NamespaceGuard.removeAll(keys, redis: redis, keeping: running)
+            await lease.release()
             throw error
         }
+        await lease.release()
     }
 
     private func measure(
@@ -273,7 +289,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             reference = try? await RedisBenchmarkTool.locate(configuration: configuration)
                 .run(clients: 128, requests: 200_000, command: ["GET", "\(keys.namespace):bench"])
         }
-        try await NamespaceGuard.removeAll(keys, redis: redis)
+        try await NamespaceGuard.removeAll(keys, redis: redis, keeping: [NamespaceGuard.runningKey(keys)])
 
         let result = LoadTestResult(
             instances: instances, tasksPerInstance: tasks, elapsedSeconds: elapsed.secondsValue, reports: reports,
@@ -293,6 +309,29 @@ struct LoadTestCommand: AsyncParsableCommand {
         if total.violations.total > 0 {
             throw ToolFailure(code: ToolExit.no, message: "invariant violations: \(total.violations)")
         }
+    }
+
+    /// A key of the namespace that a load test never writes — the connector registry, or the
+    /// status of a connector other than its `c0`…`c63` — or `nil`: what an app may have written
+    /// into the namespace an interrupted load test left (SCAN of the namespace, every master).
+    static func keyNotOfALoadTest(_ keys: KeySpace, redis: any RedisCommandClient) async throws -> String? {
+        let pattern = KeySpace.escapeGlob(keys.namespace) + ":*"
+        var cursor = "0"
+        repeat {
+            let (next, found) = try await redis.scan(cursor: cursor, matching: pattern, count: 1000, type: nil)
+            for key in found {
+                if key == keys.connectorRegistry { return key }
+                if let pair = keys.pair(fromStatusKey: key) {
+                    let name = pair.connector.rawValue
+                    let isLoadTests =
+                        name.hasPrefix("c") && name.count <= 3
+                        && Int(name.dropFirst()).map { (0..<64).contains($0) } == true
+                    if !isLoadTests { return key }
+                }
+            }
+            cursor = next
+        } while cursor != "0"
+        return nil
     }
 
     /// Times one readiness check every 10 ms on its own connection until cancelled.

@@ -1,4 +1,5 @@
 import ConnectorStatus
+import Foundation
 import RedisClient
 
 /// Keeps the demo and the load test from deleting data they did not write.
@@ -12,6 +13,10 @@ import RedisClient
 enum NamespaceGuard {
     /// The key holding the owner's name.
     static func ownerKey(_ keys: KeySpace) -> String { "\(keys.namespace):owner" }
+
+    /// The key a running demo or load test holds (``NamespaceLease``), so that a second run on
+    /// the same namespace does not clear the first's data under it.
+    static func runningKey(_ keys: KeySpace) -> String { "\(keys.namespace):running" }
 
     /// What a claim found.
     enum Claim: Equatable {
@@ -37,14 +42,14 @@ enum NamespaceGuard {
         let marker = ownerKey(keys)
         let current = (try? await redis.send("GET", marker))?.string
         if current == owner { return .ownedBefore }
-        if let other = try await firstKey(keys, except: marker, redis: redis) {
+        if let other = try await firstKey(keys, except: [marker, runningKey(keys)], redis: redis) {
             guard wipe else {
                 throw ToolFailure.badInput(
                     "namespace '\(keys.namespace)' already holds data (e.g. key \(other)) that \(owner) did not "
                         + "write; it deletes what it writes, so it refuses to run there. Pick another "
                         + "--namespace, or pass \(wipeOption) to delete every key under '\(keys.namespace):' first")
             }
-            let removed = try await removeAll(keys, redis: redis)
+            let removed = try await removeAll(keys, redis: redis, keeping: [runningKey(keys)])
             try await redis.send("SET", marker, owner)
             return .wiped(keys: removed)
         }
@@ -52,26 +57,29 @@ enum NamespaceGuard {
         return .fresh
     }
 
-    /// The first key under the namespace other than `except`, or `nil`.
-    static func firstKey(_ keys: KeySpace, except: String, redis: any RedisCommandClient) async throws -> String? {
+    /// The first key under the namespace other than those in `except`, or `nil`.
+    static func firstKey(_ keys: KeySpace, except: Set<String>, redis: any RedisCommandClient) async throws -> String? {
         var cursor = "0"
         repeat {
             let (next, found) = try await redis.scan(cursor: cursor, matching: pattern(keys), count: 1000, type: nil)
-            if let key = found.first(where: { $0 != except }) { return key }
+            if let key = found.first(where: { !except.contains($0) }) { return key }
             cursor = next
         } while cursor != "0"
         return nil
     }
 
-    /// Deletes every key under the namespace (the marker too) and returns how many: SCAN (every
-    /// master of a cluster), then one UNLINK per key in a pipeline (keys of a batch may lie in
-    /// different slots).
+    /// Deletes every key under the namespace (the marker too) but those in `keeping`, and
+    /// returns how many: SCAN (every master of a cluster), then one UNLINK per key in a pipeline
+    /// (keys of a batch may lie in different slots).
     @discardableResult
-    static func removeAll(_ keys: KeySpace, redis: any RedisCommandClient) async throws -> Int {
+    static func removeAll(_ keys: KeySpace, redis: any RedisCommandClient, keeping: Set<String> = []) async throws
+        -> Int
+    {
         var cursor = "0"
         var removed = 0
         repeat {
-            let (next, found) = try await redis.scan(cursor: cursor, matching: pattern(keys), count: 5000, type: nil)
+            let (next, batch) = try await redis.scan(cursor: cursor, matching: pattern(keys), count: 5000, type: nil)
+            let found = batch.filter { !keeping.contains($0) }
             cursor = next
             for result in await redis.pipeline(found.map { RedisCommand("UNLINK", $0) }) { _ = try result.get() }
             removed += found.count
@@ -80,4 +88,67 @@ enum NamespaceGuard {
     }
 
     private static func pattern(_ keys: KeySpace) -> String { KeySpace.escapeGlob(keys.namespace) + ":*" }
+}
+
+/// A running demo's or load test's hold on its namespace: the key `NS:running` (see
+/// ``NamespaceGuard/runningKey(_:)``), set only if absent, naming the run, with a
+/// ``lifetime`` renewed every ``renewal`` while the run lasts. A second run on the same
+/// namespace finds it and is refused (exit 2) instead of clearing the first run's data under
+/// it; a run killed with SIGKILL frees the namespace once the key expires.
+final class NamespaceLease: Sendable {
+    /// How long the key outlives the last renewal.
+    static let lifetime: Duration = .seconds(30)
+    /// How often a running holder renews it.
+    static let renewal: Duration = .seconds(10)
+
+    private let key: String
+    private let token: String
+    private let redis: any RedisCommandClient
+    private let renewer: Task<Void, Never>
+
+    private init(key: String, token: String, redis: any RedisCommandClient) {
+        self.key = key
+        self.token = token
+        self.redis = redis
+        let milliseconds = String(Self.lifetime.components.seconds * 1000)
+        renewer = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.renewal)
+                if Task.isCancelled { break }
+                _ = try? await redis.send("PEXPIRE", key, milliseconds)
+            }
+        }
+    }
+
+    /// Takes the lease of `keys.namespace` for `owner` (`demo`, `loadtest`): `SET NS:running
+    /// <owner, pid, host> NX PX 30000`.
+    ///
+    /// - Throws: ``ToolFailure`` (exit 2) naming the holder when another run holds it; the
+    ///   library's errors when Redis fails.
+    static func acquire(_ keys: KeySpace, owner: String, redis: any RedisCommandClient) async throws
+        -> NamespaceLease
+    {
+        let key = NamespaceGuard.runningKey(keys)
+        let host = ProcessInfo.processInfo.hostName
+        let token = "\(owner) pid \(getpid()) on \(host) (\(UUID().uuidString.prefix(8)))"
+        let milliseconds = String(lifetime.components.seconds * 1000)
+        let reply = try await redis.send("SET", key, token, "NX", "PX", milliseconds)
+        guard reply.string == "OK" else {
+            let holder = (try? await redis.send("GET", key))?.string ?? "another run"
+            throw ToolFailure.badInput(
+                "namespace '\(keys.namespace)' is in use by a running \(holder) (key \(key), which expires "
+                    + "\(lifetime.components.seconds) s after that run stops); wait for it to end or pick another "
+                    + "--namespace")
+        }
+        return NamespaceLease(key: key, token: token, redis: redis)
+    }
+
+    /// Stops renewing and deletes the key if it is still this run's (a Lua compare-and-delete,
+    /// `EVAL`); errors are ignored: the key expires anyway.
+    func release() async {
+        renewer.cancel()
+        _ = try? await redis.send(
+            "EVAL", "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+            "1", key, token)
+    }
 }

@@ -17,6 +17,7 @@ enum StopOnSignal {
     // All guarded by lock; the sources must stay alive for the life of the process.
     nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
     nonisolated(unsafe) private static var servers: [EmbeddedRedisServer] = []
+    nonisolated(unsafe) private static var helpers: Set<Int32> = []
     nonisolated(unsafe) private static var received: Int32?
     nonisolated(unsafe) private static var cancelCommand: (@Sendable () -> Void)?
     nonisolated(unsafe) private static var exiting = false
@@ -50,6 +51,19 @@ enum StopOnSignal {
         lock.withLock { servers.append(server) }
     }
 
+    /// Registers a helper process (redis-benchmark) to kill on a signal: it inherits this
+    /// process's blocked signals, so the SIGTERM or SIGINT that stops the tool would not stop
+    /// it, and it would go on loading the user's Redis alone. Call ``forgetHelper(_:)`` once
+    /// it has exited.
+    static func killOnExit(_ pid: Int32) {
+        lock.withLock { _ = helpers.insert(pid) }
+    }
+
+    /// Forgets a helper registered with ``killOnExit(_:)`` (it has exited).
+    static func forgetHelper(_ pid: Int32) {
+        lock.withLock { _ = helpers.remove(pid) }
+    }
+
     /// The signal received, if any.
     static var receivedSignal: Int32? { lock.withLock { received } }
 
@@ -68,6 +82,7 @@ enum StopOnSignal {
         guard first else {
             while true { pause() }
         }
+        for pid in lock.withLock({ helpers }) { kill(pid, SIGKILL) }
         stopServers()
         exit(128 + signalNumber)
     }

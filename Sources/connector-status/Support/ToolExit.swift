@@ -21,6 +21,14 @@ enum ToolExit {
     /// The command was cancelled (its task); a signal exits 128 + its number instead.
     static let interrupted: Int32 = 130
 
+    /// The code a parent exits with when an instance process it ran exited with `status`: an
+    /// unreachable Redis (3) or a server error (4) stays what it is — it is no "the instances
+    /// disagreed" — and anything else (1, a signal, a crash) is 1.
+    static func forFailedChild(_ status: Int32?) -> Int32 {
+        guard let status, status == redisUnavailable || status == serverError else { return no }
+        return status
+    }
+
     /// The exit code and the one-line message for an error thrown by a command.
     static func classify(_ error: any Error) -> (code: Int32, message: String) {
         switch error {
