@@ -56,14 +56,16 @@ struct OverloadTests {
         configuration.poolSize = 1
         configuration.queueTimeout = .milliseconds(300)
         try await withPool(configuration) { pool async throws in
-            try await pool.send("CLIENT", "PAUSE", 5000, "ALL")
-            // Written at once, then waits for the pause: the I/O thread is busy reading.
-            let written = Task { try await pool.send("ECHO", "first") }
-            try await Task.sleep(for: .milliseconds(100))
+            // The only connection blocks in BLPOP until the test pushes: the I/O thread is busy
+            // reading, and the ECHO below waits in the queue.
+            let list = uniqueKey("queue-timeout")
+            let written = Task { try await pool.send("BLPOP", list, 30) }
+            try await CancellationTests.waitUntilBlocked(server)
             let (error, elapsed) = await measureError { try await pool.send("ECHO", "second") }
             #expect((error as? RedisClientError)?.kind == .overloaded, "\(String(describing: error))")
-            #expect(elapsed < .seconds(3), "failed after \(elapsed)")
-            #expect(try await written.value == .bulk("first"))
+            #expect(elapsed < .seconds(5), "failed after \(elapsed)")
+            try await CancellationTests.push(server, list)
+            #expect(try await written.value == .array([.bulk(list), .bulk("go")]))
             #expect(try await pool.send("ECHO", "third") == .bulk("third"))
         }
     }

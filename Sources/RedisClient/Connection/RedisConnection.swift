@@ -92,6 +92,7 @@ final class RedisConnection: @unchecked Sendable {
     /// was cancelled before it got here.
     func submit(_ work: PendingWork) {
         let count = work.commandCount
+        let now = ContinuousClock.now  // read before taking the lock: callers contend for it
         lock.lock()
         let refusal: (any Error)?
         if work.state.load(ordering: .relaxed) == PendingWork.State.cancelRequested {
@@ -105,7 +106,7 @@ final class RedisConnection: @unchecked Sendable {
                     + "\(configuration.maxQueuedCommands)); the command was not sent")
         } else {
             refusal = nil
-            work.enqueuedAt = .now
+            work.enqueuedAt = now
             work.state.store(PendingWork.State.queued, ordering: .releasing)
             queue.append(work)
             queuedCommands += count
