@@ -204,17 +204,21 @@ public struct LineCache: Sendable {
         let pattern = keys.cacheGenerationScanPattern(directory: directory.name)
         var cursor = "0"
         var cleaned = 0
-        var badKeys: [String] = []
+        var badKeys: Set<String> = []
+        // A scan may return a key more than once (on a cluster it starts over when slots move):
+        // each line is cleaned, and counted, once per call.
+        var seen: Set<LineID> = []
         repeat {
             let (next, found) = try await scan(cursor: cursor, pattern: pattern, type: nil)
             let lines = found.compactMap { key in keys.line(ofKey: key).map { (key, $0) } }
+                .filter { seen.insert($0.1).inserted }
             if options.cleanDurability.replicas > 0 {
                 for (_, line) in lines {
                     do {
                         try await cleanLine(directory, line: line, moveIndex: false)
                         cleaned += 1
                     } catch .wrongType(let named, _) {
-                        badKeys.append(named)
+                        badKeys.insert(named)
                     }
                 }
             } else if !lines.isEmpty {
@@ -232,7 +236,7 @@ public struct LineCache: Sendable {
                     } catch {
                         let wrapped = ConnectorStatusError.wrap(error, key: key)
                         guard case .wrongType(let named, _) = wrapped else { throw wrapped }
-                        badKeys.append(named)
+                        badKeys.insert(named)
                     }
                 }
             }
