@@ -192,7 +192,8 @@ struct LoadTestCommand: AsyncParsableCommand {
             try await measure(
                 redis: redis, deployment: deployment, keys: keys, embedded: embedded, clientName: clientName)
         } catch {
-            _ = try? await NamespaceGuard.removeAll(keys, redis: redis, keeping: running)
+            // Also after Ctrl-C or SIGTERM: the run removes what it wrote before it exits.
+            await evenIfCancelled { _ = try? await NamespaceGuard.removeAll(keys, redis: redis, keeping: running) }
             await lease.release()
             throw error
         }

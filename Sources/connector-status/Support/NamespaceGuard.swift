@@ -144,11 +144,15 @@ final class NamespaceLease: Sendable {
     }
 
     /// Stops renewing and deletes the key if it is still this run's (a Lua compare-and-delete,
-    /// `EVAL`); errors are ignored: the key expires anyway.
+    /// `EVAL`); errors are ignored: the key expires anyway. Runs even when the calling task was
+    /// cancelled (a run stopped by a signal releases its hold).
     func release() async {
         renewer.cancel()
-        _ = try? await redis.send(
-            "EVAL", "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-            "1", key, token)
+        let (redis, key, token) = (self.redis, self.key, self.token)
+        await evenIfCancelled {
+            _ = try? await redis.send(
+                "EVAL", "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+                "1", key, token)
+        }
     }
 }
