@@ -56,9 +56,18 @@ else
     # These suites run their own processes flat out on both cores; alone, they cannot starve
     # the timing checks of the other suites (which run in parallel with each other).
     heavy="LoadTestCLITests|MultiProcessTests|ProductionSafetyTests"
-    swift test --skip-build "${swift_flags[@]}" --skip "$heavy" || status=$?
+    # Suites that bound how long the client takes to give up, cancel or refuse: alone, so that a
+    # loaded (TSan) process cannot starve them (all of them failed together once when they ran
+    # beside every other suite under TSan). The misuse fuzzer runs 32 tasks flat out: alone too.
+    timing="CancellationTests|OverloadTests|ConnectionInvariantTests|ConnectFailureTests|SubscriptionTests"
+    fuzz="MisuseFuzzTests"
+    swift test --skip-build "${swift_flags[@]}" --skip "$heavy|$timing|$fuzz" || status=$?
     echo "== swift test --filter $heavy (run alone)"
     swift test --skip-build "${swift_flags[@]}" --filter "$heavy" || status=$?
+    echo "== swift test --filter $timing (run alone)"
+    swift test --skip-build "${swift_flags[@]}" --filter "$timing" || status=$?
+    echo "== swift test --filter $fuzz (run alone)"
+    swift test --skip-build "${swift_flags[@]}" --filter "$fuzz" || status=$?
 
     # The same domain suites against a real Redis Cluster, plus the cluster client's own suite.
     cluster_started=1
