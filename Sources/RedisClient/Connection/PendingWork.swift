@@ -42,12 +42,9 @@ final class PendingWork: @unchecked Sendable {
     /// Set once, before ``RedisConnection/submit(_:)``.
     var continuation: Continuation?
     let state = Atomic<Int>(State.new)
-    /// When it was queued (for the queue deadline); set by ``RedisConnection/submit(_:)``.
-    /// Starts at a fixed instant so that making a request costs no clock read.
-    var enqueuedAt: ContinuousClock.Instant = PendingWork.processStart
-
-    /// A fixed instant read once per process (the placeholder for ``enqueuedAt``).
-    private static let processStart = ContinuousClock.now
+    /// When it was queued, on the coarse monotonic clock (`chiredis_coarse_monotonic_ns`), for
+    /// the queue deadline; set by ``RedisConnection/submit(_:)``.
+    var enqueuedAt: UInt64 = 0
 
     init(_ commands: Commands) {
         self.commands = commands

@@ -56,9 +56,14 @@ final class RedisConnection: @unchecked Sendable {
     private let threadID = Atomic<UInt>(0)
     /// Spinning only helps when the I/O thread and its callers can run on different CPUs.
     private let spinAllowed = chiredis_usable_cpus() > 1
+    /// `configuration.queueTimeout` in nanoseconds (queued requests are timed on the coarse
+    /// monotonic clock, whose resolution is the kernel tick: 1–10 ms).
+    private let queueTimeoutNanoseconds: UInt64
 
     // I/O thread only.
     private var context: HiredisContext?
+    /// `expireQueued`, made once (a closure made per pass would be allocated per pass).
+    private lazy var expireWhileWaiting: () -> Void = { [unowned self] in expireQueued() }
     /// Set when a reply said the server is no longer the right one (see `EndpointResolver`).
     private var staleAfterThisPass = false
     /// The server connected to last (differs from `configuration.endpoint` behind Sentinel).
@@ -74,6 +79,7 @@ final class RedisConnection: @unchecked Sendable {
     ) {
         self.reconnectSignal = reconnectSignal
         self.configuration = configuration
+        queueTimeoutNanoseconds = UInt64(clamping: configuration.queueTimeout.nanoseconds)
         self.index = index
         self.resolver = resolver
         currentEndpoint = configuration.endpoint
@@ -92,7 +98,9 @@ final class RedisConnection: @unchecked Sendable {
     /// was cancelled before it got here.
     func submit(_ work: PendingWork) {
         let count = work.commandCount
-        let now = ContinuousClock.now  // read before taking the lock: callers contend for it
+        // Read before taking the lock (callers contend for it), on the coarse clock: a fine
+        // clock read on every request costs more than a queue deadline of seconds needs.
+        let now = chiredis_coarse_monotonic_ns()
         lock.lock()
         let refusal: (any Error)?
         if work.state.load(ordering: .relaxed) == PendingWork.State.cancelRequested {
@@ -149,6 +157,7 @@ final class RedisConnection: @unchecked Sendable {
 
     /// Sends `commands` contiguously and returns one result per command; a cancelled caller gets
     /// `CancellationError` for each (see ``cancel(_:)``).
+    @inline(__always)
     func sendBatch(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
         let work = PendingWork(.batch(commands))
         return await withTaskCancellationHandler {
@@ -162,6 +171,7 @@ final class RedisConnection: @unchecked Sendable {
     }
 
     /// Sends one command and returns its reply (a server error reply is thrown).
+    @inline(__always)
     func send(_ command: RedisCommand) async throws -> RedisValue {
         let work = PendingWork(.single(command))
         return try await withTaskCancellationHandler {
@@ -199,7 +209,7 @@ final class RedisConnection: @unchecked Sendable {
     /// order, so only its head needs looking at). Called between passes and while a pass waits
     /// for replies.
     private func expireQueued() {
-        let limit = ContinuousClock.now - configuration.queueTimeout
+        let limit = chiredis_coarse_monotonic_ns() &- queueTimeoutNanoseconds
         var expired: [PendingWork] = []
         lock.lock()
         while let work = queue.first {
@@ -308,7 +318,8 @@ final class RedisConnection: @unchecked Sendable {
             }
             // Only look at the clock when something is still waiting (the queue is in arrival
             // order: its head waited longest).
-            let headMayHaveExpired = queue.first.map { $0.enqueuedAt < .now - configuration.queueTimeout } ?? false
+            let headMayHaveExpired =
+                queue.first.map { $0.enqueuedAt < chiredis_coarse_monotonic_ns() &- queueTimeoutNanoseconds } ?? false
             lock.unlock()
             if headMayHaveExpired { expireQueued() }
             if batch.isEmpty { continue }
@@ -373,12 +384,11 @@ final class RedisConnection: @unchecked Sendable {
             for work in batch { work.fail(error) }
             return
         }
-        let whileWaiting = { [self] in expireQueued() }
         for (position, work) in batch.enumerated() {
             do throws(RedisClientError) {
                 switch work.commands {
                 case .single:
-                    let reply = try connection.readReply(deadline: deadline, whileWaiting: whileWaiting)
+                    let reply = try connection.readReply(deadline: deadline, whileWaiting: expireWhileWaiting)
                     if case .error(let serverError) = reply { noteStale(serverError) }
                     work.complete(reply)
                 case .batch(let commands):
@@ -386,7 +396,7 @@ final class RedisConnection: @unchecked Sendable {
                     results.reserveCapacity(commands.count)
                     do throws(RedisClientError) {
                         for _ in commands {
-                            let reply = try connection.readReply(deadline: deadline, whileWaiting: whileWaiting)
+                            let reply = try connection.readReply(deadline: deadline, whileWaiting: expireWhileWaiting)
                             if case .error(let serverError) = reply {
                                 noteStale(serverError)
                                 results.append(.failure(serverError))

@@ -16,8 +16,12 @@ extension RedisCommand {
     /// `leased` relaxes the rule for a connection lent with `withConnection(_:)`: transactions
     /// (`WATCH`, `MULTI`, `EXEC`, `DISCARD`, `UNWATCH`) are allowed there.
     func sharedConnectionRefusal(leased: Bool = false) -> RedisClientError? {
-        // Fast path without allocating: most names (GET, HGETALL, EVALSHA, …) are not refused.
-        guard let packed = PackedName(argument(at: 0)), let index = Self.refusedPacked[packed] else { return nil }
+        // Fast paths without allocating: most names (GET, HGETALL, EVALSHA, …) are not refused,
+        // and most differ from every refused name in length or first letter.
+        let first = argument(at: 0)
+        guard Self.mayBeRefused(first), let packed = PackedName(first), let index = Self.refusedPacked[packed] else {
+            return nil
+        }
         let (name, advice) = Self.refusedList[index]
         if name == "CLIENT" {
             guard argumentCount > 1, let sub = PackedName(argument(at: 1)),
@@ -29,6 +33,25 @@ extension RedisCommand {
         if leased && Self.transactionCommands.contains(name) { return nil }
         return Self.refusal(name, advice)
     }
+
+    /// Whether some refused name has the length and first letter of `name` (a filter that
+    /// needs neither hashing nor a dictionary).
+    private static func mayBeRefused(_ name: ArraySlice<UInt8>) -> Bool {
+        guard let byte = name.first, name.count < refusedShapes.count else { return false }
+        let letter = byte >= 97 && byte <= 122 ? byte - 32 : byte
+        guard letter >= 65 && letter <= 90 else { return false }
+        return refusedShapes[name.count] & (1 << UInt32(letter - 65)) != 0
+    }
+
+    /// Entry `n`: bit `k` is set when a refused name of `n` bytes starts with letter `A + k`.
+    private static let refusedShapes: [UInt32] = {
+        var shapes = [UInt32](repeating: 0, count: 17)
+        for (name, _) in refusedList {
+            let bytes = Array(name.utf8)
+            shapes[bytes.count] |= 1 << UInt32(bytes[0] - 65)
+        }
+        return shapes
+    }()
 
     /// Up to 16 bytes of a name, upper-cased, as two integers (a cheap dictionary key).
     private struct PackedName: Hashable {
