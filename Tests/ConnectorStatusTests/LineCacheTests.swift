@@ -148,6 +148,37 @@ struct LineCacheTests {
         await fixture.close()
     }
 
+    /// A caller cancelled while a computation runs returns at once, leader or not; the
+    /// computation goes on for the caller still waiting and fills the cache.
+    @Test func aCancelledCallerStopsWaitingWhileTheComputationGoesOn() async throws {
+        let fixture = try StatusFixture()
+        let cache = makeCache(fixture)
+        let fourteen = try line(14)
+        let (started, signal) = AsyncStream.makeStream(of: Void.self)
+        let compute: @Sendable () async throws -> String = {
+            signal.yield()
+            try await Task.sleep(for: .seconds(3))
+            return "computed"
+        }
+        let leader = Task { try await cache.value(key: "slow", in: .component, line: fourteen, compute: compute) }
+        var iterator = started.makeAsyncIterator()
+        _ = await iterator.next()
+        let joiner = Task { try await cache.value(key: "slow", in: .component, line: fourteen, compute: compute) }
+        let patient = Task { try await cache.value(key: "slow", in: .component, line: fourteen, compute: compute) }
+        try await Task.sleep(for: .milliseconds(200))  // both have joined the leader's computation
+        let cancelledAt = ContinuousClock.now
+        leader.cancel()
+        joiner.cancel()
+        for task in [leader, joiner] {
+            await #expect(throws: CancellationError.self) { _ = try await task.value }
+        }
+        // Well before the computation's 3 s end (slack for a loaded machine).
+        #expect(ContinuousClock.now - cancelledAt < .seconds(2))
+        #expect(try await patient.value == "computed")
+        #expect(try await cache.get(String.self, key: "slow", in: .component, line: fourteen) == "computed")
+        await fixture.close()
+    }
+
     @Test func aCallerJoiningAComputationOvertakenByACleanGetsANewValue() async throws {
         let fixture = try StatusFixture()
         let cache = makeCache(fixture)

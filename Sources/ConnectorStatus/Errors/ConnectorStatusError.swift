@@ -41,6 +41,9 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
     /// generation keys are listed in `badKeys` (another type, or not an integer): those lines
     /// still serve their old entries. Nothing was changed at those keys.
     case cleanIncomplete(cleaned: Int, badKeys: [String])
+    /// The calling task was cancelled while it waited for Redis. A command already written may
+    /// have run; nothing not yet written was sent.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -65,6 +68,7 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
                 "the write was applied on the master but only \(acknowledged) of \(required) replicas confirmed it in time"
 
         case .server(let error): return error.description
+        case .cancelled: return "cancelled while waiting for Redis (a command already written may have run)"
         case .cleanIncomplete(let cleaned, let badKeys):
             return
                 "cleaned \(cleaned) lines, but \(badKeys.count) could not be cleaned (their generation key holds "
@@ -76,6 +80,7 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
     static func wrap(_ error: any Error, key: String? = nil) -> ConnectorStatusError {
         switch error {
         case let error as ConnectorStatusError: return error
+        case is CancellationError: return .cancelled
         case let error as RedisClientError: return .redis(error)
         case let error as RedisServerError:
             if error.isWrongType {

@@ -41,8 +41,7 @@ enum ToolExit {
                 return (badInput, error.description)
             case .versionConflict, .registryConflict:
                 return (no, error.description)
-            case .unexpectedReply(let text) where text.hasPrefix(String(describing: CancellationError())):
-                // The library wraps errors it does not know; a cancelled task is one of them.
+            case .cancelled:
                 return (interrupted, "interrupted")
             case .wrongType, .unexpectedReply, .server, .cleanIncomplete:
                 return (serverError, error.description)
