@@ -40,7 +40,10 @@ struct BenchCommand: AsyncParsableCommand {
     var json = false
 
     @Flag(
-        help: "Skip the single-figure measurements (batch readiness, memory, clean, reclaim); --filter skips them too.")
+        help: """
+            Skip the single-figure measurements (batch readiness, memory, clean, reclaim, the Swift runtime's \
+            cost of a cancellable call); --filter skips them too, but --filter cancellation runs the last alone.
+            """)
     var skipFacts = false
 
     @Option(help: "Pin the embedded redis-server to this CPU (taskset).")
@@ -106,6 +109,11 @@ struct BenchCommand: AsyncParsableCommand {
             if filter == nil && !skipFacts {
                 facts += try await StatusScenarios.facts(pool: pool)
                 facts += try await CacheScenarios.facts(pool: pool) { if !json { log($0) } }
+            }
+            // The runtime's own cost of a cancellable call: with every fact, or alone with
+            // `--filter cancellation`.
+            if !skipFacts && (filter == nil || "cancellation".localizedCaseInsensitiveContains(filter ?? "")) {
+                facts.append(await CancellationCost.fact())
             }
             try await pool.send("DEL", ClientScenarios.key)
             try await NamespaceGuard.removeAll(StatusScenarios.keys, redis: pool)
