@@ -42,7 +42,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(
         help: """
             Skip the single-figure measurements (batch readiness, memory, clean, reclaim, the Swift runtime's \
-            cost of a cancellable call); --filter skips them too, but --filter cancellation runs the last alone.
+            cost of a cancellable call, near-cache store hits); --filter skips them too, but --filter \
+            cancellation and --filter "near cache" run those two alone.
             """)
     var skipFacts = false
 
@@ -114,6 +115,9 @@ struct BenchCommand: AsyncParsableCommand {
             // `--filter cancellation`.
             if !skipFacts && (filter == nil || "cancellation".localizedCaseInsensitiveContains(filter ?? "")) {
                 facts.append(await CancellationCost.fact())
+            }
+            if !skipFacts && (filter == nil || "near cache".localizedCaseInsensitiveContains(filter ?? "")) {
+                facts.append(await NearCacheStoreCost.fact())
             }
             try await pool.send("DEL", ClientScenarios.key)
             try await NamespaceGuard.removeAll(StatusScenarios.keys, redis: pool)
