@@ -68,6 +68,8 @@ let package = Package(
                 .embedInCode("../../lua/cache_reclaim.lua"),
                 .embedInCode("../../lua/cache_clean.lua"),
                 .embedInCode("../../lua/registry_register.lua"),
+                // Joined into the write scripts at load time (Redis scripts cannot `require`).
+                .embedInCode("../../lua/lib/prelude.lua"),
             ],
             swiftSettings: strictSettings
         ),
