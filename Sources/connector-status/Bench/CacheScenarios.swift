@@ -157,7 +157,7 @@ enum CacheScenarios {
     private static func removeAll(pool: RedisConnectionPool) async throws {
         var cursor = "0"
         repeat {
-            let pattern = KeySpace.escapeGlob(keys.namespace) + ":*"
+            let pattern = keys.namespaceScanPattern
             let reply = try await pool.send("SCAN", cursor, "MATCH", pattern, "COUNT", 5000).array ?? []
             cursor = reply.first?.string ?? "0"
             let found = reply.last?.array?.compactMap(\.string) ?? []

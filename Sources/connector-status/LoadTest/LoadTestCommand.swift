@@ -234,7 +234,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             chaos
             ? FaultInjector(
                 redis: redis, embedded: embedded, kinds: try faultKinds(embedded: embedded != nil),
-                clientName: clientName, probeKey: "\(keys.namespace):probe") : nil
+                clientName: clientName, probeKey: keys.toolKey("probe")) : nil
         let probeTask = plot.map { _ in
             Task { await Self.probe(deployment: deployment, keys: keys, started: started) }
         }
@@ -288,7 +288,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         var reference: BenchSample?
         if case .standalone(let configuration) = deployment {
             reference = try? await RedisBenchmarkTool.locate(configuration: configuration)
-                .run(clients: 128, requests: 200_000, command: ["GET", "\(keys.namespace):bench"])
+                .run(clients: 128, requests: 200_000, command: ["GET", keys.toolKey("bench")])
         }
         try await NamespaceGuard.removeAll(keys, redis: redis, keeping: [NamespaceGuard.runningKey(keys)])
 
@@ -316,7 +316,7 @@ struct LoadTestCommand: AsyncParsableCommand {
     /// status of a connector other than its `c0`…`c63` — or `nil`: what an app may have written
     /// into the namespace an interrupted load test left (SCAN of the namespace, every master).
     static func keyNotOfALoadTest(_ keys: KeySpace, redis: any RedisCommandClient) async throws -> String? {
-        let pattern = KeySpace.escapeGlob(keys.namespace) + ":*"
+        let pattern = keys.namespaceScanPattern
         var cursor = "0"
         repeat {
             let (next, found) = try await redis.scan(cursor: cursor, matching: pattern, count: 1000, type: nil)

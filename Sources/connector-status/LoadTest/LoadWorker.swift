@@ -168,11 +168,11 @@ struct LoadWorker {
         if value.epoch < floor { report.violations.staleCacheReads += 1 }
     }
 
-    private func epochKey(_ line: LineID) -> String { "\(keys.linePrefix(line)):lt:epoch" }
+    private func epochKey(_ line: LineID) -> String { keys.toolKey(line: line, "lt", "epoch") }
 
     /// The highest epoch of a completed clean of the line, shared by every instance: a sorted set
     /// of one member whose score only grows (`ZADD … GT`), in the line's slot.
-    private func completedKey(_ line: LineID) -> String { "\(keys.linePrefix(line)):lt:cleaned" }
+    private func completedKey(_ line: LineID) -> String { keys.toolKey(line: line, "lt", "cleaned") }
 
     /// Records that the clean of `epoch` completed: `ZADD key GT epoch max`.
     private func recordCompletedClean(line: LineID, epoch: Int64) async throws {

@@ -12,11 +12,11 @@ import RedisClient
 /// `--wipe-namespace`, and then every key under it is deleted first.
 enum NamespaceGuard {
     /// The key holding the owner's name.
-    static func ownerKey(_ keys: KeySpace) -> String { "\(keys.namespace):owner" }
+    static func ownerKey(_ keys: KeySpace) -> String { keys.toolKey("owner") }
 
     /// The key a running demo or load test holds (``NamespaceLease``), so that a second run on
     /// the same namespace does not clear the first's data under it.
-    static func runningKey(_ keys: KeySpace) -> String { "\(keys.namespace):running" }
+    static func runningKey(_ keys: KeySpace) -> String { keys.toolKey("running") }
 
     /// What a claim found.
     enum Claim: Equatable {
@@ -87,7 +87,7 @@ enum NamespaceGuard {
         return removed
     }
 
-    private static func pattern(_ keys: KeySpace) -> String { KeySpace.escapeGlob(keys.namespace) + ":*" }
+    private static func pattern(_ keys: KeySpace) -> String { keys.namespaceScanPattern }
 }
 
 /// A running demo's or load test's hold on its namespace: the key `NS:running` (see
