@@ -38,7 +38,7 @@ extension LineCache {
                     keys.cacheGeneration(directory: directory.name, line: line), entry,
                     keys.cacheLease(directory: directory.name, line: line, key: key), keys.versionFloors(line),
                 ],
-                arguments: [leaseToken ?? "", options.leaseTime.milliseconds, wantStale ? "1" : "0"])
+                arguments: [leaseToken ?? "", options.leaseTime.expiryMilliseconds, wantStale ? "1" : "0"])
         } catch {
             throw ConnectorStatusError.wrap(error, key: entry)
         }
@@ -104,7 +104,7 @@ extension LineCache {
                     keys.cacheGeneration(directory: directory.name, line: line), entry,
                     keys.cacheIndex(directory: directory.name, line: line), keys.versionFloors(line),
                 ],
-                arguments: [expectedGeneration.map { String($0) } ?? "", bytes, lifetime.milliseconds])
+                arguments: [expectedGeneration.map { String($0) } ?? "", bytes, lifetime.expiryMilliseconds])
         } catch {
             throw ConnectorStatusError.wrap(error, key: entry)
         }
@@ -330,13 +330,5 @@ extension LineCache {
         guard options.ttlJitter > 0 else { return ttl }
         let factor = Double.random(in: (1 - options.ttlJitter)...(1 + options.ttlJitter))
         return max(.milliseconds(1), ttl * factor)
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, at least 1 (for `PX`).
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -108,7 +108,7 @@ struct CacheCommand: AsyncParsableCommand {
                 try await CacheCommand.cache(session).set(parsed, key: key, in: directory, line: line, ttl: lifetime)
             }
             guard stored else { throw ToolFailure.notFound("the write was refused (the directory was cleaned)") }
-            let seconds = lifetime.components.seconds
+            let seconds = Int64(lifetime.seconds)
             if json {
                 try printJSON(["stored": JSONValue.bool(true), "ttl": .number(Double(seconds))])
             } else {

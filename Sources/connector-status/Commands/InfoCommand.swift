@@ -65,16 +65,8 @@ struct InfoCommand: AsyncParsableCommand {
             print(
                 String(
                     format: "Throughput:  %.0f GET/s from %d concurrent callers (automatic pipelining)",
-                    Double(tasks * perTask) / elapsed.secondsValue, tasks))
+                    Double(tasks * perTask) / elapsed.seconds, tasks))
             await redis.close()
         }
-    }
-}
-
-extension Duration {
-    var microseconds: Double { secondsValue * 1e6 }
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

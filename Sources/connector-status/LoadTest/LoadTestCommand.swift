@@ -243,7 +243,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 let total = children.reduce(0) { $0 + $1.lastProgress }
-                let seconds = (ContinuousClock.now - started).secondsValue
+                let seconds = (ContinuousClock.now - started).seconds
                 if !json {
                     FileHandle.standardError.write(
                         Data(
@@ -293,7 +293,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         try await NamespaceGuard.removeAll(keys, redis: redis, keeping: [NamespaceGuard.runningKey(keys)])
 
         let result = LoadTestResult(
-            instances: instances, tasksPerInstance: tasks, elapsedSeconds: elapsed.secondsValue, reports: reports,
+            instances: instances, tasksPerInstance: tasks, elapsedSeconds: elapsed.seconds, reports: reports,
             total: total, faults: faults, redisBenchmarkC128: reference?.opsPerSecond,
             machine: BenchEnvironment.machine(),
             mix: mix, chaos: chaos, deployment: deployment.kind)
@@ -351,7 +351,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             let end = ContinuousClock.now
             samples.append(
                 LatencyPlot.Sample(
-                    seconds: (begin - started).secondsValue, microseconds: (end - begin).secondsValue * 1e6,
+                    seconds: (begin - started).seconds, microseconds: (end - begin).microseconds,
                     failed: failed))
             try? await Task.sleep(for: .milliseconds(10))
         }

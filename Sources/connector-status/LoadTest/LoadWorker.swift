@@ -90,7 +90,7 @@ struct LoadWorker {
             let elapsed = ContinuousClock.now - start
             let slot = LoadOperation.allCases.firstIndex(of: operation)!
             counts[slot] += 1
-            _ = histograms[slot].record(UInt64(max(1, elapsed.nanosecondsValue / 1000)))
+            _ = histograms[slot].record(UInt64(max(1, elapsed.nanoseconds / 1000)))
         }
         for (slot, operation) in LoadOperation.allCases.enumerated() where counts[slot] > 0 {
             report.operations[operation.rawValue] = counts[slot]

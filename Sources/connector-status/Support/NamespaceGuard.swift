@@ -110,7 +110,7 @@ final class NamespaceLease: Sendable {
         self.key = key
         self.token = token
         self.redis = redis
-        let milliseconds = String(Self.lifetime.components.seconds * 1000)
+        let milliseconds = String(Self.lifetime.wholeMilliseconds)
         renewer = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.renewal)
@@ -131,13 +131,13 @@ final class NamespaceLease: Sendable {
         let key = NamespaceGuard.runningKey(keys)
         let host = ProcessInfo.processInfo.hostName
         let token = "\(owner) pid \(getpid()) on \(host) (\(UUID().uuidString.prefix(8)))"
-        let milliseconds = String(lifetime.components.seconds * 1000)
+        let milliseconds = String(lifetime.wholeMilliseconds)
         let reply = try await redis.send("SET", key, token, "NX", "PX", milliseconds)
         guard reply.string == "OK" else {
             let holder = (try? await redis.send("GET", key))?.string ?? "another run"
             throw ToolFailure.badInput(
                 "namespace '\(keys.namespace)' is in use by a running \(holder) (key \(key), which expires "
-                    + "\(lifetime.components.seconds) s after that run stops); wait for it to end or pick another "
+                    + "\(Int(lifetime.seconds)) s after that run stops); wait for it to end or pick another "
                     + "--namespace")
         }
         return NamespaceLease(key: key, token: token, redis: redis)
