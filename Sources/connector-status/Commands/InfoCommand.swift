@@ -30,7 +30,7 @@ struct InfoCommand: AsyncParsableCommand {
                 let version =
                     info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?
                     .dropFirst("redis_version:".count) ?? "?"
-                print("Version:     \(version)\(deployment.kind == "cluster" ? " (master \(endpoint))" : "")")
+                print("Version:     \(version)\(deployment.kind == .cluster ? " (master \(endpoint))" : "")")
             }
 
             // Round trip: serial PINGs.

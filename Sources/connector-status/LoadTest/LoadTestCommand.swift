@@ -370,11 +370,8 @@ struct LoadTestCommand: AsyncParsableCommand {
         var lost = 0
         for chunk in stride(from: 0, to: pairs.count, by: 1000) {
             let slice = Array(pairs[chunk..<min(chunk + 1000, pairs.count)])
-            let commands = try slice.map { pair -> RedisCommand in
-                let parts = pair.split(separator: ":")
-                let line = try LineID(parsing: String(parts[0]))
-                let connector = try ConnectorID(String(parts[1]))
-                return RedisCommand("HGET", keys.status(connector, line: line), "VERSION")
+            let commands = slice.map { pair in
+                RedisCommand("HGET", keys.status(pair.connector, line: pair.line), "VERSION")
             }
             for (pair, result) in zip(slice, await redis.pipeline(commands)) {
                 let version = Int((try result.get()).int ?? 0)

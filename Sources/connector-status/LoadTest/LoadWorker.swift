@@ -103,7 +103,7 @@ struct LoadWorker {
     private func compareAndSet(connector: ConnectorID, line: LineID, report: inout InstanceReport) async throws {
         let current = try await store.status(connector, line: line)
         let change = StatusChange(active: !(current?.active ?? false), error: Bool.random() ? false : nil)
-        let pair = "\(line.rawValue):\(connector.rawValue)"
+        let pair = StatusPair(connector: connector, line: line)
         do {
             try await store.update(connector, line: line, change, ifVersion: current?.version ?? 0)
             report.acknowledged[pair, default: 0] += 1
