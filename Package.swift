@@ -1,6 +1,14 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// Linux only. CHiredis's shim.h names threads with prctl(PR_SET_NAME) and counts CPUs with the
+// sched_getaffinity syscall; the tool starts its child processes through /proc/self/exe and reads
+// /proc for memory and CPU figures; the C library is Debian's libhiredis-dev 0.14. Elsewhere the
+// manifest stops here, with this reason, instead of failing later inside a C header.
+#if !os(Linux)
+    #error("ConnectorStatus builds on Linux only (prctl, sched_getaffinity, /proc); see Package.swift and the README")
+#endif
+
 /// Settings every target of ours shares: Swift 6 mode is the default for tools 6.x; these add
 /// the stricter checks the project holds itself to.
 let strictSettings: [SwiftSetting] = [
@@ -10,7 +18,7 @@ let strictSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "ConnectorStatus",
-    platforms: [.macOS(.v15)],
+    // No `platforms`: it would name Apple systems the code does not build on (see above).
     products: [
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "EmbeddedRedis", targets: ["EmbeddedRedis"]),
@@ -68,6 +76,8 @@ let package = Package(
                 .embedInCode("../../lua/cache_reclaim.lua"),
                 .embedInCode("../../lua/cache_clean.lua"),
                 .embedInCode("../../lua/registry_register.lua"),
+                // Joined into the write scripts at load time (Redis scripts cannot `require`).
+                .embedInCode("../../lua/lib/prelude.lua"),
             ],
             swiftSettings: strictSettings
         ),

@@ -11,65 +11,15 @@
 -- Returns {new generation, entry keys in the drain set}
 -- Every key is checked before anything is written. A generation that does not exist starts
 -- from the server clock in microseconds (never a number it may have had before).
--- A generation as INCR takes it: "0" or digits without a leading zero, at most 18 of them
--- (never negative: generations are created from the clock and only go up).
-local function isGeneration(text)
-  return #text <= 18 and (text == '0' or string.match(text, '^[1-9]%d*$') ~= nil)
-end
--- Generation floors: the line's floors hash (…:ver) also keeps, under the generation key's own
--- name, the last value that generation had. A generation key that is gone (a stray DEL) restarts
--- above it, or at the server clock in microseconds when that is larger: never a value it had,
--- even on a server whose clock is behind the one that made those values.
-local function floorOf(floors, genKey)
-  local floor = redis.call('HGET', floors, genKey)
-  if floor and not (#floor <= 18 and (floor == '0' or string.match(floor, '^[1-9]%d*$'))) then
-    return nil, 'has a floor for ' .. genKey .. ' that is not an integer'
-  end
-  return floor
-end
--- Writes the next generation (INCR, or the restart) and records it as the floor; returns it as
--- text. Call only after every check.
-local function bumpGeneration(genKey, exists, floors, floor)
-  if exists then
-    redis.call('INCR', genKey)
-  else
-    local t = redis.call('TIME')
-    local clock = t[1] .. string.format('%06d', tonumber(t[2]))
-    if floor and (#floor > #clock or (#floor == #clock and floor >= clock)) then
-      redis.call('SET', genKey, floor)
-      redis.call('INCR', genKey)
-    else
-      redis.call('SET', genKey, clock)
-    end
-  end
-  local gen = redis.call('GET', genKey)
-  redis.call('HSET', floors, genKey, gen)
-  return gen
-end
-local function refuse(key, what)
-  return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
-end
-local t = redis.call('TYPE', KEYS[1]).ok
-if t ~= 'string' and t ~= 'none' then return refuse(KEYS[1], 'holds a ' .. t .. ', not an integer') end
-local gen = redis.call('GET', KEYS[1])
-if gen and not isGeneration(gen) then
-  return refuse(KEYS[1], 'holds a string that is not an integer')
-end
--- The index and the drain set are touched only when the index moves; otherwise (a clean across
+-- The prelude (lua/lib/prelude.lua) is joined in front of this text when the script is loaded.
+-- The index and the drain set are checked only when the index moves; otherwise (a clean across
 -- lines) a bad index must not keep the line from being cleaned: the next write names it.
 local move = ARGV[1] == '1'
-if move then
-  t = redis.call('TYPE', KEYS[2]).ok
-  if t ~= 'set' and t ~= 'none' then return refuse(KEYS[2], 'holds a ' .. t .. ', not a set') end
-  t = redis.call('TYPE', KEYS[3]).ok
-  if t ~= 'none' then return refuse(KEYS[3], 'already exists (a ' .. t .. ')') end
-end
-t = redis.call('TYPE', KEYS[4]).ok
-if t ~= 'hash' and t ~= 'none' then return refuse(KEYS[4], 'holds a ' .. t .. ', not a hash') end
-local genFloor, floorProblem = floorOf(KEYS[4], KEYS[1])
-if floorProblem then return refuse(KEYS[4], floorProblem) end
--- (GET answers false, not nil, for a key that does not exist)
-gen = bumpGeneration(KEYS[1], gen ~= false, KEYS[4], genFloor)
+local others = {}
+if move then others = {{KEYS[2], 'set'}, {KEYS[3], 'none'}} end
+local refused, gen, genFloor = checkDirectory(KEYS[1], others, KEYS[4])
+if refused then return refused end
+gen = bumpGeneration(KEYS[1], gen ~= nil, KEYS[4], genFloor)
 if move and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('RENAME', KEYS[2], KEYS[3])
   return {gen, redis.call('SCARD', KEYS[3])}

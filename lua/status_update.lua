@@ -24,84 +24,14 @@
 -- continues from max(VERSION, floor), and a floor never goes down.
 -- Integers of more than 14 digits travel as text in the event: cjson prints numbers with 14
 -- significant digits. Shorter ones stay JSON numbers, which the previous release reads.
--- A decimal integer for the event JSON: a JSON number while cjson prints it exactly (at most 14
--- digits; what subscribers of the previous release decode), decimal text beyond.
-local function wire(text)
-  if #text <= 14 then return tonumber(text) end
-  return text
-end
--- Generation floors: the line's floors hash (…:ver) also keeps, under the generation key's own
--- name, the last value that generation had. A generation key that is gone (a stray DEL) restarts
--- above it, or at the server clock in microseconds when that is larger: never a value it had,
--- even on a server whose clock is behind the one that made those values.
-local function floorOf(floors, genKey)
-  local floor = redis.call('HGET', floors, genKey)
-  if floor and not (#floor <= 18 and (floor == '0' or string.match(floor, '^[1-9]%d*$'))) then
-    return nil, 'has a floor for ' .. genKey .. ' that is not an integer'
-  end
-  return floor
-end
--- Writes the next generation (INCR, or the restart) and records it as the floor; returns it as
--- text. Call only after every check.
-local function bumpGeneration(genKey, exists, floors, floor)
-  if exists then
-    redis.call('INCR', genKey)
-  else
-    local t = redis.call('TIME')
-    local clock = t[1] .. string.format('%06d', tonumber(t[2]))
-    if floor and (#floor > #clock or (#floor == #clock and floor >= clock)) then
-      redis.call('SET', genKey, floor)
-      redis.call('INCR', genKey)
-    else
-      redis.call('SET', genKey, clock)
-    end
-  end
-  local gen = redis.call('GET', genKey)
-  redis.call('HSET', floors, genKey, gen)
-  return gen
-end
-local function refuse(key, what)
-  return redis.error_reply('WRONGTYPE key ' .. key .. ' ' .. what .. '; nothing was changed')
-end
-local function wrongType(key, want)
-  local t = redis.call('TYPE', key).ok
-  if t ~= 'none' and t ~= want then return 'holds a ' .. t .. ', not a ' .. want end
-  return nil
-end
-local function isCount(text)
-  return string.match(text, '^%d+$') ~= nil and #text <= 15
-end
--- A counter: missing, or a string of at most `digits` decimal digits in the canonical form
--- INCR takes ("0", or no leading zero; "05" and "-0" pass '^%d+$' but INCR refuses them).
-local function counter(key, digits)
-  local t = redis.call('TYPE', key).ok
-  if t == 'none' then return nil, nil end
-  if t ~= 'string' then return 'holds a ' .. t .. ', not an integer' end
-  local v = redis.call('GET', key)
-  if (v ~= '0' and string.match(v, '^[1-9]%d*$') == nil) or #v > digits then
-    return 'holds a string that is not an integer'
-  end
-  return nil, v
-end
+-- The prelude (lua/lib/prelude.lua) is joined in front of this text when the script is loaded.
 
 local key = KEYS[1]
-local problem = wrongType(key, 'hash')
-if problem then return refuse(key, problem) end
-for _, k in ipairs({KEYS[2], KEYS[5]}) do
-  problem = wrongType(k, 'set')
-  if problem then return refuse(k, problem) end
-end
-problem = wrongType(KEYS[6], 'hash')
-if problem then return refuse(KEYS[6], problem) end
-local seqProblem, seqText = counter(KEYS[3], 15)
-if seqProblem then return refuse(KEYS[3], seqProblem) end
-local genProblem, genText = counter(KEYS[4], 18)
-if genProblem then return refuse(KEYS[4], genProblem) end
-local genFloor, floorProblem = floorOf(KEYS[6], KEYS[4])
-if floorProblem then return refuse(KEYS[6], floorProblem) end
+local refused, seqText, genText, genFloor = checkLineKeys(key, KEYS[2], KEYS[5], KEYS[6], KEYS[3], KEYS[4])
+if refused then return refused end
 local exists = redis.call('EXISTS', key) == 1
-local versionText = redis.call('HGET', key, 'VERSION') or '0'
-if not isCount(versionText) then return refuse(key, 'has a VERSION that is not an integer') end
+local badVersion, versionText = versionOf(key)
+if badVersion then return badVersion end
 local version = tonumber(versionText)
 if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= version then
   return {'conflict', version, 0, '', redis.call('HGETALL', key)}
@@ -137,8 +67,8 @@ if not exists then flagChanged = true end
 -- Continue above the floor even when the pair exists: a pair re-created by a writer that does
 -- not know floors (the previous release, during a rolling upgrade) restarts at 1, and its
 -- versions would otherwise repeat those of the earlier life.
-local floor = redis.call('HGET', KEYS[6], ARGV[1]) or '0'
-if not isCount(floor) then return refuse(KEYS[6], 'has a floor for ' .. ARGV[1] .. ' that is not an integer') end
+local badFloor, floor = versionFloor(KEYS[6], ARGV[1])
+if badFloor then return badFloor end
 local base = math.max(version, tonumber(floor))
 local newVersion = base + 1
 local versionOut = string.format('%d', newVersion)
@@ -146,14 +76,11 @@ local seq = tonumber(seqText or '0') + 1
 local seqOut = string.format('%d', seq)
 local outcome = exists and 'updated' or 'added'
 local list = table.concat(changed, ',')
-local published = redis.pcall('PUBLISH', ARGV[5], cjson.encode({
+refused = publishFirst(ARGV[5], cjson.encode({
   type = outcome, connector = ARGV[1], line = wire(ARGV[2]),
   version = wire(versionOut), seq = wire(seqOut), changed = list, ts = wire(ARGV[4])
 }))
-if type(published) == 'table' and published.err then
-  return redis.error_reply('NOPERM channel ' .. ARGV[5] .. ' may not be published to (' .. published.err
-    .. '); nothing was changed')
-end
+if refused then return refused end
 
 if not exists then
   -- A new pair starts with every flag 'N' (Bitrix's defaults) unless set here.

@@ -3,6 +3,11 @@
 #ifndef CHIREDIS_SHIM_H
 #define CHIREDIS_SHIM_H
 
+// Linux only: prctl(PR_SET_NAME) and the sched_getaffinity syscall below (Package.swift says so too).
+#ifndef __linux__
+#error "CHiredis builds on Linux only (prctl, SYS_sched_getaffinity)"
+#endif
+
 
 #include <hiredis/hiredis.h>
 #include <poll.h>

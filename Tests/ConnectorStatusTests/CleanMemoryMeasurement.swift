@@ -30,7 +30,7 @@ struct CleanMemoryMeasurement {
             let start = ContinuousClock.now
             _ = try await client.send("GET", key)
             let elapsed = ContinuousClock.now - start
-            samples.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+            samples.append(elapsed.microseconds)
         }
         return samples
     }

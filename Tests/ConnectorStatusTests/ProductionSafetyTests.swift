@@ -65,6 +65,26 @@ struct ProductionSafetyTests {
         #expect(try await Self.keys(in: fresh, fixture.pool).isEmpty)
     }
 
+    /// Issue 16: every key a load test writes, the fault injector's probe included, is under the
+    /// run's namespace (built by `KeySpace`), so the cleanup at the end removes all of them.
+    @Test func aChaosLoadTestOnASharedRedisLeavesNoKeyBehind() async throws {
+        let fixture = try StatusFixture()
+        defer { Task { await fixture.close() } }
+        let fresh = Self.namespace("chaos")
+        let run = try ToolProcess([
+            "loadtest", "--redis", Self.url, "--namespace", fresh, "--instances", "1", "--tasks", "2",
+            "--duration", "5", "--lines", "5", "--connectors", "2", "--chaos", "--faults", "kill", "--json",
+        ])
+        #expect(await run.exitStatus(within: .seconds(120)) == 0, "\(run.description)")
+        let json = run.stdout.text.split(separator: "\n").last { $0.hasPrefix("{") } ?? ""
+        let report = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        let faults = try #require(report?["faults"] as? [[String: Any]], "\(run.description)")
+        #expect(!faults.isEmpty, "no fault was injected, so no probe was written")
+        #expect(try await Self.keys(in: fresh, fixture.pool).isEmpty)
+        // The probe once lived outside every namespace.
+        #expect(try await fixture.pool.send("EXISTS", "loadtest:probe").int == 0)
+    }
+
     @Test func aNamespaceAnInterruptedLoadTestLeftIsNotClearedOnceAnAppWroteThere() async throws {
         // An interrupted (SIGKILLed) load test leaves its keys and its NS:owner marker; an app then
         // writes a status there. The old tool took the marker's word and cleared it all.

@@ -22,6 +22,15 @@ enum DeploymentURLTests {}
 extension DeploymentURLTests {
     @Suite("RedisDeployment(url:) accepts every documented form")
     struct Accepted {
+        @Test func eachFormHasItsKind() throws {
+            #expect(try RedisDeployment(url: "redis://localhost").kind == .standalone)
+            #expect(try RedisDeployment(url: "unix:///tmp/r.sock").kind == .standalone)
+            #expect(try RedisDeployment(url: "redis-cluster://127.0.0.1:7000,127.0.0.1:7001").kind == .cluster)
+            #expect(try RedisDeployment(url: "redis-sentinel://127.0.0.1:26379/mymaster").kind == .sentinel)
+            // What reports print.
+            #expect(RedisDeployment.Kind.allCases.map(\.rawValue) == ["standalone", "cluster", "sentinel"])
+        }
+
         @Test func standaloneFormsFallBackToRedisConfiguration() throws {
             for url in [
                 "redis://localhost", "redis://alice:\(secret)@host:6380/2?pool_size=4", "unix:///tmp/r.sock?db=3",

@@ -7,9 +7,22 @@ import RedisClient
 extension LineCache {
     /// What `cache_get.lua` answered.
     struct EntryRead {
+        /// What the read found; the raw values are the states `cache_get.lua` answers.
+        enum State: String {
+            /// The entry holds a value of the current generation.
+            case hit
+            /// No current value.
+            case miss
+            /// A miss, and this caller now holds the lease: compute, then set.
+            case lease
+            /// A miss, and another caller holds the lease.
+            case wait
+            /// The entry was not `<generation>:<payload>`; it was removed.
+            case corrupt
+        }
+
         var generation: Int64
-        /// `hit`, `miss`, `lease`, `wait` or `corrupt`.
-        var state: String
+        var state: State
         /// The current value on a hit; the previous generation's when asked, on a miss.
         var payload: [UInt8]?
     }
@@ -38,13 +51,14 @@ extension LineCache {
                     keys.cacheGeneration(directory: directory.name, line: line), entry,
                     keys.cacheLease(directory: directory.name, line: line, key: key), keys.versionFloors(line),
                 ],
-                arguments: [leaseToken ?? "", options.leaseTime.milliseconds, wantStale ? "1" : "0"])
+                arguments: [leaseToken ?? "", options.leaseTime.expiryMilliseconds, wantStale ? "1" : "0"])
         } catch {
             throw ConnectorStatusError.wrap(error, key: entry)
         }
-        guard let parts = reply.array, parts.count >= 2, let generation = parts[0].int, let state = parts[1].string
+        guard let parts = reply.array, parts.count >= 2, let generation = parts[0].int,
+            let state = parts[1].string.flatMap(EntryRead.State.init(rawValue:))
         else { throw .unexpectedReply("cache_get returned \(reply)") }
-        if state == "corrupt" {
+        if state == .corrupt {
             metrics.corrupt.increment()
             logger.warning(
                 "removed a line-cache entry without a generation prefix",
@@ -76,17 +90,17 @@ extension LineCache {
         else {
             throw .wrongType(key: generationKey, message: "the cache generation is not an integer")
         }
-        guard let value = parts[1].bytes else { return EntryRead(generation: generation, state: "miss", payload: nil) }
+        guard let value = parts[1].bytes else { return EntryRead(generation: generation, state: .miss, payload: nil) }
         guard let separator = value.firstIndex(of: UInt8(ascii: ":")) else {
             metrics.corrupt.increment()
             logger.warning("removed a line-cache entry without a generation prefix", metadata: ["key": "\(entry)"])
             _ = try await send(RedisCommand("UNLINK", entry), key: entry)
-            return EntryRead(generation: generation, state: "corrupt", payload: nil)
+            return EntryRead(generation: generation, state: .corrupt, payload: nil)
         }
         guard value[..<separator].elementsEqual(generationText.utf8) else {
-            return EntryRead(generation: generation, state: "miss", payload: nil)
+            return EntryRead(generation: generation, state: .miss, payload: nil)
         }
-        return EntryRead(generation: generation, state: "hit", payload: Array(value[(separator + 1)...]))
+        return EntryRead(generation: generation, state: .hit, payload: Array(value[(separator + 1)...]))
     }
 
     @discardableResult
@@ -104,7 +118,7 @@ extension LineCache {
                     keys.cacheGeneration(directory: directory.name, line: line), entry,
                     keys.cacheIndex(directory: directory.name, line: line), keys.versionFloors(line),
                 ],
-                arguments: [expectedGeneration.map { String($0) } ?? "", bytes, lifetime.milliseconds])
+                arguments: [expectedGeneration.map { String($0) } ?? "", bytes, lifetime.expiryMilliseconds])
         } catch {
             throw ConnectorStatusError.wrap(error, key: entry)
         }
@@ -129,7 +143,7 @@ extension LineCache {
         var waited = false
         // Hits are the common case: one MGET first; the lease script only on a miss.
         let first = try await readEntryPlain(key: key, directory: directory, line: line)
-        if first.state == "hit", let payload = first.payload {
+        if first.state == .hit, let payload = first.payload {
             metrics.hits.increment()
             return payload
         }
@@ -137,12 +151,12 @@ extension LineCache {
             let read = try await readEntry(
                 key: key, directory: directory, line: line, leaseToken: token, wantStale: staleWhileComputing)
             switch read.state {
-            case "hit":
+            case .hit:
                 if let payload = read.payload {
                     metrics.hits.increment()
                     return payload
                 }
-            case "wait":
+            case .wait:
                 if !waited {
                     metrics.leaseWaits.increment()
                     waited = true
@@ -161,10 +175,10 @@ extension LineCache {
                 try await store(
                     bytes, key: key, directory: directory, line: line, ttl: ttl, expectedGeneration: read.generation)
                 return bytes
-            default:
+            case .miss, .lease, .corrupt:
                 break
             }
-            // A miss with the lease in hand ("lease"), or a corrupt entry: compute and store.
+            // A miss with the lease in hand (`lease`), or a corrupt entry: compute and store.
             metrics.misses.increment()
             do {
                 let bytes = try await compute()
@@ -330,13 +344,5 @@ extension LineCache {
         guard options.ttlJitter > 0 else { return ttl }
         let factor = Double.random(in: (1 - options.ttlJitter)...(1 + options.ttlJitter))
         return max(.milliseconds(1), ttl * factor)
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, at least 1 (for `PX`).
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 }

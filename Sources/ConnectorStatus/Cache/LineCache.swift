@@ -65,7 +65,7 @@ public struct LineCache: Sendable {
         _ type: Value.Type = Value.self, key: String, in directory: CacheDirectory, line: LineID
     ) async throws(ConnectorStatusError) -> CacheLookup<Value> {
         let read = try await readEntry(key: key, directory: directory, line: line, leaseToken: nil, wantStale: false)
-        guard let payload = read.payload, read.state == "hit" else {
+        guard let payload = read.payload, read.state == .hit else {
             metrics.misses.increment()
             return CacheLookup(value: nil, generation: read.generation)
         }
@@ -129,7 +129,7 @@ public struct LineCache: Sendable {
             // tells: a hit is current; otherwise take (or join) a new flight.
             let read = try await readEntry(
                 key: key, directory: directory, line: line, leaseToken: nil, wantStale: false)
-            if read.state == "hit", let payload = read.payload {
+            if read.state == .hit, let payload = read.payload {
                 return try await decodeOrCompute(payload, key: key, directory: directory, line: line, compute: compute)
             }
         }

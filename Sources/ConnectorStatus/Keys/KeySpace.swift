@@ -17,6 +17,7 @@
 /// imc:{L5}:c:<dir>:i                set    entry keys written since the last clean (TTL)
 /// imc:{L5}:c:<dir>:d:<token>        set    entry keys one clean moved out of the index, to reclaim (TTL)
 /// imc:connectors                    hash   connector id -> descriptor JSON
+/// imc:<name>…, imc:{L5}:<name>…     any    a tool's own bookkeeping (``toolKey(_:)``)
 /// ```
 ///
 /// User-supplied names (cache directories and keys) are encoded by ``encodeName(_:)`` so that
@@ -81,28 +82,6 @@ public struct KeySpace: Sendable, Hashable {
         "\(Self.escapeGlob(namespace)):{L*}:st:\(connector?.rawValue ?? "*")"
     }
 
-    /// Parses a status hash key back into its pair; `nil` for any other key.
-    public func pair(fromStatusKey key: String) -> StatusPair? {
-        let prefix = "\(namespace):{L"
-        guard key.hasPrefix(prefix) else { return nil }
-        let rest = key.dropFirst(prefix.count)
-        guard let close = rest.firstIndex(of: "}") else { return nil }
-        let lineText = rest[..<close]
-        let tail = rest[rest.index(after: close)...]
-        guard tail.hasPrefix(":st:") else { return nil }
-        guard let line = try? LineID(parsing: String(lineText)),
-            let connector = try? ConnectorID(String(tail.dropFirst(4)))
-        else { return nil }
-        return StatusPair(connector: connector, line: line)
-    }
-
-    /// The line of an event channel name; `nil` for any other channel.
-    public func line(fromEventChannel channel: String) -> LineID? {
-        let prefix = "\(namespace):{L"
-        guard channel.hasPrefix(prefix), channel.hasSuffix("}:ev") else { return nil }
-        return try? LineID(parsing: String(channel.dropFirst(prefix.count).dropLast(4)))
-    }
-
     // MARK: Line cache
 
     /// The generation counter of cache directory `directory` on `line`.
@@ -140,24 +119,40 @@ public struct KeySpace: Sendable, Hashable {
         return "\(linePart):c:\(Self.escapeGlob(Self.encodeName(directory))):e:*"
     }
 
+    /// The `SCAN MATCH` pattern of every line-cache key (generations, entries, leases, indexes,
+    /// drain sets) of every line; ``cacheKey(parsing:)`` reads what it finds.
+    public var cacheKeyScanPattern: String { "\(Self.escapeGlob(namespace)):{L*}:c:*" }
+
     /// The `SCAN MATCH` pattern of the generation keys of `directory` on every line.
     public func cacheGenerationScanPattern(directory: String) -> String {
         "\(Self.escapeGlob(namespace)):{L*}:c:\(Self.escapeGlob(Self.encodeName(directory))):gen"
-    }
-
-    /// The line a key of this namespace belongs to (from its `{L<line>}` hash tag), or `nil`.
-    public func line(ofKey key: String) -> LineID? {
-        let prefix = "\(namespace):{L"
-        guard key.hasPrefix(prefix) else { return nil }
-        let rest = key.dropFirst(prefix.count)
-        guard let close = rest.firstIndex(of: "}") else { return nil }
-        return try? LineID(parsing: String(rest[..<close]))
     }
 
     // MARK: Registry
 
     /// The hash of connector descriptors.
     public var connectorRegistry: String { "\(namespace):connectors" }
+
+    // MARK: Keys of tools
+
+    /// A key of the namespace that belongs to no line, for a tool's own bookkeeping (the
+    /// `connector-status` tool's `owner` and `running` markers, `demo:done`, the load test's probe):
+    /// `ns:<name>:<name>…`, each name encoded by ``encodeName(_:)``. It is under the namespace, so
+    /// ``namespaceScanPattern`` finds it and clearing the namespace removes it.
+    public func toolKey(_ names: String...) -> String {
+        ([namespace] + names.map(Self.encodeName)).joined(separator: ":")
+    }
+
+    /// A key of one line for a tool's own bookkeeping (the load test's clean epochs):
+    /// `ns:{L<line>}:<name>:<name>…`, in the line's cluster slot, each name encoded by
+    /// ``encodeName(_:)``.
+    public func toolKey(line: LineID, _ names: String...) -> String {
+        ([linePrefix(line)] + names.map(Self.encodeName)).joined(separator: ":")
+    }
+
+    /// The `SCAN MATCH` pattern of every key of the namespace (`ns:*`, the namespace's glob
+    /// characters escaped).
+    public var namespaceScanPattern: String { Self.escapeGlob(namespace) + ":*" }
 
     // MARK: Encoding
 
@@ -188,7 +183,7 @@ public struct KeySpace: Sendable, Hashable {
         return out
     }
 
-    private static func isPlain(_ byte: UInt8) -> Bool {
+    static func isPlain(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
             || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
     }

@@ -276,11 +276,3 @@ public final class RedisConnectionPool: RedisCommandClient {
         return best
     }
 }
-
-extension Duration {
-    /// The duration in whole nanoseconds (for swift-metrics timers).
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

@@ -62,19 +62,19 @@ final class ConditionLock: @unchecked Sendable {
         #if os(Linux)
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
-            let (seconds, attoseconds) = timeout.components
+            let wait = timeout.timespecValue
             var deadline = timespec()
-            let nanos = Int(attoseconds / 1_000_000_000) + now.tv_nsec
-            deadline.tv_sec = now.tv_sec + Int(seconds) + nanos / 1_000_000_000
+            let nanos = wait.tv_nsec + now.tv_nsec
+            deadline.tv_sec = now.tv_sec + wait.tv_sec + nanos / 1_000_000_000
             deadline.tv_nsec = nanos % 1_000_000_000
             pthread_cond_timedwait(condition, mutex, &deadline)
         #else
             var now = timeval()
             gettimeofday(&now, nil)
-            let (seconds, attoseconds) = timeout.components
-            let nanos = Int(attoseconds / 1_000_000_000) + Int(now.tv_usec) * 1000
+            let wait = timeout.timespecValue
+            let nanos = wait.tv_nsec + Int(now.tv_usec) * 1000
             var deadline = timespec(
-                tv_sec: now.tv_sec + Int(seconds) + nanos / 1_000_000_000, tv_nsec: nanos % 1_000_000_000)
+                tv_sec: now.tv_sec + wait.tv_sec + nanos / 1_000_000_000, tv_nsec: nanos % 1_000_000_000)
             pthread_cond_timedwait(condition, mutex, &deadline)
         #endif
     }

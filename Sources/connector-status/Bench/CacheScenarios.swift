@@ -72,7 +72,7 @@ enum CacheScenarios {
             for _ in 0..<2000 {
                 let start = ContinuousClock.now
                 try await cache.clean(directory, line: line)
-                samples.append((ContinuousClock.now - start).secondsValue * 1e6)
+                samples.append((ContinuousClock.now - start).microseconds)
             }
             samples.sort()
             cleanMedians[target] = samples[samples.count / 2]
@@ -136,7 +136,7 @@ enum CacheScenarios {
             while !done.isSet {
                 let start = ContinuousClock.now
                 _ = try? await reader.send("GET", ClientScenarios.key)
-                histogram.record(UInt64((ContinuousClock.now - start).nanosecondsValue))
+                histogram.record(UInt64((ContinuousClock.now - start).nanoseconds))
             }
             return histogram
         }
@@ -150,14 +150,14 @@ enum CacheScenarios {
             String(
                 format:
                     "Reclaim of %d entries took %.2f s; meanwhile another client's GET p50 %.0f µs, p99 %.0f µs, max %.0f µs over %lld GETs (target p99 < 2 ms)",
-                progress.reclaimed, elapsed.secondsValue, Double(histogram.valueAtPercentile(50)) / 1000,
+                progress.reclaimed, elapsed.seconds, Double(histogram.valueAtPercentile(50)) / 1000,
                 Double(histogram.valueAtPercentile(99)) / 1000, Double(histogram.max) / 1000, histogram.totalCount))
     }
 
     private static func removeAll(pool: RedisConnectionPool) async throws {
         var cursor = "0"
         repeat {
-            let pattern = KeySpace.escapeGlob(keys.namespace) + ":*"
+            let pattern = keys.namespaceScanPattern
             let reply = try await pool.send("SCAN", cursor, "MATCH", pattern, "COUNT", 5000).array ?? []
             cursor = reply.first?.string ?? "0"
             let found = reply.last?.array?.compactMap(\.string) ?? []

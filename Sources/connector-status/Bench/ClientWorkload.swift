@@ -12,7 +12,7 @@ enum ClientWorkload {
         for _ in 0..<requests {
             let begin = ContinuousClock.now
             try await operation(pool)
-            histogram.record(UInt64((ContinuousClock.now - begin).nanosecondsValue))
+            histogram.record(UInt64((ContinuousClock.now - begin).nanoseconds))
         }
         return sample(histogram, operations: requests, elapsed: ContinuousClock.now - start)
     }
@@ -28,7 +28,7 @@ enum ClientWorkload {
         for _ in 0..<rounds {
             let begin = ContinuousClock.now
             let results = await pool.pipeline(commands)
-            histogram.record(UInt64((ContinuousClock.now - begin).nanosecondsValue))
+            histogram.record(UInt64((ContinuousClock.now - begin).nanoseconds))
             for result in results { _ = try result.get() }
         }
         return sample(histogram, operations: rounds * depth, elapsed: ContinuousClock.now - start)
@@ -49,7 +49,7 @@ enum ClientWorkload {
                     for _ in 0..<perCaller {
                         let begin = ContinuousClock.now
                         try await operation(pool)
-                        histogram.record(UInt64((ContinuousClock.now - begin).nanosecondsValue))
+                        histogram.record(UInt64((ContinuousClock.now - begin).nanoseconds))
                     }
                     return histogram
                 }
@@ -63,15 +63,8 @@ enum ClientWorkload {
 
     private static func sample(_ histogram: Histogram<UInt64>, operations: Int, elapsed: Duration) -> BenchSample {
         BenchSample(
-            opsPerSecond: Double(operations) / elapsed.secondsValue,
+            opsPerSecond: Double(operations) / elapsed.seconds,
             p50Microseconds: Double(histogram.valueAtPercentile(50)) / 1000,
             p99Microseconds: Double(histogram.valueAtPercentile(99)) / 1000)
-    }
-}
-
-extension Duration {
-    var nanosecondsValue: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

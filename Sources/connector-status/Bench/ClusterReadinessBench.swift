@@ -79,7 +79,7 @@ struct ClusterReadinessBench {
             }
             return try await group.reduce(0, +)
         }
-        return Double(total) / (ContinuousClock.now - start).secondsValue
+        return Double(total) / (ContinuousClock.now - start).seconds
     }
 
     /// `cmdstat_evalsha` calls on each master (to show how the load spread over the nodes).

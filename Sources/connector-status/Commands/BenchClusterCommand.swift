@@ -66,7 +66,7 @@ struct BenchClusterCommand: AsyncParsableCommand {
             configuration: RedisConfiguration(endpoint: oneServer, poolSize: connections), logger: toolLogger())
         StopOnSignal.install(server)
         try await stopping(server) {
-            let bench = ClusterReadinessBench(callers: callers, duration: .milliseconds(Int(seconds * 1000)))
+            let bench = ClusterReadinessBench(callers: callers, duration: .seconds(seconds))
             let log: (String) -> Void = { if !json { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
 
             let (oneStore, onePairs) = try await ClusterReadinessBench.prepare(standalone)

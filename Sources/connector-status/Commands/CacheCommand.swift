@@ -108,7 +108,7 @@ struct CacheCommand: AsyncParsableCommand {
                 try await CacheCommand.cache(session).set(parsed, key: key, in: directory, line: line, ttl: lifetime)
             }
             guard stored else { throw ToolFailure.notFound("the write was refused (the directory was cleaned)") }
-            let seconds = lifetime.components.seconds
+            let seconds = Int64(lifetime.seconds)
             if json {
                 try printJSON(["stored": JSONValue.bool(true), "ttl": .number(Double(seconds))])
             } else {
@@ -232,8 +232,8 @@ struct CacheCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Count cache keys per directory: lines (generation keys), entries and leases.",
             discussion: """
-                SCANs the namespace's cache keys (NS:{L*}:c:*, COUNT 1000, on every master of a \
-                cluster; never KEYS). Entries include those of older generations not yet reclaimed \
+                SCANs the cache keys of every line of the namespace (COUNT 1000, on every master \
+                of a cluster; never KEYS). Entries include those of older generations not yet reclaimed \
                 or expired.
 
                 Example:
@@ -252,8 +252,7 @@ struct CacheCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (counts, scanned) = try await store.withSession { session in
-                let prefix = "\(session.keys.namespace):{L"
-                let pattern = "\(KeySpace.escapeGlob(session.keys.namespace)):{L*}:c:*"
+                let pattern = session.keys.cacheKeyScanPattern
                 var counts: [String: Counts] = [:]
                 var scanned = 0
                 var cursor = "0"
@@ -262,13 +261,13 @@ struct CacheCommand: AsyncParsableCommand {
                     let (next, found) = try await session.redis.scan(
                         cursor: cursor, matching: pattern, count: 1000, type: nil)
                     for key in found {
-                        guard let (name, kind) = Self.parse(key, prefix: prefix) else { continue }
+                        guard let name = session.keys.cacheKey(parsing: key) else { continue }
                         scanned += 1
-                        switch kind {
-                        case "gen": counts[name, default: Counts()].lines += 1
-                        case "e": counts[name, default: Counts()].entries += 1
-                        case "l": counts[name, default: Counts()].leases += 1
-                        default: break
+                        switch name.kind {
+                        case .generation: counts[name.directory, default: Counts()].lines += 1
+                        case .entry: counts[name.directory, default: Counts()].entries += 1
+                        case .lease: counts[name.directory, default: Counts()].leases += 1
+                        case .index, .drain: break
                         }
                     }
                     cursor = next
@@ -294,35 +293,6 @@ struct CacheCommand: AsyncParsableCommand {
                 }
                 print(formatTable([["DIRECTORY", "LINES", "ENTRIES", "LEASES"]] + rows))
             }
-        }
-
-        /// The decoded directory name and the kind (`gen`, `e`, `l`) of a cache key:
-        /// `NS:{L<line>}:c:<encoded dir>:gen | :e:<key> | :l:<key>`.
-        static func parse(_ key: String, prefix: String) -> (String, String)? {
-            guard key.hasPrefix(prefix) else { return nil }
-            let rest = key.dropFirst(prefix.count)
-            guard let close = rest.firstIndex(of: "}") else { return nil }
-            let tail = rest[rest.index(after: close)...]
-            guard tail.hasPrefix(":c:") else { return nil }
-            let parts = tail.dropFirst(3).split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count >= 2 else { return nil }
-            return (decodeName(String(parts[0])), String(parts[1]))
-        }
-
-        /// Reverses ``KeySpace/encodeName(_:)``: `%XX` back to its byte.
-        static func decodeName(_ encoded: String) -> String {
-            var bytes: [UInt8] = []
-            var iterator = Array(encoded.utf8).makeIterator()
-            while let byte = iterator.next() {
-                if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-                {
-                    bytes.append(value)
-                } else {
-                    bytes.append(byte)
-                }
-            }
-            return String(decoding: bytes, as: UTF8.self)
         }
     }
 }

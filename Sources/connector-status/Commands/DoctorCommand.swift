@@ -202,12 +202,12 @@ struct DoctorCommand: AsyncParsableCommand {
         -> [Permission]
     {
         let line = try LineID(1)
-        let key = "\(keys.linePrefix(line)):doctor"
+        let key = keys.toolKey(line: line, "doctor")
         let channel = keys.eventChannel(line)
         let sha = StatusStore.readinessScript.sha1
         let commands: [[String]] = [
             ["HGETALL", key], ["HMGET", key, "ACTIVE"], ["SMEMBERS", key],
-            ["SCAN", "0", "MATCH", "\(KeySpace.escapeGlob(keys.namespace)):*", "COUNT", "1000"],
+            ["SCAN", "0", "MATCH", keys.namespaceScanPattern, "COUNT", "1000"],
             ["EVALSHA", sha, "1", key], ["SCRIPT", "LOAD", "return 1"], ["PUBLISH", channel, "doctor"],
             ["SUBSCRIBE", channel], ["PSUBSCRIBE", keys.eventChannelPattern], ["GET", key], ["SET", key, "1"],
             ["INCR", key], ["UNLINK", key], ["HGET", keys.connectorRegistry, "x"],

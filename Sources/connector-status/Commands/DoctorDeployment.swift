@@ -28,8 +28,8 @@ struct DoctorDeployment {
         var error: String?
     }
 
-    /// `standalone`, `cluster` or `sentinel`.
-    var kind: String
+    /// One server, a cluster or Sentinel.
+    var kind: RedisDeployment.Kind
     /// The deployment as a URL, password masked.
     var url: String
     /// Every master (one server: it; Sentinel: the one reached), with `INFO server` of each.
@@ -54,7 +54,7 @@ struct DoctorDeployment {
         for master in masters where !master.reachable {
             found.append("master \(master.address) unreachable: \(master.error ?? "?")")
         }
-        if kind == "sentinel" {
+        if kind == .sentinel {
             if !sentinels.contains(where: { $0.master != nil }) { found.append("no sentinel names the master") }
             if let role, role != "master" { found.append("the server reached says it is a \(role)") }
         }
@@ -109,7 +109,7 @@ struct DoctorDeployment {
         let answers = await redis.sendToEveryMaster(RedisCommand("INFO", "server"))
         for (endpoint, result) in answers {
             var index = masters.firstIndex { $0.address == endpoint.description }
-            if index == nil, kind != "cluster", masters.count == 1 { index = 0 }  // a pool names its own endpoint
+            if index == nil, kind != .cluster, masters.count == 1 { index = 0 }  // a pool names its own endpoint
             if index == nil {
                 masters.append(Master(address: endpoint.description))
                 index = masters.count - 1
@@ -209,7 +209,7 @@ struct DoctorDeployment {
 
     var object: JSONValue {
         var object: [String: JSONValue] = [
-            "kind": .string(kind), "url": .string(url),
+            "kind": .string(kind.rawValue), "url": .string(url),
             "masters": .array(
                 masters.map { master in
                     var fields: [String: JSONValue] = [
@@ -218,7 +218,7 @@ struct DoctorDeployment {
                         "replicas": .array(master.replicas.map { .string($0) }),
                         "error": master.error.map { .string($0) } ?? .null,
                     ]
-                    if kind == "cluster" {
+                    if kind == .cluster {
                         fields["slots"] = .array(
                             master.slots.map {
                                 .array([.number(Double($0.lowerBound)), .number(Double($0.upperBound))])
@@ -230,11 +230,11 @@ struct DoctorDeployment {
                 }),
             "problems": .array(problems.map { .string($0) }),
         ]
-        if kind == "cluster" {
+        if kind == .cluster {
             object["covered_slots"] = coveredSlots.map { .number(Double($0)) } ?? .null
             if let topologyError { object["topology_error"] = .string(topologyError) }
         }
-        if kind == "sentinel" {
+        if kind == .sentinel {
             object["master_name"] = masterName.map { .string($0) } ?? .null
             object["master"] = masters.first.map { .string($0.address) } ?? .null
             object["role"] = role.map { .string($0) } ?? .null
@@ -253,7 +253,7 @@ struct DoctorDeployment {
     var lines: [String] {
         var lines: [String] = []
         switch kind {
-        case "cluster":
+        case .cluster:
             let slots = coveredSlots.map { ", \($0)/\(HashSlot.count) slots" } ?? ""
             lines.append("Deployment:    cluster, \(masters.count) master\(masters.count == 1 ? "" : "s")\(slots)")
             if let topologyError { lines.append("  slot map unavailable: \(topologyError)") }
@@ -264,7 +264,7 @@ struct DoctorDeployment {
                     "  master \(master.address)  slots \(master.slotText) (\(master.slotCount))  replicas \(replicas)  \(state)"
                 )
             }
-        case "sentinel":
+        case .sentinel:
             let master = masters.first?.address ?? "?"
             lines.append("Deployment:    sentinel, master '\(masterName ?? "?")' at \(master), role \(role ?? "?")")
             lines.append("  replicas \(replicas.isEmpty ? "none" : replicas.joined(separator: ","))")
@@ -273,10 +273,10 @@ struct DoctorDeployment {
                     "  sentinel \(sentinel.address): "
                         + (sentinel.master.map { "names \($0)" } ?? "FAILED (\(sentinel.error ?? "?"))"))
             }
-        default:
+        case .standalone:
             lines.append("Deployment:    standalone, \(masters.first?.address ?? url)")
         }
-        for problem in problems where kind != "standalone" { lines.append("  problem: \(problem)") }
+        for problem in problems where kind != .standalone { lines.append("  problem: \(problem)") }
         return lines
     }
 }

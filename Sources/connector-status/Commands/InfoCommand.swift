@@ -30,7 +30,7 @@ struct InfoCommand: AsyncParsableCommand {
                 let version =
                     info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("redis_version:") }?
                     .dropFirst("redis_version:".count) ?? "?"
-                print("Version:     \(version)\(deployment.kind == "cluster" ? " (master \(endpoint))" : "")")
+                print("Version:     \(version)\(deployment.kind == .cluster ? " (master \(endpoint))" : "")")
             }
 
             // Round trip: serial PINGs.
@@ -65,16 +65,8 @@ struct InfoCommand: AsyncParsableCommand {
             print(
                 String(
                     format: "Throughput:  %.0f GET/s from %d concurrent callers (automatic pipelining)",
-                    Double(tasks * perTask) / elapsed.secondsValue, tasks))
+                    Double(tasks * perTask) / elapsed.seconds, tasks))
             await redis.close()
         }
-    }
-}
-
-extension Duration {
-    var microseconds: Double { secondsValue * 1e6 }
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

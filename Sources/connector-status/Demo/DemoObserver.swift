@@ -44,7 +44,7 @@ struct DemoObserver {
                     collected.readinessChanged(
                         DemoObservation.ReadinessChange(
                             connector: pair.connector.rawValue, line: pair.line.rawValue, ready: ready,
-                            atMilliseconds: Int((ContinuousClock.now - started).secondsValue * 1000)))
+                            atMilliseconds: Int((ContinuousClock.now - started).milliseconds)))
                 }
             }
             for line in [DemoScenario.lineOne, DemoScenario.lineTwo] {

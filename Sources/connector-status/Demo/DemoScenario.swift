@@ -14,7 +14,7 @@ enum DemoScenario {
     ]
 
     /// The key (under the namespace) the coordinator sets when observers should stop.
-    static func doneKey(_ keys: KeySpace) -> String { "\(keys.namespace):demo:done" }
+    static func doneKey(_ keys: KeySpace) -> String { keys.toolKey("demo", "done") }
 
     /// The two descriptors, as Bitrix's OnImConnectorBuildList handlers would return them.
     static var connectors: [Connector] {

@@ -55,7 +55,7 @@ final class FaultInjector: @unchecked Sendable {
             if Task.isCancelled { break }
             guard let kind = kinds.randomElement() else { break }
             let restart = kind == .restart
-            let at = (ContinuousClock.now - started).secondsValue
+            let at = (ContinuousClock.now - started).seconds
             let faultTime = ContinuousClock.now
             if restart, let embedded {
                 await embedded.killOffThePool()
@@ -66,7 +66,7 @@ final class FaultInjector: @unchecked Sendable {
             let recovered = await waitUntilAnswering()
             let fault = Fault(
                 kind: restart ? "redis restart" : "client kill", atSeconds: at,
-                recoveryMilliseconds: (recovered - faultTime).secondsValue * 1000)
+                recoveryMilliseconds: (recovered - faultTime).milliseconds)
             lock.withLock { faults.append(fault) }
         }
     }

@@ -234,7 +234,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             chaos
             ? FaultInjector(
                 redis: redis, embedded: embedded, kinds: try faultKinds(embedded: embedded != nil),
-                clientName: clientName, probeKey: "\(keys.namespace):probe") : nil
+                clientName: clientName, probeKey: keys.toolKey("probe")) : nil
         let probeTask = plot.map { _ in
             Task { await Self.probe(deployment: deployment, keys: keys, started: started) }
         }
@@ -243,7 +243,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 let total = children.reduce(0) { $0 + $1.lastProgress }
-                let seconds = (ContinuousClock.now - started).secondsValue
+                let seconds = (ContinuousClock.now - started).seconds
                 if !json {
                     FileHandle.standardError.write(
                         Data(
@@ -288,12 +288,12 @@ struct LoadTestCommand: AsyncParsableCommand {
         var reference: BenchSample?
         if case .standalone(let configuration) = deployment {
             reference = try? await RedisBenchmarkTool.locate(configuration: configuration)
-                .run(clients: 128, requests: 200_000, command: ["GET", "\(keys.namespace):bench"])
+                .run(clients: 128, requests: 200_000, command: ["GET", keys.toolKey("bench")])
         }
         try await NamespaceGuard.removeAll(keys, redis: redis, keeping: [NamespaceGuard.runningKey(keys)])
 
         let result = LoadTestResult(
-            instances: instances, tasksPerInstance: tasks, elapsedSeconds: elapsed.secondsValue, reports: reports,
+            instances: instances, tasksPerInstance: tasks, elapsedSeconds: elapsed.seconds, reports: reports,
             total: total, faults: faults, redisBenchmarkC128: reference?.opsPerSecond,
             machine: BenchEnvironment.machine(),
             mix: mix, chaos: chaos, deployment: deployment.kind)
@@ -316,7 +316,7 @@ struct LoadTestCommand: AsyncParsableCommand {
     /// status of a connector other than its `c0`…`c63` — or `nil`: what an app may have written
     /// into the namespace an interrupted load test left (SCAN of the namespace, every master).
     static func keyNotOfALoadTest(_ keys: KeySpace, redis: any RedisCommandClient) async throws -> String? {
-        let pattern = KeySpace.escapeGlob(keys.namespace) + ":*"
+        let pattern = keys.namespaceScanPattern
         var cursor = "0"
         repeat {
             let (next, found) = try await redis.scan(cursor: cursor, matching: pattern, count: 1000, type: nil)
@@ -351,7 +351,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             let end = ContinuousClock.now
             samples.append(
                 LatencyPlot.Sample(
-                    seconds: (begin - started).secondsValue, microseconds: (end - begin).secondsValue * 1e6,
+                    seconds: (begin - started).seconds, microseconds: (end - begin).microseconds,
                     failed: failed))
             try? await Task.sleep(for: .milliseconds(10))
         }
@@ -370,11 +370,8 @@ struct LoadTestCommand: AsyncParsableCommand {
         var lost = 0
         for chunk in stride(from: 0, to: pairs.count, by: 1000) {
             let slice = Array(pairs[chunk..<min(chunk + 1000, pairs.count)])
-            let commands = try slice.map { pair -> RedisCommand in
-                let parts = pair.split(separator: ":")
-                let line = try LineID(parsing: String(parts[0]))
-                let connector = try ConnectorID(String(parts[1]))
-                return RedisCommand("HGET", keys.status(connector, line: line), "VERSION")
+            let commands = slice.map { pair in
+                RedisCommand("HGET", keys.status(pair.connector, line: pair.line), "VERSION")
             }
             for (pair, result) in zip(slice, await redis.pipeline(commands)) {
                 let version = Int((try result.get()).int ?? 0)

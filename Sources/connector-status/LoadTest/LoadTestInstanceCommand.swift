@@ -73,7 +73,7 @@ struct LoadTestInstanceCommand: AsyncParsableCommand {
             }
             progress.cancel()
             await transaction.close()
-            report.elapsedSeconds = (ContinuousClock.now - started).secondsValue
+            report.elapsedSeconds = (ContinuousClock.now - started).seconds
             report.peakRSSKiB = Self.peakRSSKiB()
             try printJSON(report)
         }

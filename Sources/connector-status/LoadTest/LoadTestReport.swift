@@ -1,3 +1,4 @@
+import ConnectorStatus
 import Histogram
 
 /// The operations of the load-test mix.
@@ -38,10 +39,10 @@ struct InstanceReport: Codable, Sendable {
     var unexpectedErrorSamples: [String] = []
     var conflicts = 0
     var consistencyChecks = 0
-    /// Per pair ("line:connector"): updates acknowledged as applied.
-    var acknowledged: [String: Int] = [:]
+    /// Per pair: updates acknowledged as applied.
+    var acknowledged: [StatusPair: Int] = [:]
     /// Per pair: updates whose outcome is unknown (the connection died after sending).
-    var outcomeUnknown: [String: Int] = [:]
+    var outcomeUnknown: [StatusPair: Int] = [:]
     var violations = LoadViolations()
     var elapsedSeconds = 0.0
     var peakRSSKiB = 0

@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import RedisClient
 
 /// The load test's totals, as tables for people or one JSON document for machines.
 struct LoadTestResult {
@@ -13,8 +14,8 @@ struct LoadTestResult {
     var machine: String
     var mix: String
     var chaos: Bool
-    /// `standalone`, `cluster` or `sentinel`.
-    var deployment: String
+    /// One server, a cluster or Sentinel (`standalone`, `cluster` or `sentinel` in the JSON).
+    var deployment: RedisDeployment.Kind
 
     var opsPerSecond: Double { Double(total.totalOperations) / max(elapsedSeconds, 0.001) }
 
@@ -51,7 +52,7 @@ struct LoadTestResult {
         var elapsedSeconds: Double
         var mix: String
         var chaos: Bool
-        var deployment: String
+        var deployment: RedisDeployment.Kind
         var machine: String
         var consistencyChecks: Int
         /// Up to 10 errors as text (faults included), and up to 10 that broke an invariant.
@@ -132,7 +133,7 @@ struct LoadTestResult {
                     format:
                         "Total %.0f ops/s; redis-benchmark -c 128 -t get on the same server: %.0f ops/s (ratio %.2f)",
                     opsPerSecond, reference, opsPerSecond / reference))
-        } else if deployment != "standalone" {
+        } else if deployment != .standalone {
             out.append(String(format: "Total %.0f ops/s (no redis-benchmark reference: one server only)", opsPerSecond))
         } else {
             out.append(String(format: "Total %.0f ops/s (redis-benchmark not found)", opsPerSecond))

@@ -90,7 +90,7 @@ struct LoadWorker {
             let elapsed = ContinuousClock.now - start
             let slot = LoadOperation.allCases.firstIndex(of: operation)!
             counts[slot] += 1
-            _ = histograms[slot].record(UInt64(max(1, elapsed.nanosecondsValue / 1000)))
+            _ = histograms[slot].record(UInt64(max(1, elapsed.nanoseconds / 1000)))
         }
         for (slot, operation) in LoadOperation.allCases.enumerated() where counts[slot] > 0 {
             report.operations[operation.rawValue] = counts[slot]
@@ -103,7 +103,7 @@ struct LoadWorker {
     private func compareAndSet(connector: ConnectorID, line: LineID, report: inout InstanceReport) async throws {
         let current = try await store.status(connector, line: line)
         let change = StatusChange(active: !(current?.active ?? false), error: Bool.random() ? false : nil)
-        let pair = "\(line.rawValue):\(connector.rawValue)"
+        let pair = StatusPair(connector: connector, line: line)
         do {
             try await store.update(connector, line: line, change, ifVersion: current?.version ?? 0)
             report.acknowledged[pair, default: 0] += 1
@@ -168,11 +168,11 @@ struct LoadWorker {
         if value.epoch < floor { report.violations.staleCacheReads += 1 }
     }
 
-    private func epochKey(_ line: LineID) -> String { "\(keys.linePrefix(line)):lt:epoch" }
+    private func epochKey(_ line: LineID) -> String { keys.toolKey(line: line, "lt", "epoch") }
 
     /// The highest epoch of a completed clean of the line, shared by every instance: a sorted set
     /// of one member whose score only grows (`ZADD … GT`), in the line's slot.
-    private func completedKey(_ line: LineID) -> String { "\(keys.linePrefix(line)):lt:cleaned" }
+    private func completedKey(_ line: LineID) -> String { keys.toolKey(line: line, "lt", "cleaned") }
 
     /// Records that the clean of `epoch` completed: `ZADD key GT epoch max`.
     private func recordCompletedClean(line: LineID, epoch: Int64) async throws {

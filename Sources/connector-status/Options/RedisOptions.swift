@@ -86,15 +86,6 @@ struct RedisOptions: ParsableArguments {
 }
 
 extension RedisDeployment {
-    /// `standalone`, `cluster` or `sentinel`.
-    var kind: String {
-        switch self {
-        case .standalone: return "standalone"
-        case .cluster: return "cluster"
-        case .sentinel: return "sentinel"
-        }
-    }
-
     /// The one server's configuration; throws exit 2 naming `command` for a cluster or a
     /// Sentinel deployment, for the commands that need a single server of their own.
     func standaloneConfiguration(for command: String, reason: String) throws -> RedisConfiguration {

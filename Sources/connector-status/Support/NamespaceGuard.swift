@@ -12,11 +12,11 @@ import RedisClient
 /// `--wipe-namespace`, and then every key under it is deleted first.
 enum NamespaceGuard {
     /// The key holding the owner's name.
-    static func ownerKey(_ keys: KeySpace) -> String { "\(keys.namespace):owner" }
+    static func ownerKey(_ keys: KeySpace) -> String { keys.toolKey("owner") }
 
     /// The key a running demo or load test holds (``NamespaceLease``), so that a second run on
     /// the same namespace does not clear the first's data under it.
-    static func runningKey(_ keys: KeySpace) -> String { "\(keys.namespace):running" }
+    static func runningKey(_ keys: KeySpace) -> String { keys.toolKey("running") }
 
     /// What a claim found.
     enum Claim: Equatable {
@@ -87,7 +87,7 @@ enum NamespaceGuard {
         return removed
     }
 
-    private static func pattern(_ keys: KeySpace) -> String { KeySpace.escapeGlob(keys.namespace) + ":*" }
+    private static func pattern(_ keys: KeySpace) -> String { keys.namespaceScanPattern }
 }
 
 /// A running demo's or load test's hold on its namespace: the key `NS:running` (see
@@ -110,7 +110,7 @@ final class NamespaceLease: Sendable {
         self.key = key
         self.token = token
         self.redis = redis
-        let milliseconds = String(Self.lifetime.components.seconds * 1000)
+        let milliseconds = String(Self.lifetime.wholeMilliseconds)
         renewer = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.renewal)
@@ -131,13 +131,13 @@ final class NamespaceLease: Sendable {
         let key = NamespaceGuard.runningKey(keys)
         let host = ProcessInfo.processInfo.hostName
         let token = "\(owner) pid \(getpid()) on \(host) (\(UUID().uuidString.prefix(8)))"
-        let milliseconds = String(lifetime.components.seconds * 1000)
+        let milliseconds = String(lifetime.wholeMilliseconds)
         let reply = try await redis.send("SET", key, token, "NX", "PX", milliseconds)
         guard reply.string == "OK" else {
             let holder = (try? await redis.send("GET", key))?.string ?? "another run"
             throw ToolFailure.badInput(
                 "namespace '\(keys.namespace)' is in use by a running \(holder) (key \(key), which expires "
-                    + "\(lifetime.components.seconds) s after that run stops); wait for it to end or pick another "
+                    + "\(Int(lifetime.seconds)) s after that run stops); wait for it to end or pick another "
                     + "--namespace")
         }
         return NamespaceLease(key: key, token: token, redis: redis)

@@ -1,6 +1,7 @@
 import Dispatch
 import EmbeddedRedis
 import Foundation
+import RedisClient
 
 /// How the tool ends on SIGINT (Ctrl-C), SIGTERM and SIGHUP (a closed terminal, an ssh session
 /// ending): the running command is cancelled, every embedded redis-server is stopped and its
@@ -96,7 +97,7 @@ enum StopOnSignal {
         guard first else { exitInterrupted(signalNumber) }  // a second signal: now
         guard let cancel else { exitInterrupted(signalNumber) }
         cancel()
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(grace.components.seconds * 1000))) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(grace.wholeMilliseconds))) {
             exitInterrupted(signalNumber)
         }
     }
