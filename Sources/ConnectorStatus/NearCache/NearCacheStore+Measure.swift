@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 
 extension NearCacheStore where Key == String, Value == String {
     /// Hits per second from `tasks` tasks doing `lookups` lookups each over 10,000 lines × 4
@@ -29,7 +30,7 @@ extension NearCacheStore where Key == String, Value == String {
             return await group.reduce(0, +)
         }
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         return found == tasks * lookups ? Double(found) / seconds : 0
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 
 /// What a cancellable call costs in the Swift runtime itself, with no Redis and no client code:
 /// 64 tasks each await continuations that one plain thread resumes in batches (the shape of the
@@ -40,7 +41,7 @@ enum CancellationCost {
             }
         }
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         return Double(64 * callsPerTask) / seconds
     }
 }
