@@ -37,10 +37,21 @@ struct PoolCloseTests {
     }
 
     @Test func closeLetsAWrittenCommandFinish() async throws {
-        let pool = try makeSharedPool(poolSize: 1)
+        let name = uniqueKey("close-inflight")
+        let pool = try makeSharedPool(poolSize: 1) { $0.clientName = name }
         let key = uniqueKey("close-inflight")
         let inFlight = Task { try await pool.send("BLPOP", key, 1) }
-        try await Task.sleep(for: .milliseconds(200))
+        // Close only once the server runs the BLPOP (a fixed sleep was not always enough on a
+        // loaded machine: the command was still queued and close failed it unsent).
+        let observer = try makeSharedPool(poolSize: 1)
+        var written = false
+        for _ in 0..<200 where !written {
+            let clients = try await observer.send("CLIENT", "LIST").string ?? ""
+            written = clients.split(separator: "\n").contains { $0.contains("name=\(name) ") && $0.contains("cmd=blpop") }
+            if !written { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        await observer.close()
+        #expect(written, "the BLPOP never reached the server")
         let clock = ContinuousClock()
         let start = clock.now
         await pool.close()
