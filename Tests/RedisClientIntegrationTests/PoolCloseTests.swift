@@ -47,7 +47,9 @@ struct PoolCloseTests {
         var written = false
         for _ in 0..<200 where !written {
             let clients = try await observer.send("CLIENT", "LIST").string ?? ""
-            written = clients.split(separator: "\n").contains { $0.contains("name=\(name) ") && $0.contains("cmd=blpop") }
+            written = clients.split(separator: "\n").contains {
+                $0.contains("name=\(name) ") && $0.contains("cmd=blpop")
+            }
             if !written { try await Task.sleep(for: .milliseconds(10)) }
         }
         await observer.close()
