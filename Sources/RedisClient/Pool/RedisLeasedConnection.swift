@@ -70,7 +70,7 @@ public final class RedisLeasedConnection: Sendable {
         var touchesTransactionState = false
         for command in commands {
             if let refusal = command.sharedConnectionRefusal(leased: true) { throw refusal }
-            if RedisCommand.transactionCommands.contains(command.name.uppercased()) { touchesTransactionState = true }
+            if command.touchesTransactionState { touchesTransactionState = true }
         }
         let ended = state.withLock { state in
             if touchesTransactionState { state.usedTransactionState = true }

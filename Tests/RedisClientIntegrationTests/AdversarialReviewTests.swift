@@ -1,0 +1,64 @@
+import EmbeddedRedis
+import Foundation
+import RedisClient
+import Testing
+
+/// Cases found by the adversarial review of the client after issue 11: each one broke a promise
+/// of the README through the public API on a real server.
+@Suite("Adversarial review", .timeLimit(.minutes(2)))
+struct AdversarialReviewTests {
+    /// Redis looks a command name up with `strcasecmp`, which stops at a NUL byte: when the
+    /// hash of `CLIENT`'s subcommand `REPLY\0<n>` falls in the bucket of `REPLY` (about one `n`
+    /// in 16 on redis-server 7.0), the server runs `CLIENT REPLY`, and `SUBSCRIBE\0<n>` runs
+    /// `SUBSCRIBE` about once in 256. The refusal check compared every byte, so such names went
+    /// through to the shared connection.
+    @Test func aNulByteInTheNameCannotSmuggleARefusedCommand() async throws {
+        let server = try startPrivateServer()
+        defer { stopQuickly(server) }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.poolSize = 1
+        configuration.commandTimeout = .seconds(1)
+        try await withPool(configuration) { pool async throws in
+            for index in 0..<32 {
+                for command in [
+                    RedisCommand("SUBSCRIBE\u{0}\(index)", "a"), RedisCommand("client", "REPLY\u{0}\(index)", "OFF"),
+                    RedisCommand("MONITOR\u{0}\(index)"), RedisCommand("multi\u{0}\(index)"),
+                ] {
+                    let error = await #expect(throws: RedisClientError.self) { try await pool.send(command) }
+                    #expect(error?.kind == .invalidArgument, "\(command) was sent")
+                    let results = await pool.pipeline([RedisCommand("ECHO", "x"), command])
+                    #expect(results.allSatisfy { $0.failureKind == .invalidArgument }, "\(command) was sent")
+                }
+            }
+            let token = UUID().uuidString
+            #expect(try await pool.send("ECHO", token) == .bulk(token))
+        }
+    }
+
+    /// On a lease, `MULTI\0<n>` is `MULTI` for the server whenever its hash falls in `MULTI`'s
+    /// bucket; the lease did not count it as transaction state, so the next lease started inside
+    /// that `MULTI` and got `QUEUED` for its commands.
+    @Test func aLeaseEndingAfterANulSpelledMultiLeavesNoTransactionBehind() async throws {
+        let server = try startPrivateServer()
+        defer { stopQuickly(server) }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.poolSize = 1
+        try await withPool(configuration) { pool async throws in
+            let key = uniqueKey("nul-multi")
+            var queued: [Int] = []
+            // About one spelling in 256 hits; 2,000 make a miss on the old code unlikely (< 0.1%).
+            for index in 0..<2000 {
+                _ = try? await pool.withConnection { connection async throws in
+                    try await connection.send(RedisCommand("MULTI\u{0}\(index)"))
+                }
+                let reply = try await pool.withConnection { connection async throws in
+                    try await connection.send("SET", key, index)
+                }
+                if reply != .simpleString("OK") { queued.append(index) }
+            }
+            #expect(
+                queued.isEmpty,
+                "\(queued.count) leases started inside a MULTI, the first after MULTI\\0\(queued.first ?? 0)")
+        }
+    }
+}
