@@ -61,4 +61,27 @@ struct AdversarialReviewTests {
                 "\(queued.count) leases started inside a MULTI, the first after MULTI\\0\(queued.first ?? 0)")
         }
     }
+
+    /// The queue deadline subtracted `queueTimeout` from the monotonic clock (time since boot)
+    /// without a floor: a queue timeout longer than the machine's uptime wrapped around and
+    /// every command that had to wait behind a pass failed at once with `overloaded`.
+    @Test func aQueueTimeoutLongerThanTheUptimeDoesNotExpireWaitingCommands() async throws {
+        let server = try startPrivateServer()
+        defer { stopQuickly(server) }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.poolSize = 1
+        // About 31 years: longer than any uptime.
+        configuration.queueTimeout = .seconds(1_000_000_000)
+        try await withPool(configuration) { pool async throws in
+            let list = uniqueKey("long-queue-timeout")
+            let blocking = Task { try await pool.send("BLPOP", list, 30) }
+            try await CancellationTests.waitUntilBlocked(server)
+            let waiting = Task { try await pool.send("ECHO", "waited") }
+            // The I/O thread looks at the queue's head every 50 ms while it waits for BLPOP.
+            try await Task.sleep(for: .milliseconds(300))
+            try await CancellationTests.push(server, list)
+            _ = try await blocking.value
+            #expect(try await waiting.value == .bulk("waited"))
+        }
+    }
 }

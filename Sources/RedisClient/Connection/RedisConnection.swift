@@ -209,7 +209,7 @@ final class RedisConnection: @unchecked Sendable {
     /// order, so only its head needs looking at). Called between passes and while a pass waits
     /// for replies.
     private func expireQueued() {
-        let limit = chiredis_coarse_monotonic_ns() &- queueTimeoutNanoseconds
+        let limit = queueDeadline()
         var expired: [PendingWork] = []
         lock.lock()
         while let work = queue.first {
@@ -232,6 +232,14 @@ final class RedisConnection: @unchecked Sendable {
         metrics.recordError(error)
         for work in expired { work.fail(error) }
         load.subtract(expired.count, ordering: .relaxed)
+    }
+
+    /// A request queued before this instant (on the coarse clock) has waited longer than
+    /// `queueTimeout`. The clock counts from boot: while it is below the timeout, nothing can
+    /// have waited that long (a wrapped subtraction would expire everything at once).
+    private func queueDeadline() -> UInt64 {
+        let now = chiredis_coarse_monotonic_ns()
+        return now > queueTimeoutNanoseconds ? now - queueTimeoutNanoseconds : 0
     }
 
     /// Whether the calling thread is this connection's I/O thread.
@@ -319,7 +327,7 @@ final class RedisConnection: @unchecked Sendable {
             // Only look at the clock when something is still waiting (the queue is in arrival
             // order: its head waited longest).
             let headMayHaveExpired =
-                queue.first.map { $0.enqueuedAt < chiredis_coarse_monotonic_ns() &- queueTimeoutNanoseconds } ?? false
+                queue.first.map { $0.enqueuedAt < queueDeadline() } ?? false
             lock.unlock()
             if headMayHaveExpired { expireQueued() }
             if batch.isEmpty { continue }
