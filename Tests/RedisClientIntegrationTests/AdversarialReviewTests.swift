@@ -84,4 +84,27 @@ struct AdversarialReviewTests {
             #expect(try await waiting.value == .bulk("waited"))
         }
     }
+
+    /// Durations that mean "practically never" (`.seconds(Int64.max)`) trapped on an integer
+    /// overflow: the pool's queue timeout in nanoseconds, the poll timeout in milliseconds.
+    @Test func practicallyInfiniteTimeoutsAreAcceptedWithoutATrap() async {
+        // In a child process: the old code traps.
+        await #expect(processExitsWith: .success) {
+            try await AdversarialReviewTests.practicallyInfiniteTimeoutsInChild()
+        }
+    }
+
+    static func practicallyInfiniteTimeoutsInChild() async throws {
+        let server = try startPrivateServer()
+        defer { stopQuickly(server) }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.queueTimeout = .seconds(Int64.max)
+        configuration.commandTimeout = .seconds(Int64.max)
+        configuration.connectTimeout = .seconds(Int64.max)
+        try await withPool(configuration) { pool async throws in
+            #expect(try await pool.send("ECHO", "forever") == .bulk("forever"))
+            let results = await pool.pipeline([RedisCommand("ECHO", "a"), RedisCommand("ECHO", "b")])
+            #expect(try results.map { try $0.get() } == [.bulk("a"), .bulk("b")])
+        }
+    }
 }

@@ -278,9 +278,10 @@ public final class RedisConnectionPool: RedisCommandClient {
 }
 
 extension Duration {
-    /// The duration in whole nanoseconds (for swift-metrics timers).
+    /// The duration in whole nanoseconds (for swift-metrics timers and the queue deadline),
+    /// clamped to about ±285 years so that `.seconds(.max)` ("never") cannot overflow.
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        return min(max(seconds, -9_000_000_000), 9_000_000_000) * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
