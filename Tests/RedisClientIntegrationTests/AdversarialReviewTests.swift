@@ -107,4 +107,37 @@ struct AdversarialReviewTests {
             #expect(try results.map { try $0.get() } == [.bulk("a"), .bulk("b")])
         }
     }
+
+    /// A caller cancelled while its command waited for the reconnect backoff got
+    /// `CancellationError`, and then the command was written anyway once the connect succeeded:
+    /// "a command not yet written is never sent" did not hold across a reconnect.
+    @Test func aCallCancelledDuringTheReconnectBackoffIsNeverSent() async throws {
+        let server = try startPrivateServer(["--requirepass", "old-password"])
+        defer { stopQuickly(server) }
+        var configuration = try RedisConfiguration(url: "\(server.url)?password=new-password")
+        configuration.poolSize = 1
+        configuration.initialReconnectDelay = .seconds(2)
+        configuration.maxReconnectDelay = .seconds(2)
+        let admin = try RedisConnectionPool(
+            configuration: RedisConfiguration(url: "\(server.url)?password=old-password"))
+        try await withPool(configuration) { pool async throws in
+            // The first connect fails (wrong password): the next one waits for the backoff.
+            let refused = await #expect(throws: RedisClientError.self) { try await pool.send("PING") }
+            #expect(refused?.kind == .authenticationFailed)
+            try await admin.send("CONFIG", "SET", "requirepass", "new-password")
+            await admin.close()
+            let key = uniqueKey("cancelled-in-backoff")
+            let call = Task { try await pool.send("SET", key, "written") }
+            try await Task.sleep(for: .milliseconds(300))
+            call.cancel()
+            await #expect(throws: CancellationError.self) { try await call.value }
+            // After the backoff the pool connects; the cancelled SET must not be among what it writes.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                if (try? await pool.send("PING")) == .simpleString("PONG") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await pool.send("EXISTS", key) == .integer(0))
+        }
+    }
 }

@@ -361,8 +361,9 @@ final class RedisConnection: @unchecked Sendable {
     /// Writes a batch and completes each request from its replies.
     private func process(_ batch: [PendingWork]) {
         let connection: HiredisContext
+        let connectedNow: Bool
         do {
-            connection = try connectIfNeeded()
+            (connection, connectedNow) = try connectIfNeeded()
         } catch {
             metrics.recordError(error)
             for work in batch { work.fail(error) }
@@ -370,6 +371,13 @@ final class RedisConnection: @unchecked Sendable {
             // backoff period.
             failQueued(error)
             return
+        }
+        var batch = batch
+        if connectedNow {
+            // Connecting took a while (backoff, connect, handshake): a caller cancelled meanwhile
+            // already has its CancellationError, and its command was not written: it never is.
+            batch.removeAll { $0.state.load(ordering: .acquiring) != PendingWork.State.taken }
+            if batch.isEmpty { return }
         }
         var commandCount = 0
         for work in batch {
@@ -429,8 +437,9 @@ final class RedisConnection: @unchecked Sendable {
         }
     }
 
-    /// Returns the live context, connecting first when there is none (after backoff).
-    private func connectIfNeeded() throws(RedisClientError) -> HiredisContext {
+    /// Returns the live context, connecting first when there is none (after backoff), and
+    /// whether it connected now.
+    private func connectIfNeeded() throws(RedisClientError) -> (HiredisContext, connectedNow: Bool) {
         let generation = reconnectSignal?.generation ?? 0
         if let context {
             if generation != connectedGeneration {
@@ -440,7 +449,7 @@ final class RedisConnection: @unchecked Sendable {
                     metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
                 self.context = nil
             } else if context.isHealthyWhileIdle() {
-                return context
+                return (context, false)
             } else if context.hasUnreadReplyBytes {
                 // A reply nobody asked for: some command got more replies than it should.
                 // Every later reply would go to the wrong caller, so start over.
@@ -484,7 +493,7 @@ final class RedisConnection: @unchecked Sendable {
                     metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
             }
             connectedOnce = true
-            return made
+            return (made, true)
         } catch {
             backoff.recordFailure()
             logger.warning(
