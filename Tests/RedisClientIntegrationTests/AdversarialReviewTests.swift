@@ -140,4 +140,37 @@ struct AdversarialReviewTests {
             #expect(try await pool.send("EXISTS", key) == .integer(0))
         }
     }
+
+    /// `withConnection` inside `withConnection` on the same pool waited for a lease that only
+    /// the outer closure could give back: with every connection lent (always, for `poolSize` 1)
+    /// the caller hung forever. It is refused at once now.
+    @Test func aNestedLeaseOnTheSamePoolIsRefusedInsteadOfWaitingForever() async throws {
+        try await withSharedPool(poolSize: 1) { pool async throws in
+            let outcome = await withTaskGroup(of: String.self) { group in
+                group.addTask {
+                    do {
+                        return try await pool.withConnection { _ async throws in
+                            try await pool.withConnection { inner async throws in
+                                "inner lease got \(try await inner.send("PING"))"
+                            }
+                        }
+                    } catch let error as RedisClientError {
+                        return "\(error.kind)"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(10))
+                    return "still waiting after 10 s"
+                }
+                let first = await group.next() ?? ""
+                group.cancelAll()
+                return first
+            }
+            #expect(outcome == "invalidArgument")
+            // The outer lease was given back: the pool still lends it.
+            #expect(try await pool.withConnection { try await $0.send("PING") } == .simpleString("PONG"))
+        }
+    }
 }
