@@ -173,4 +173,22 @@ struct AdversarialReviewTests {
             #expect(try await pool.withConnection { try await $0.send("PING") } == .simpleString("PONG"))
         }
     }
+
+    /// `initialReconnectDelay` of zero or less was accepted. Zero never grows (it is doubled), so
+    /// a subscription to a server that is down retried in a busy loop (7,516 connects in 1 s,
+    /// measured); a negative delay doubled towards minus infinity and trapped on an `Int128`
+    /// overflow in `ReconnectBackoff.recordFailure` within a second. Both are refused now.
+    @Test func aReconnectDelayOfZeroOrLessIsRefused() throws {
+        for delay in [Duration.zero, .seconds(-1)] {
+            var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: 6379))
+            configuration.initialReconnectDelay = delay
+            let error = #expect(throws: RedisClientError.self) { try RedisConnectionPool(configuration: configuration) }
+            #expect(error?.kind == .invalidArgument)
+            #expect(error?.message.contains("initialReconnectDelay") == true)
+            let cluster = #expect(throws: RedisClientError.self) {
+                try RedisClusterClient(seeds: [configuration.endpoint], template: configuration)
+            }
+            #expect(cluster?.kind == .invalidArgument)
+        }
+    }
 }
