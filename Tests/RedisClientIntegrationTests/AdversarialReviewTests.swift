@@ -116,8 +116,10 @@ struct AdversarialReviewTests {
         defer { stopQuickly(server) }
         var configuration = try RedisConfiguration(url: "\(server.url)?password=new-password")
         configuration.poolSize = 1
-        configuration.initialReconnectDelay = .seconds(2)
-        configuration.maxReconnectDelay = .seconds(2)
+        // Long enough that the SET below is surely still waiting when it is cancelled, even on a
+        // loaded machine (4–6 s with jitter).
+        configuration.initialReconnectDelay = .seconds(5)
+        configuration.maxReconnectDelay = .seconds(5)
         let admin = try RedisConnectionPool(
             configuration: RedisConfiguration(url: "\(server.url)?password=old-password"))
         try await withPool(configuration) { pool async throws in
@@ -132,7 +134,7 @@ struct AdversarialReviewTests {
             call.cancel()
             await #expect(throws: CancellationError.self) { try await call.value }
             // After the backoff the pool connects; the cancelled SET must not be among what it writes.
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
                 if (try? await pool.send("PING")) == .simpleString("PONG") { break }
                 try await Task.sleep(for: .milliseconds(100))
