@@ -193,4 +193,46 @@ struct AdversarialReviewTests {
             #expect(cluster?.kind == .invalidArgument)
         }
     }
+
+    /// A lease that escapes its closure (an unstructured task keeps it) and is used while the
+    /// closure ends: the check "has the lease ended?" and the write were not one step with the
+    /// end, so a `MULTI` checked just before the end was written after the cleanup, on the
+    /// connection already lent to the next caller, whose commands then got `QUEUED` (6 of
+    /// 3,000 rounds, measured). A connection still in use by its old lease is now retired
+    /// instead of lent again.
+    @Test func aLeaseUsedByAnEscapedTaskWhileItEndsLeavesNothingForTheNextLease() async throws {
+        let server = try startPrivateServer()
+        defer { stopQuickly(server) }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.poolSize = 1
+        try await withPool(configuration) { pool async throws in
+            let key = uniqueKey("escaped-lease")
+            var queued = 0
+            for round in 0..<5000 {
+                let escaped = try await pool.withConnection { lease async throws in
+                    let task = Task {
+                        // Misuse: keeps using the lease until it is told the lease has ended.
+                        while true {
+                            do {
+                                try await lease.send("MULTI")
+                            } catch let error as RedisClientError where error.kind == .invalidArgument {
+                                return
+                            } catch {}
+                            _ = try? await lease.send("DISCARD")
+                        }
+                    }
+                    await Task.yield()
+                    return task
+                }
+                let reply = try await pool.withConnection { try await $0.send("SET", key, round) }
+                await escaped.value
+                if reply != .simpleString("OK") {
+                    queued += 1
+                    // Leave no MULTI for the next round.
+                    _ = try? await pool.withConnection { try await $0.send("DISCARD") }
+                }
+            }
+            #expect(queued == 0, "\(queued) of 5,000 leases started inside an escaped lease's MULTI")
+        }
+    }
 }

@@ -74,11 +74,18 @@ extension RedisConnectionPool {
         } catch {
             result = .failure(error)
         }
-        if lease.end() {
-            // Not cancellable: the next lease must start without this one's WATCH or MULTI.
-            await Task { await RedisLeasedConnection.reset(connection) }.value
+        let (usedTransactionState, stillInUse) = lease.end()
+        if stillInUse {
+            // A task that escaped the closure still uses the lease: whatever it writes next must
+            // not meet the next lease. Close this connection; a new one takes its place.
+            leases.retire(connection)
+        } else {
+            if usedTransactionState {
+                // Not cancellable: the next lease must start without this one's WATCH or MULTI.
+                await Task { await RedisLeasedConnection.reset(connection) }.value
+            }
+            leases.release(connection)
         }
-        leases.release(connection)
         return try result.get()
     }
 
