@@ -47,9 +47,10 @@ extension RedisConnectionPool {
     /// }
     /// ```
     ///
-    /// Called again inside `body` (or a child task of it) on the same pool, it throws instead of
-    /// waiting: the inner call would wait for a lease only the outer one can give back. Use the
-    /// connection you hold, or the pool's shared ``send(_:)``.
+    /// Called again inside `body` on the same pool (also from a task `body` starts: task-local
+    /// values are inherited, so use `Task.detached` for work that must outlive the lease), it
+    /// throws instead of waiting: the inner call would wait for a lease only the outer one can
+    /// give back. Use the connection you hold, or the pool's shared ``send(_:)``.
     ///
     /// - Throws: what `body` throws; `CancellationError` when cancelled while waiting for a
     ///   connection; ``RedisClientError`` of kind `poolClosed` after ``close()``, of kind
