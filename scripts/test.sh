@@ -59,7 +59,7 @@ else
     # Suites that bound how long the client takes to give up, cancel or refuse: alone, so that a
     # loaded (TSan) process cannot starve them (all of them failed together once when they ran
     # beside every other suite under TSan). The misuse fuzzer runs 32 tasks flat out: alone too.
-    timing="CancellationTests|OverloadTests|ConnectionInvariantTests|ConnectFailureTests|SubscriptionTests"
+    timing="CancellationTests|OverloadTests|ConnectionInvariantTests|ConnectFailureTests|SubscriptionTests|AdversarialReviewTests"
     fuzz="MisuseFuzzTests"
     swift test --skip-build "${swift_flags[@]}" --skip "$heavy|$timing|$fuzz" || status=$?
     echo "== swift test --filter $heavy (run alone)"

@@ -49,4 +49,25 @@ struct SharedConnectionRefusalTests {
         }
         #expect(RedisCommand("SUBSCRIBE", "a").sharedConnectionRefusal(leased: true) != nil)
     }
+
+    /// Redis compares command names with `strcasecmp`, which stops at a NUL byte: what comes
+    /// after one may still run the refused command (see `AdversarialReviewTests`).
+    @Test func aNulByteDoesNotHideARefusedName() {
+        for name in RedisCommand.refused.keys {
+            for spelling in [name + "\u{0}", name.lowercased() + "\u{0}junk"] {
+                let refusal = RedisCommand(spelling, "x").sharedConnectionRefusal()
+                #expect(refusal?.message.contains(name) == true, "\(spelling.debugDescription) was not refused")
+            }
+        }
+        for subcommand in RedisCommand.refusedClientSubcommands.keys {
+            let refusal = RedisCommand("client", subcommand.lowercased() + "\u{0}1", "x").sharedConnectionRefusal()
+            #expect(
+                refusal?.message.contains("CLIENT \(subcommand)") == true, "CLIENT \(subcommand)\\0 was not refused")
+        }
+        #expect(RedisCommand("MULTI\u{0}1").touchesTransactionState)
+        #expect(RedisCommand("MULTI\u{0}1").sharedConnectionRefusal(leased: true) == nil)
+        for ordinary in ["GET\u{0}1", "SET\u{0}", "\u{0}SUBSCRIBE", "EVALSHA\u{0}x", "SUBSCRIBEX\u{0}"] {
+            #expect(RedisCommand(ordinary, "x").sharedConnectionRefusal() == nil, "\(ordinary.debugDescription)")
+        }
+    }
 }

@@ -208,9 +208,21 @@ public final class RedisClusterClient: RedisCommandClient {
         var groups: [RedisEndpoint: [Int]] = [:]
         var results = [Result<RedisValue, any Error>?](repeating: nil, count: commands.count)
         // (That script keys share one slot is asserted where the command is built: RedisScript.)
+        // Each slot is looked up once: the map may change between two lookups (another caller's
+        // MOVED), and two commands of one key must not go to two nodes (the first, redirected and
+        // sent again later, would then run after the second).
+        var slotEndpoints: [Int: RedisEndpoint] = [:]
         for (index, command) in commands.enumerated() {
+            let slot = command.routingSlot
             do {
-                groups[try await endpoint(forSlot: command.routingSlot), default: []].append(index)
+                let endpoint: RedisEndpoint
+                if let known = slotEndpoints[slot ?? -1] {
+                    endpoint = known
+                } else {
+                    endpoint = try await self.endpoint(forSlot: slot)
+                    slotEndpoints[slot ?? -1] = endpoint
+                }
+                groups[endpoint, default: []].append(index)
             } catch {
                 results[index] = .failure(error)
             }

@@ -21,8 +21,8 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var poolSize: Int
     /// The most commands one connection writes in one pass of automatic pipelining.
     public var maxPipelineBatch: Int
-    /// The first delay before reconnecting after a failed connect; doubled on each further
-    /// failure up to ``maxReconnectDelay``, with ±20% jitter.
+    /// The first delay before reconnecting after a failed connect (positive); doubled on each
+    /// further failure up to ``maxReconnectDelay``, with ±20% jitter.
     public var initialReconnectDelay: Duration
     /// The cap on the reconnect delay.
     public var maxReconnectDelay: Duration
@@ -115,6 +115,10 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
         if queueTimeout <= .zero { throw RedisClientError(.invalidArgument, "queueTimeout must be positive") }
         if database < 0 { throw RedisClientError(.invalidArgument, "database must be 0 or more (got \(database))") }
+        if initialReconnectDelay <= .zero {
+            // Zero never grows (it is doubled): a subscription would retry in a busy loop.
+            throw RedisClientError(.invalidArgument, "initialReconnectDelay must be positive")
+        }
         if initialReconnectDelay > maxReconnectDelay {
             throw RedisClientError(.invalidArgument, "initialReconnectDelay must not exceed maxReconnectDelay")
         }

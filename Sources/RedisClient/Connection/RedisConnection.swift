@@ -209,7 +209,7 @@ final class RedisConnection: @unchecked Sendable {
     /// order, so only its head needs looking at). Called between passes and while a pass waits
     /// for replies.
     private func expireQueued() {
-        let limit = chiredis_coarse_monotonic_ns() &- queueTimeoutNanoseconds
+        let limit = queueDeadline()
         var expired: [PendingWork] = []
         lock.lock()
         while let work = queue.first {
@@ -232,6 +232,14 @@ final class RedisConnection: @unchecked Sendable {
         metrics.recordError(error)
         for work in expired { work.fail(error) }
         load.subtract(expired.count, ordering: .relaxed)
+    }
+
+    /// A request queued before this instant (on the coarse clock) has waited longer than
+    /// `queueTimeout`. The clock counts from boot: while it is below the timeout, nothing can
+    /// have waited that long (a wrapped subtraction would expire everything at once).
+    private func queueDeadline() -> UInt64 {
+        let now = chiredis_coarse_monotonic_ns()
+        return now > queueTimeoutNanoseconds ? now - queueTimeoutNanoseconds : 0
     }
 
     /// Whether the calling thread is this connection's I/O thread.
@@ -319,7 +327,7 @@ final class RedisConnection: @unchecked Sendable {
             // Only look at the clock when something is still waiting (the queue is in arrival
             // order: its head waited longest).
             let headMayHaveExpired =
-                queue.first.map { $0.enqueuedAt < chiredis_coarse_monotonic_ns() &- queueTimeoutNanoseconds } ?? false
+                queue.first.map { $0.enqueuedAt < queueDeadline() } ?? false
             lock.unlock()
             if headMayHaveExpired { expireQueued() }
             if batch.isEmpty { continue }
@@ -353,8 +361,9 @@ final class RedisConnection: @unchecked Sendable {
     /// Writes a batch and completes each request from its replies.
     private func process(_ batch: [PendingWork]) {
         let connection: HiredisContext
+        let connectedNow: Bool
         do {
-            connection = try connectIfNeeded()
+            (connection, connectedNow) = try connectIfNeeded()
         } catch {
             metrics.recordError(error)
             for work in batch { work.fail(error) }
@@ -362,6 +371,13 @@ final class RedisConnection: @unchecked Sendable {
             // backoff period.
             failQueued(error)
             return
+        }
+        var batch = batch
+        if connectedNow {
+            // Connecting took a while (backoff, connect, handshake): a caller cancelled meanwhile
+            // already has its CancellationError, and its command was not written: it never is.
+            batch.removeAll { $0.state.load(ordering: .acquiring) != PendingWork.State.taken }
+            if batch.isEmpty { return }
         }
         var commandCount = 0
         for work in batch {
@@ -421,8 +437,9 @@ final class RedisConnection: @unchecked Sendable {
         }
     }
 
-    /// Returns the live context, connecting first when there is none (after backoff).
-    private func connectIfNeeded() throws(RedisClientError) -> HiredisContext {
+    /// Returns the live context, connecting first when there is none (after backoff), and
+    /// whether it connected now.
+    private func connectIfNeeded() throws(RedisClientError) -> (HiredisContext, connectedNow: Bool) {
         let generation = reconnectSignal?.generation ?? 0
         if let context {
             if generation != connectedGeneration {
@@ -432,7 +449,7 @@ final class RedisConnection: @unchecked Sendable {
                     metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
                 self.context = nil
             } else if context.isHealthyWhileIdle() {
-                return context
+                return (context, false)
             } else if context.hasUnreadReplyBytes {
                 // A reply nobody asked for: some command got more replies than it should.
                 // Every later reply would go to the wrong caller, so start over.
@@ -476,7 +493,7 @@ final class RedisConnection: @unchecked Sendable {
                     metadata: ["redis.endpoint": "\(currentEndpoint)", "redis.connection": "\(index)"])
             }
             connectedOnce = true
-            return made
+            return (made, true)
         } catch {
             backoff.recordFailure()
             logger.warning(

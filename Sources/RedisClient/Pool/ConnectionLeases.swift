@@ -13,9 +13,13 @@ final class ConnectionLeases: @unchecked Sendable {
     // Guarded by lock.
     private var idle: [RedisConnection] = []
     private var all: [RedisConnection] = []
+    /// Connections taken out by ``retire(_:)`` and still closing.
+    private var retired: [RedisConnection] = []
     private var waiters: Deque<(id: Int, continuation: UnsafeContinuation<RedisConnection, any Error>)> = []
     private var cancelledWaiters: Set<Int> = []
     private var nextWaiterID = 0
+    /// How many connections were ever made (names the next one).
+    private var madeTotal = 0
     private var isClosed = false
 
     init(limit: Int, make: @escaping (Int) -> RedisConnection) {
@@ -45,7 +49,8 @@ final class ConnectionLeases: @unchecked Sendable {
                     lock.unlock()
                     continuation.resume(returning: connection)
                 } else if all.count < limit {
-                    let connection = make(all.count)
+                    let connection = make(madeTotal)
+                    madeTotal += 1
                     all.append(connection)
                     lock.unlock()
                     continuation.resume(returning: connection)
@@ -79,6 +84,27 @@ final class ConnectionLeases: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Takes `connection` out of the leases for good and closes it in the background (a task
+    /// that escaped its lease may still be using it); the first waiter gets a new connection.
+    func retire(_ connection: RedisConnection) {
+        lock.lock()
+        all.removeAll { $0 === connection }
+        retired.append(connection)
+        var handoff: (UnsafeContinuation<RedisConnection, any Error>, RedisConnection)?
+        if !isClosed, let waiter = waiters.popFirst() {
+            let made = make(madeTotal)
+            madeTotal += 1
+            all.append(made)
+            handoff = (waiter.continuation, made)
+        }
+        lock.unlock()
+        if let (continuation, made) = handoff { continuation.resume(returning: made) }
+        Task {
+            await connection.close()
+            lock.withLock { retired.removeAll { $0 === connection } }
+        }
+    }
+
     /// Fails the waiters and closes every connection made (a lease still running sees its
     /// commands fail with `poolClosed`).
     func close() async {
@@ -90,7 +116,7 @@ final class ConnectionLeases: @unchecked Sendable {
             }
             // (An empty Deque copied to an Array writes to the shared empty-array storage, which
             // ThreadSanitizer reports as a race between two pools closing at once.)
-            return (all, waiters.isEmpty ? [] : Array(waiters))
+            return (retired.isEmpty ? all : all + retired, waiters.isEmpty ? [] : Array(waiters))
         }
         let error = RedisClientError(.poolClosed, "the Redis connection pool is closed")
         for waiter in waiting { waiter.continuation.resume(throwing: error) }

@@ -47,26 +47,52 @@ extension RedisConnectionPool {
     /// }
     /// ```
     ///
+    /// Called again inside `body` on the same pool (also from a task `body` starts: task-local
+    /// values are inherited, so use `Task.detached` for work that must outlive the lease), it
+    /// throws instead of waiting: the inner call would wait for a lease only the outer one can
+    /// give back. Use the connection you hold, or the pool's shared ``send(_:)``.
+    ///
     /// - Throws: what `body` throws; `CancellationError` when cancelled while waiting for a
-    ///   connection; ``RedisClientError`` of kind `poolClosed` after ``close()``.
+    ///   connection; ``RedisClientError`` of kind `poolClosed` after ``close()``, of kind
+    ///   `invalidArgument` when nested in a lease of the same pool.
     public func withConnection<Value: Sendable>(
         _ body: (RedisLeasedConnection) async throws -> Value
     ) async throws -> Value {
+        let pool = ObjectIdentifier(self)
+        let held = Self.poolsLeasedByThisTask
+        if held.contains(pool) {
+            throw RedisClientError(
+                .invalidArgument,
+                "withConnection inside withConnection on the same pool would wait for its own lease; "
+                    + "use the leased connection you hold, or send(_:)")
+        }
         let connection = try await leases.acquire()
         let lease = RedisLeasedConnection(connection: connection)
         let result: Result<Value, any Error>
         do {
-            result = .success(try await body(lease))
+            result = .success(
+                try await Self.$poolsLeasedByThisTask.withValue(held.union([pool])) { try await body(lease) })
         } catch {
             result = .failure(error)
         }
-        if lease.end() {
-            // Not cancellable: the next lease must start without this one's WATCH or MULTI.
-            await Task { await RedisLeasedConnection.reset(connection) }.value
+        let (usedTransactionState, stillInUse) = lease.end()
+        if stillInUse {
+            // A task that escaped the closure still uses the lease: whatever it writes next must
+            // not meet the next lease. Close this connection; a new one takes its place.
+            leases.retire(connection)
+        } else {
+            if usedTransactionState {
+                // Not cancellable: the next lease must start without this one's WATCH or MULTI.
+                await Task { await RedisLeasedConnection.reset(connection) }.value
+            }
+            leases.release(connection)
         }
-        leases.release(connection)
         return try result.get()
     }
+
+    /// The pools whose ``withConnection(_:)`` closure the current task runs in (a nested lease
+    /// of one of them is refused).
+    @TaskLocal static var poolsLeasedByThisTask: Set<ObjectIdentifier> = []
 
     /// The same as ``withConnection(_:)``: one server serves every key.
     public func withConnection<Value: Sendable>(

@@ -8,12 +8,15 @@
 /// `HELLO`, `AUTH`, `RESET`, `QUIT`, …) are refused as on a shared connection. When the lease
 /// ends after a `WATCH` or `MULTI`, `DISCARD` and `UNWATCH` are sent so the next lease starts
 /// clean. Use the value only inside the closure: afterwards every call fails with
-/// `invalidArgument`.
+/// `invalidArgument` (and a connection still in use by a call that escaped the closure is
+/// closed rather than lent again).
 public final class RedisLeasedConnection: Sendable {
     private let connection: RedisConnection
     private struct State {
         var ended = false
         var usedTransactionState = false
+        /// Calls past ``check(_:)`` that have not returned yet.
+        var inFlight = 0
     }
     private let state = GuardedState(State())
 
@@ -32,6 +35,7 @@ public final class RedisLeasedConnection: Sendable {
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisValue {
         try check([command])
+        defer { done() }
         return try await connection.send(command)
     }
 
@@ -50,6 +54,7 @@ public final class RedisLeasedConnection: Sendable {
         } catch {
             return Array(repeating: .failure(error), count: commands.count)
         }
+        defer { done() }
         return await connection.sendBatch(commands)
     }
 
@@ -61,8 +66,9 @@ public final class RedisLeasedConnection: Sendable {
     /// - Returns: one result per command, from `EXEC`'s reply.
     /// - Throws: as ``RedisConnectionPool/transaction(_:)``.
     public func transaction(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, any Error>] {
-        try check([])
         let wire = try RedisTransaction.wireCommands(commands)
+        try check([])
+        defer { done() }
         return try RedisTransaction.results(await connection.sendBatch(wire), commands: commands)
     }
 
@@ -70,10 +76,12 @@ public final class RedisLeasedConnection: Sendable {
         var touchesTransactionState = false
         for command in commands {
             if let refusal = command.sharedConnectionRefusal(leased: true) { throw refusal }
-            if RedisCommand.transactionCommands.contains(command.name.uppercased()) { touchesTransactionState = true }
+            if command.touchesTransactionState { touchesTransactionState = true }
         }
+        // One step with `end()`: a call either counts as in flight when the lease ends, or fails.
         let ended = state.withLock { state in
             if touchesTransactionState { state.usedTransactionState = true }
+            if !state.ended { state.inFlight += 1 }
             return state.ended
         }
         if ended {
@@ -82,12 +90,19 @@ public final class RedisLeasedConnection: Sendable {
         }
     }
 
+    /// A call that passed ``check(_:)`` returned.
+    private func done() {
+        state.withLock { $0.inFlight -= 1 }
+    }
+
     /// Ends the lease: no call succeeds afterwards. Returns whether `WATCH`/`MULTI` state may be
-    /// left on the connection.
-    func end() -> Bool {
+    /// left on the connection, and whether calls are still running on it (from a task that
+    /// escaped the closure: they may still write after any cleanup, so the connection must not
+    /// be lent again).
+    func end() -> (usedTransactionState: Bool, stillInUse: Bool) {
         state.withLock { state in
             state.ended = true
-            return state.usedTransactionState
+            return (state.usedTransactionState, state.inFlight > 0)
         }
     }
 

@@ -16,22 +16,49 @@ extension RedisCommand {
     /// `leased` relaxes the rule for a connection lent with `withConnection(_:)`: transactions
     /// (`WATCH`, `MULTI`, `EXEC`, `DISCARD`, `UNWATCH`) are allowed there.
     func sharedConnectionRefusal(leased: Bool = false) -> RedisClientError? {
-        // Fast paths without allocating: most names (GET, HGETALL, EVALSHA, …) are not refused,
-        // and most differ from every refused name in length or first letter.
-        let first = argument(at: 0)
-        guard Self.mayBeRefused(first), let packed = PackedName(first), let index = Self.refusedPacked[packed] else {
+        guard let (name, advice) = refusedNameAndAdvice() else { return nil }
+        if leased && Self.transactionCommands.contains(name) { return nil }
+        return Self.refusal(name, advice)
+    }
+
+    /// Whether the server runs this command as `MULTI`, `EXEC`, `DISCARD`, `WATCH` or `UNWATCH`.
+    var touchesTransactionState: Bool {
+        guard let (name, _) = refusedNameAndAdvice() else { return false }
+        return Self.transactionCommands.contains(name)
+    }
+
+    /// The refused command the server would run for this one (`SUBSCRIBE`, `CLIENT REPLY`, …)
+    /// and the advice that goes with it, or `nil`.
+    ///
+    /// Redis finds a command (and a `CLIENT` subcommand) by comparing names with `strcasecmp`,
+    /// which stops at a NUL byte: `SUBSCRIBE\0x` runs `SUBSCRIBE` whenever its hash falls in the
+    /// same bucket of the command table. So only the bytes before a NUL count here too.
+    private func refusedNameAndAdvice() -> (name: String, advice: String)? {
+        guard let index = Self.refusedIndex(argument(at: 0), in: Self.refusedPacked, filtered: true) else {
             return nil
         }
         let (name, advice) = Self.refusedList[index]
-        if name == "CLIENT" {
-            guard argumentCount > 1, let sub = PackedName(argument(at: 1)),
-                let subIndex = Self.refusedClientPacked[sub]
-            else { return nil }
-            let (subcommand, advice) = Self.refusedClientList[subIndex]
-            return Self.refusal("CLIENT \(subcommand)", advice)
+        guard name == "CLIENT" else { return (name, advice) }
+        guard argumentCount > 1,
+            let subIndex = Self.refusedIndex(argument(at: 1), in: Self.refusedClientPacked, filtered: false)
+        else { return nil }
+        let (subcommand, subAdvice) = Self.refusedClientList[subIndex]
+        return ("CLIENT \(subcommand)", subAdvice)
+    }
+
+    /// The index of `name` (up to its first NUL byte, in any letter case) in `table`, or `nil`.
+    /// `filtered`: `table` is `refusedPacked`, whose names ``mayBeRefused(_:)`` knows.
+    private static func refusedIndex(
+        _ name: ArraySlice<UInt8>, in table: [PackedName: Int], filtered: Bool
+    ) -> Int? {
+        // Fast path without allocating: most names (GET, HGETALL, EVALSHA, …) are not refused,
+        // and most differ from every refused name in length or first letter.
+        if !filtered || mayBeRefused(name), let packed = PackedName(name), let index = table[packed] { return index }
+        // No refused name is shorter than 4 bytes, so a NUL can only hide one in a longer name.
+        guard name.count > 4, let nul = name.firstIndex(of: 0), let packed = PackedName(name[..<nul]) else {
+            return nil
         }
-        if leased && Self.transactionCommands.contains(name) { return nil }
-        return Self.refusal(name, advice)
+        return table[packed]
     }
 
     /// Whether some refused name has the length and first letter of `name` (a filter that
