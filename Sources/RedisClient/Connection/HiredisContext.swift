@@ -31,6 +31,10 @@ final class HiredisContext {
     ///   invalid database). The password never appears in the error.
     init(configuration: RedisConfiguration) throws(RedisClientError) {
         endpoint = configuration.endpoint
+        if configuration.tls != nil, case .unix = configuration.endpoint {
+            // Never plain text when TLS was asked for (validate() refuses this too).
+            throw RedisClientError(.invalidArgument, "TLS needs a TCP endpoint (not a unix socket)")
+        }
         let connectTimeout = configuration.connectTimeout.timeval
         let made: UnsafeMutablePointer<redisContext>?
         switch configuration.endpoint {

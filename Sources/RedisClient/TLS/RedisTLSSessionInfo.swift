@@ -37,12 +37,14 @@ public struct RedisTLSSessionInfo: Sendable, Hashable {
     /// its own, never on Swift's cooperative pool.
     ///
     /// - Returns: `nil` when `configuration` does not use TLS (nothing is contacted).
-    /// - Throws: ``RedisClientError`` as a connect would: `certificateVerificationFailed`,
+    /// - Throws: ``RedisClientError`` as a connect would (`invalidArgument` for an impossible
+    ///   configuration first): `certificateVerificationFailed`,
     ///   `tlsHandshakeFailed`, `connectionRefused`, `timeout`, `authenticationFailed`, ….
     public static func probe(_ configuration: RedisConfiguration) async throws(RedisClientError)
         -> RedisTLSSessionInfo?
     {
         guard configuration.tls != nil else { return nil }
+        try configuration.validate()
         let result: Result<RedisTLSSessionInfo?, RedisClientError> = await withCheckedContinuation { continuation in
             IOThread.start(name: "redis-tls-probe") {
                 do throws(RedisClientError) {
