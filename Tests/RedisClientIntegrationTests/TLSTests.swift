@@ -152,6 +152,23 @@ struct TLSTests {
         }
     }
 
+    @Test func aRenewedCAFileIsReadAtTheNextConnect() async throws {
+        // OpenSSL contexts are cached per TLS options, but a changed file makes a new one.
+        let tls = try TLSTestServer.start()
+        defer { stopQuickly(tls.server) }
+        let certificates = try TestCertificates.shared.get()
+        let path = certificates.directory + "/rotating-\(UUID().uuidString.prefix(8)).crt"
+        try FileManager.default.copyItem(atPath: certificates.otherCACertificate, toPath: path)
+        let url = try tls.url("cacert=\(path)")
+        let before = await Self.refusal(url)
+        #expect(before?.kind == .certificateVerificationFailed, "\(String(describing: before))")
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.copyItem(atPath: certificates.caCertificate, toPath: path)
+        try await withPool(RedisConfiguration(url: url)) { pool async throws in
+            #expect(try await pool.send("PING") == .simpleString("PONG"))
+        }
+    }
+
     // MARK: - Refused certificates
 
     /// Connects with `url` and returns the error of the first command.

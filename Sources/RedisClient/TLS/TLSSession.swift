@@ -48,11 +48,8 @@ final class TLSSession {
         self.endpoint = endpoint
         verified = !options.insecure
         ERR_clear_error()
-        guard let context = copenssl_client_context() else {
-            throw RedisClientError(.ioError, "OpenSSL could not create a TLS context for \(endpoint)")
-        }
+        let context = try TLSContexts.context(for: options)
         defer { SSL_CTX_free(context) }  // the session keeps its own reference
-        try Self.configure(context, options: options)
         guard let ssl = SSL_new(context) else {
             throw RedisClientError(.ioError, "OpenSSL could not create a TLS session for \(endpoint)")
         }
@@ -97,7 +94,7 @@ final class TLSSession {
     }
 
     /// Loads the trust anchors and the client certificate into `context`.
-    private static func configure(_ context: OpaquePointer, options: RedisTLSOptions) throws(RedisClientError) {
+    static func configure(_ context: OpaquePointer, options: RedisTLSOptions) throws(RedisClientError) {
         copenssl_refuse_passphrases(context)
         if options.insecure {
             SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
