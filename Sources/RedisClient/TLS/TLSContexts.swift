@@ -1,3 +1,4 @@
+import CHiredis  // the module Swift saw `timespec` (of `stat`) through first
 import COpenSSL
 
 #if canImport(Glibc)
