@@ -10,7 +10,7 @@
 FROM swift:6.1-bookworm AS build
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis-dev jq \
+    && apt-get install -y --no-install-recommends libhiredis-dev libssl-dev jq \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -28,7 +28,7 @@ RUN swift package dump-package \
 COPY Sources ./Sources
 COPY lua ./lua
 
-# Static Swift runtime and Foundation: the binary needs only libhiredis, libstdc++ and libc.
+# Static Swift runtime and Foundation: the binary needs only libhiredis, libssl, libstdc++ and libc.
 RUN swift build -c release --product connector-status --static-swift-stdlib \
     && install -D -m 0755 "$(swift build -c release --show-bin-path)/connector-status" /out/connector-status \
     && strip /out/connector-status
@@ -36,11 +36,12 @@ RUN swift build -c release --product connector-status --static-swift-stdlib \
 # ---- runtime ----
 FROM debian:bookworm-slim
 
-# libhiredis0.14: the wire client. redis-tools: redis-cli and redis-benchmark (bench, doctor).
+# libhiredis0.14: the wire client. libssl3 + ca-certificates: rediss:// (and the system trust
+# store). redis-tools: redis-cli and redis-benchmark (bench, doctor).
 # redis-server: only for the embedded server used when neither --redis nor REDIS_URL is given.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libhiredis0.14 libstdc++6 redis-tools redis-server ca-certificates \
+        libhiredis0.14 libssl3 libstdc++6 redis-tools redis-server ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /out/connector-status /usr/local/bin/connector-status

@@ -41,12 +41,19 @@ let package = Package(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // TLS for rediss:// (Debian's libssl-dev, OpenSSL 3): hiredis 0.14 has none, so the
+        // client moves hiredis's formatted commands and replies through SSL_write/SSL_read.
+        .systemLibrary(
+            name: "COpenSSL",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // Swift over hiredis: values, errors, configuration, connections, pool, pipelining,
         // scripts, pub/sub. Knows nothing of connectors or lines.
         .target(
             name: "RedisClient",
             dependencies: [
                 "CHiredis",
+                "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),

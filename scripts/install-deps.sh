@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing this package needs, and only what is missing:
 #   - libhiredis-dev   the C client the CHiredis system-library target links
+#   - libssl-dev, openssl   OpenSSL for the COpenSSL target (rediss://) and the TLS tests' certificates
 #   - redis-server, redis-tools, redis-sentinel   servers and redis-cli for the tests
 #   - docker-compose   to validate the compose file (no Docker engine is needed)
 # and checks that a Swift toolchain is reachable.
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 # The Debian packages this project needs.
-install_deps_packages=(libhiredis-dev redis-server redis-tools redis-sentinel docker-compose)
+install_deps_packages=(libhiredis-dev libssl-dev openssl redis-server redis-tools redis-sentinel docker-compose)
 
 # Prints the packages from the list above that dpkg does not report as installed.
 install_deps_missing() {

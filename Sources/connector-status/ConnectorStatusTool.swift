@@ -22,7 +22,8 @@ struct ConnectorStatusTool: AsyncParsableCommand {
               connector-status bench --server-cpu 1 --client-cpu 0
             """,
         subcommands: [
-            InfoCommand.self, BenchCommand.self, BenchClusterCommand.self, WorkerCommand.self, DemoCommand.self,
+            InfoCommand.self, BenchCommand.self, BenchClusterCommand.self, BenchTLSCommand.self, WorkerCommand.self,
+            DemoCommand.self,
             DemoInstanceCommand.self,
             ConnectorsCommand.self, StatusCommand.self, ReadyCommand.self, CacheCommand.self, WatchCommand.self,
             DoctorCommand.self, LoadTestCommand.self, LoadTestInstanceCommand.self,

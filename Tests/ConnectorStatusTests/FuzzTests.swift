@@ -108,12 +108,17 @@ struct FuzzTests {
         "redis-cluster://u:\(secret)@127.0.0.1:7000,127.0.0.1:7001?pool_size=2&command_timeout_ms=50",
         "redis-sentinel://:\(secret)@10.0.0.1:26379,[::1]:26380/mymaster/1?command_timeout_ms=5",
         "redis://127.0.0.1",
+        "rediss://u:\(secret)@localhost:6380/1?cacert=/etc/ca.crt&cert=/c.crt&key=/c.key&sni=redis.internal",
+        "rediss-cluster://:\(secret)@127.0.0.1:7950,127.0.0.1:7951?insecure=true",
+        "rediss-sentinel://10.0.0.1:26379/mymaster?cacertdir=/etc/ssl/certs&password=\(secret)",
     ].map { Array($0.utf8) }
     static let urlTokens = [
         "://", "@", ":", "/", "//", "?", "&", "=", "%", "%2", "%zz", "%40", "%3A", "%00", "[", "]", ",", "pool_size=",
         "db=", "connect_timeout_ms=", "command_timeout_ms=", "user=", "password=", "999999999999999999",
         "9223372036854775807", "18446744073709551616", "-1", "0", "65535", "65536", "1e9", " ", "\u{0}", "\n", "é",
         "🚀", "redis", "unix", "redis-cluster", "redis-sentinel", "::", "[::1]", secret,
+        "rediss", "rediss-cluster", "rediss-sentinel", "cacert=", "cacertdir=", "cert=", "key=", "sni=",
+        "insecure=", "true", "no",
     ].map { Array($0.utf8) }
 
     @Test func urlParserNeverTrapsNorLeaksThePassword() throws {

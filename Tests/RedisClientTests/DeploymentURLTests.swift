@@ -166,7 +166,7 @@ extension DeploymentURLTests {
     @Suite("RedisDeployment(url:) rejects malformed URLs with .invalidURL")
     struct Rejected {
         @Test(arguments: [
-            "", "127.0.0.1:7000", "redis-cluster:/h:1", "redis-cluster:h:1", "rediss://h", "redis+cluster://h:1",
+            "", "127.0.0.1:7000", "redis-cluster:/h:1", "redis-cluster:h:1", "redisss://h", "redis+cluster://h:1",
             "redis-clusters://h:1", "sentinel://h/m", "http://h",
         ])
         func missingOrUnknownScheme(url: String) {

@@ -172,7 +172,7 @@ struct URLParsingRejectedTests {
         #expect(parseError(url)?.kind == .invalidURL)
     }
 
-    @Test(arguments: ["http://host", "rediss://host", "tcp://host:6379", "valkey://host", "unix+redis:///tmp/s"])
+    @Test(arguments: ["http://host", "rediss+tls://host", "tcp://host:6379", "valkey://host", "unix+redis:///tmp/s"])
     func unknownScheme(url: String) {
         #expect(parseError(url)?.kind == .invalidURL)
     }

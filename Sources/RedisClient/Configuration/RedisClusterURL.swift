@@ -30,7 +30,10 @@ public enum RedisDeployment: Sendable, Hashable, CustomStringConvertible {
     /// - `redis-cluster://[user[:password]@]host[:port][,host[:port]…][/]` (port 6379 by
     ///   default; → ``cluster(seeds:template:)``);
     /// - `redis-sentinel://[user[:password]@]host[:port][,host[:port]…]/mastername[/db]` (port
-    ///   26379 by default; → ``sentinel(sentinels:masterName:template:)``).
+    ///   26379 by default; → ``sentinel(sentinels:masterName:template:)``);
+    /// - `rediss://`, `rediss-cluster://` and `rediss-sentinel://`: the same over TLS, to every
+    ///   node (and to the sentinels), with the TLS options of ``RedisConfiguration/init(url:)``
+    ///   (`cacert`, `cacertdir`, `cert`, `key`, `sni`, `insecure`).
     ///
     /// On the cluster and sentinel forms, IPv6 hosts are written in brackets, user, password and
     /// master name are percent-decoded, a seed listed twice is kept once, and the query options
@@ -70,9 +73,10 @@ public enum RedisDeployment: Sendable, Hashable, CustomStringConvertible {
         case .standalone(let configuration):
             return configuration.description
         case .cluster(let seeds, let template):
-            return "redis-cluster://" + Self.userInfo(template) + seeds.map(\.description).joined(separator: ",")
+            return (template.tls == nil ? "redis-cluster://" : "rediss-cluster://") + Self.userInfo(template)
+                + seeds.map(\.description).joined(separator: ",")
         case .sentinel(let sentinels, let masterName, let template):
-            var text = "redis-sentinel://" + Self.userInfo(template)
+            var text = (template.tls == nil ? "redis-sentinel://" : "rediss-sentinel://") + Self.userInfo(template)
             text += sentinels.map(\.description).joined(separator: ",") + "/" + masterName
             if template.database != 0 { text += "/\(template.database)" }
             return text
@@ -105,7 +109,8 @@ enum RedisDeploymentURLParser {
             .invalidURL,
             "invalid Redis URL (\(reason)); expected redis://[user[:password]@]host[:port][/db], "
                 + "unix:///path[?db=N], redis-cluster://[user[:password]@]host:port[,host:port…] "
-                + "or redis-sentinel://[user[:password]@]host:port[,host:port…]/mastername[/db]")
+                + "or redis-sentinel://[user[:password]@]host:port[,host:port…]/mastername[/db] "
+                + "(rediss, rediss-cluster, rediss-sentinel: the same over TLS)")
     }
 
     /// Which parser takes `url`; throws for a missing or unknown scheme.
@@ -113,9 +118,9 @@ enum RedisDeploymentURLParser {
         guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { throw fail("no scheme") }
         let scheme = url[..<colon].lowercased()
         switch scheme {
-        case "redis", "unix": return .standalone
-        case "redis-cluster": return .cluster
-        case "redis-sentinel": return .sentinel
+        case "redis", "rediss", "unix": return .standalone
+        case "redis-cluster", "rediss-cluster": return .cluster
+        case "redis-sentinel", "rediss-sentinel": return .sentinel
         default:
             let shown = scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0 == "-") } ? "'\(scheme)'" : "in this URL"
             throw fail("unsupported scheme \(shown)")
@@ -125,6 +130,7 @@ enum RedisDeploymentURLParser {
     /// Parses a `redis-cluster://` (`sentinel == false`) or `redis-sentinel://` URL.
     static func parse(_ url: String, sentinel: Bool) throws(RedisClientError) -> Parsed {
         guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { throw fail("no scheme") }
+        let tls = url[..<colon].lowercased().hasPrefix("rediss")
         var rest = url[url.index(colon, offsetBy: 3)...]
 
         let credentials = RedisURLParser.takeCredentials(&rest)
@@ -190,6 +196,7 @@ enum RedisDeploymentURLParser {
         if let value = options["connect_timeout_ms"] { template.connectTimeout = .milliseconds(value) }
         if let value = options["command_timeout_ms"] { template.commandTimeout = .milliseconds(value) }
         if let value = options["pool_size"] { template.poolSize = value }
+        template.tls = try RedisURLParser.tlsOptions(query, tls: tls, fail: fail)
         do {
             try template.validate()
         } catch {

@@ -5,6 +5,9 @@ extension RedisConfiguration {
     /// - `redis://[user[:password]@]host[:port][/db]` (port 6379 by default; IPv6 hosts in
     ///   brackets; user and password percent-decoded),
     /// - `unix:///path/to/socket[?db=N]`,
+    /// - `rediss://[user[:password]@]host[:port][/db]`: the same over TLS, with the options
+    ///   `cacert=PATH`, `cacertdir=PATH`, `cert=PATH` + `key=PATH` (mutual TLS), `sni=NAME` and
+    ///   `insecure=true` (see ``RedisTLSOptions``; those options on another scheme are refused),
     ///
     /// `?user=…` and `?password=…` are accepted on both forms (the URL's user info wins);
     ///
@@ -20,6 +23,7 @@ extension RedisConfiguration {
         if let value = parsed.options["connect_timeout_ms"] { connectTimeout = .milliseconds(value) }
         if let value = parsed.options["command_timeout_ms"] { commandTimeout = .milliseconds(value) }
         if let value = parsed.options["pool_size"] { poolSize = value }
+        tls = parsed.tls
         do {
             try validate()
         } catch {
@@ -37,6 +41,7 @@ enum RedisURLParser {
         var password: String?
         var database: Int = 0
         var options: [String: Int] = [:]
+        var tls: RedisTLSOptions?
     }
 
     static let knownOptions: Set<String> = ["connect_timeout_ms", "command_timeout_ms", "pool_size", "db"]
@@ -47,18 +52,19 @@ enum RedisURLParser {
         func fail(_ reason: String) -> RedisClientError {
             RedisClientError(
                 .invalidURL,
-                "invalid Redis URL (\(reason)); expected redis://[user[:password]@]host[:port][/db] "
+                "invalid Redis URL (\(reason)); expected redis://[user[:password]@]host[:port][/db], "
+                    + "rediss://[user[:password]@]host[:port][/db][?cacert=PATH&cert=PATH&key=PATH&sni=NAME] "
                     + "or unix:///path[?db=N]")
         }
         guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { throw fail("no scheme") }
         let scheme = url[..<colon].lowercased()
-        guard scheme == "redis" || scheme == "unix" else {
+        guard scheme == "redis" || scheme == "rediss" || scheme == "unix" else {
             let shown = scheme.allSatisfy { $0.isLetter || $0 == "-" } ? "'\(scheme)'" : "in this URL"
             throw fail("unsupported scheme \(shown)")
         }
         var rest = url[url.index(colon, offsetBy: 3)...]
 
-        let credentials = scheme == "redis" ? takeCredentials(&rest) : nil
+        let credentials = scheme != "unix" ? takeCredentials(&rest) : nil
         var (query, options) = try takeQuery(&rest, fail: fail)
 
         var parsed: Parsed
@@ -87,6 +93,7 @@ enum RedisURLParser {
         if let password = query["password"], parsed.password == nil { parsed.password = password }
         if let database = options.removeValue(forKey: "db") { parsed.database = database }
         parsed.options = options
+        parsed.tls = try tlsOptions(query, tls: scheme == "rediss", fail: fail)
         return parsed
     }
 
@@ -118,15 +125,49 @@ enum RedisURLParser {
             rest = rest[..<questionMark]
         }
         var options: [String: Int] = [:]
-        for (key, value) in query where key != "password" && key != "user" {
+        for (key, value) in query where key != "password" && key != "user" && !tlsOptionNames.contains(key) {
             guard knownOptions.contains(key) else {
                 throw fail(
-                    "unknown query option; known: \(knownOptions.sorted().joined(separator: ", ")), user, password")
+                    "unknown query option; known: \(knownOptions.sorted().joined(separator: ", ")), user, password, "
+                        + tlsOptionNames.sorted().joined(separator: ", "))
             }
             guard let number = decimal(value) else { throw fail("query option \(key) must be a whole number") }
             options[key] = number
         }
         return (query, options)
+    }
+
+    /// The TLS query options, named as `redis-cli` names its flags.
+    static let tlsOptionNames: Set<String> = ["cacert", "cacertdir", "cert", "key", "sni", "insecure"]
+
+    /// The TLS options of a `rediss` URL (`tls == true`): `nil` for a plain URL, which must not
+    /// carry any (a `cacert=` on `redis://` would otherwise be ignored and the connection made in
+    /// plain text). Messages never repeat the values.
+    static func tlsOptions(
+        _ query: [String: String], tls: Bool, fail: (String) -> RedisClientError
+    ) throws(RedisClientError) -> RedisTLSOptions? {
+        guard tls else {
+            if query.keys.contains(where: tlsOptionNames.contains) {
+                throw fail("TLS options (cacert, cacertdir, cert, key, sni, insecure) need a rediss scheme")
+            }
+            return nil
+        }
+        var options = RedisTLSOptions(
+            caCertificatePath: query["cacert"], caCertificateDirectory: query["cacertdir"],
+            certificatePath: query["cert"], privateKeyPath: query["key"], serverName: query["sni"])
+        if let insecure = query["insecure"] {
+            switch insecure.lowercased() {
+            case "true", "yes", "1": options.insecure = true
+            case "false", "no", "0": options.insecure = false
+            default: throw fail("insecure must be true or false")
+            }
+        }
+        do {
+            try options.validate()
+        } catch {
+            throw fail(error.message)
+        }
+        return options
     }
 
     /// Decodes `user:password`, `:password` or a password alone (`redis://secret@host`, as in

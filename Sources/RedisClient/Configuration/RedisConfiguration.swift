@@ -41,6 +41,9 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// with ``RedisClientError/Kind/overloaded`` (nothing is sent). Counted from the call, so a
     /// call takes at most `queueTimeout + commandTimeout` (plus connecting).
     public var queueTimeout: Duration
+    /// TLS for every connection (`rediss://`); `nil`: plain TCP or a unix socket. See
+    /// ``RedisTLSOptions``.
+    public var tls: RedisTLSOptions?
 
     /// Creates a configuration for `endpoint`.
     public init(
@@ -57,8 +60,10 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         idleSpin: Duration = .zero,
         clientName: String? = nil,
         maxQueuedCommands: Int = 10_000,
-        queueTimeout: Duration = .seconds(5)
+        queueTimeout: Duration = .seconds(5),
+        tls: RedisTLSOptions? = nil
     ) {
+        self.tls = tls
         self.maxQueuedCommands = maxQueuedCommands
         self.queueTimeout = queueTimeout
         self.idleSpin = idleSpin
@@ -79,7 +84,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         var text: String
         switch endpoint {
-        case .tcp: text = "redis://"
+        case .tcp: text = tls == nil ? "redis://" : "rediss://"
         case .unix: text = "unix://"
         }
         if username != nil || password != nil {
@@ -124,6 +129,12 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
         if connectTimeout <= .zero || commandTimeout <= .zero {
             throw RedisClientError(.invalidArgument, "timeouts must be positive")
+        }
+        if let tls {
+            guard case .tcp = endpoint else {
+                throw RedisClientError(.invalidArgument, "TLS needs a TCP endpoint (not a unix socket)")
+            }
+            try tls.validate()
         }
         if case .tcp(_, let port) = endpoint, !(1...65535).contains(port) {
             throw RedisClientError(.invalidArgument, "port must be 1...65535 (got \(port))")

@@ -12,9 +12,18 @@ import CHiredis
 /// calling thread, which is why only dedicated I/O threads use this type. After any error the
 /// context is dead: the owner frees it and connects anew, which re-applies the socket timeouts
 /// (hiredis's own `redisReconnect` would forget them).
+///
+/// Over TLS (`rediss://`, ``RedisConfiguration/tls``) hiredis still connects the socket, formats
+/// the commands and parses the replies, but a ``TLSSession`` moves the bytes: commands are
+/// formatted into ``tlsOutput`` and written with `SSL_write`, and what `SSL_read` decrypts is
+/// fed to hiredis's reader. Callers see the same methods either way.
 final class HiredisContext {
     private let context: UnsafeMutablePointer<redisContext>
     let endpoint: RedisEndpoint
+    /// The TLS session over the context's socket; `nil`: hiredis reads and writes it itself.
+    private var tls: TLSSession?
+    /// Commands formatted for the TLS session and not yet written.
+    private var tlsOutput: [UInt8] = []
 
     /// Connects (TCP or unix), sets socket timeouts, then authenticates and selects the database.
     ///
@@ -22,6 +31,10 @@ final class HiredisContext {
     ///   invalid database). The password never appears in the error.
     init(configuration: RedisConfiguration) throws(RedisClientError) {
         endpoint = configuration.endpoint
+        if configuration.tls != nil, case .unix = configuration.endpoint {
+            // Never plain text when TLS was asked for (validate() refuses this too).
+            throw RedisClientError(.invalidArgument, "TLS needs a TCP endpoint (not a unix socket)")
+        }
         let connectTimeout = configuration.connectTimeout.timeval
         let made: UnsafeMutablePointer<redisContext>?
         switch configuration.endpoint {
@@ -38,14 +51,35 @@ final class HiredisContext {
             redisFree(made)
             throw Self.connectError(text, endpoint: configuration.endpoint)
         }
+        if let options = configuration.tls, case .tcp(let host, _) = configuration.endpoint {
+            do {
+                tls = try TLSSession(
+                    fd: chiredis_fd(made), host: host, options: options, endpoint: configuration.endpoint,
+                    deadline: .now + configuration.connectTimeout)
+            } catch {
+                redisFree(made)
+                throw error
+            }
+        } else {
+            tls = nil
+        }
         context = made
-        // Socket timeouts: a blocked read or write gives up instead of hanging forever.
+        // Socket timeouts: a blocked read or write gives up instead of hanging forever. (A TLS
+        // socket is non-blocking; its session polls against deadlines.)
         redisSetTimeout(context, configuration.commandTimeout.timeval)
         // On failure `deinit` frees the context (every stored property is set by now).
         try handshake(configuration)
     }
 
-    deinit { redisFree(context) }
+    deinit {
+        // The TLS session goes first (its close_notify needs the socket), then hiredis closes
+        // the socket: never the other way, or the session could write into a reused descriptor.
+        tls = nil
+        redisFree(context)
+    }
+
+    /// The negotiated TLS session (`nil` for a plain connection).
+    var tlsInfo: RedisTLSSessionInfo? { tls?.info }
 
     /// `AUTH`, `SELECT` and `CLIENT SETNAME` as one pipeline, within the connect timeout.
     private func handshake(_ configuration: RedisConfiguration) throws(RedisClientError) {
@@ -104,7 +138,10 @@ final class HiredisContext {
                         lengths[index] = end - start
                         start = end
                     }
-                    return redisAppendCommandArgv(context, Int32(count), argv.baseAddress, lengths.baseAddress)
+                    guard tls != nil else {
+                        return redisAppendCommandArgv(context, Int32(count), argv.baseAddress, lengths.baseAddress)
+                    }
+                    return formatForTLS(count: Int32(count), argv: argv.baseAddress, lengths: lengths.baseAddress)
                 }
             }
         }
@@ -115,6 +152,18 @@ final class HiredisContext {
         }
     }
 
+    /// Formats one command with hiredis into ``tlsOutput``.
+    private func formatForTLS(
+        count: Int32, argv: UnsafeMutablePointer<UnsafePointer<CChar>?>?, lengths: UnsafePointer<Int>?
+    ) -> Int32 {
+        var formatted: UnsafeMutablePointer<CChar>?
+        let length = redisFormatCommandArgv(&formatted, count, argv, lengths)
+        guard length >= 0, let formatted else { return REDIS_ERR }
+        tlsOutput.append(contentsOf: UnsafeRawBufferPointer(start: formatted, count: Int(length)))
+        redisFreeCommand(formatted)
+        return REDIS_OK
+    }
+
     /// Writes everything queued.
     ///
     /// Throws without writing anything when a command could not be queued (see ``append(_:)``).
@@ -123,6 +172,11 @@ final class HiredisContext {
     ///   dead afterwards.
     func flush(deadline: ContinuousClock.Instant) throws(RedisClientError) {
         if let appendFailure { throw appendFailure }
+        if let tls {
+            try tls.write(tlsOutput, deadline: deadline)
+            tlsOutput.removeAll(keepingCapacity: tlsOutput.count <= 256 * 1024)
+            return
+        }
         var done: Int32 = 0
         while done == 0 {
             let ready = chiredis_poll(context, chiredis_pollout(), (deadline - .now).pollMilliseconds)
@@ -143,6 +197,7 @@ final class HiredisContext {
         deadline: ContinuousClock.Instant, whileWaiting: (() -> Void)? = nil
     ) throws(RedisClientError) -> RedisValue {
         if let value = try bufferedReply() { return value }
+        if let tls { return try readReply(over: tls, deadline: deadline, whileWaiting: whileWaiting) }
         while true {
             var timeout = (deadline - .now).pollMilliseconds
             if whileWaiting != nil { timeout = min(timeout, 50) }
@@ -160,6 +215,40 @@ final class HiredisContext {
         }
     }
 
+    /// ``readReply(deadline:whileWaiting:)`` over TLS: the same waits, with the bytes read by
+    /// `SSL_read` (decrypted bytes OpenSSL already holds are read without polling).
+    private func readReply(
+        over tls: TLSSession, deadline: ContinuousClock.Instant, whileWaiting: (() -> Void)?
+    ) throws(RedisClientError) -> RedisValue {
+        while true {
+            if !tls.hasBufferedPlaintext {
+                var timeout = (deadline - .now).pollMilliseconds
+                if whileWaiting != nil { timeout = min(timeout, 50) }
+                let ready = tls.waitForSocket(timeoutMilliseconds: timeout)
+                if ready == 0 {
+                    guard let whileWaiting, ContinuousClock.now < deadline else {
+                        throw RedisClientError(.timeout, "no reply from \(endpoint) within the command timeout")
+                    }
+                    whileWaiting()
+                    continue
+                }
+                if ready < 0 { throw RedisClientError(.ioError, "poll failed while reading from \(endpoint)") }
+            }
+            if try feedReader(from: tls) > 0, let value = try bufferedReply() { return value }
+        }
+    }
+
+    /// Reads what the TLS session has now and hands it to hiredis's reader; the byte count.
+    private func feedReader(from tls: TLSSession) throws(RedisClientError) -> Int {
+        let count = try tls.readAvailable()
+        guard count > 0 else { return 0 }
+        let bytes = tls.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        if redisReaderFeed(context.pointee.reader, bytes, count) != REDIS_OK {
+            throw RedisClientError(.ioError, "hiredis could not buffer a reply from \(endpoint) (out of memory)")
+        }
+        return count
+    }
+
     /// Whether an idle connection is still usable: nothing may arrive on it between requests,
     /// so a readable socket means the server closed it (EOF, for example after `CLIENT KILL`,
     /// a restart or an idle timeout) or sent garbage. Checked before each write so that a
@@ -170,9 +259,24 @@ final class HiredisContext {
     /// (``hasUnreadReplyBytes``).
     func isHealthyWhileIdle() -> Bool {
         if hasUnreadReplyBytes { return false }
+        if let tls { return isHealthyWhileIdle(over: tls) }
         let ready = chiredis_poll(context, chiredis_pollin(), 0)
         if ready == 0 { return true }
         if ready < 0 { return false }
+        return false
+    }
+
+    /// ``isHealthyWhileIdle()`` over TLS: a readable socket may carry records without data (a
+    /// TLS 1.3 session ticket or key update), which are consumed here; any decrypted byte, an
+    /// EOF or an error means the connection is not usable.
+    private func isHealthyWhileIdle(over tls: TLSSession) -> Bool {
+        if tls.hasBufferedPlaintext { return false }
+        for _ in 0..<8 {
+            let ready = tls.socketIsReadable()
+            if ready == 0 { return true }
+            if ready < 0 { return false }
+            guard let count = try? feedReader(from: tls), count == 0 else { return false }
+        }
         return false
     }
 
@@ -187,6 +291,12 @@ final class HiredisContext {
     /// Whether bytes are waiting on the socket right now (used by the subscriber to wait with a
     /// short timeout without killing the connection).
     func waitReadable(timeout: Duration) throws(RedisClientError) -> Bool {
+        if let tls {
+            if tls.hasBufferedPlaintext { return true }
+            let ready = tls.waitForSocket(timeoutMilliseconds: timeout.pollMilliseconds)
+            if ready < 0 { throw RedisClientError(.ioError, "poll failed on the connection to \(endpoint)") }
+            return ready > 0
+        }
         let ready = chiredis_poll(context, chiredis_pollin(), timeout.pollMilliseconds)
         if ready < 0 { throw currentError(fallback: "poll failed") }
         return ready > 0
@@ -194,6 +304,10 @@ final class HiredisContext {
 
     /// Reads what the socket holds now and returns a complete reply if one is buffered.
     func readAvailable() throws(RedisClientError) -> RedisValue? {
+        if let tls {
+            _ = try feedReader(from: tls)
+            return try bufferedReply()
+        }
         if redisBufferRead(context) != REDIS_OK { throw currentError(fallback: "read failed") }
         return try bufferedReply()
     }

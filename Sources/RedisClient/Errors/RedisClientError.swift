@@ -10,7 +10,8 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
         private enum Base: String, Sendable, Hashable {
             case connectionRefused, hostNotFound, connectionClosed, timeout, protocolError,
                 authenticationFailed, invalidDatabase, invalidURL, poolClosed, ioError,
-                invalidArgument, unexpectedReply, clusterUnavailable, wrongRole, overloaded, transactionAborted
+                invalidArgument, unexpectedReply, clusterUnavailable, wrongRole, overloaded, transactionAborted,
+                certificateVerificationFailed, tlsHandshakeFailed, tlsConfigurationInvalid
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -52,6 +53,18 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
         /// `EXEC` answered nil: a key `WATCH`ed on a leased connection changed, and none of the
         /// transaction's commands ran.
         public static let transactionAborted = Kind(.transactionAborted)
+        /// The server's TLS certificate was refused (`rediss://`): expired or not yet valid,
+        /// not issued by a trusted CA (self-signed, wrong `cacert`), or not naming the host
+        /// (or `sni`). The message names the reason OpenSSL gives. Nothing was sent.
+        public static let certificateVerificationFailed = Kind(.certificateVerificationFailed)
+        /// The TLS session could not be set up: the port does not speak TLS, the server refused
+        /// the client certificate (or its absence, `tls-auth-clients yes`), or no protocol
+        /// version or cipher is common. Nothing was sent.
+        public static let tlsHandshakeFailed = Kind(.tlsHandshakeFailed)
+        /// A TLS file of the configuration cannot be used: the CA file, client certificate or
+        /// key is missing, unreadable, not PEM, encrypted, or the key does not match the
+        /// certificate. Nothing was sent.
+        public static let tlsConfigurationInvalid = Kind(.tlsConfigurationInvalid)
 
         public var description: String { base.rawValue }
     }

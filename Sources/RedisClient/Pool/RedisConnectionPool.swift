@@ -64,6 +64,11 @@ public final class RedisConnectionPool: RedisCommandClient {
         resolver: (any EndpointResolver)?, watch: (sentinels: [RedisEndpoint], masterName: String)?
     ) throws(RedisClientError) {
         try configuration.validate()
+        if configuration.tls?.insecure == true {
+            logger.warning(
+                "Redis TLS certificate verification is OFF (insecure=true): any server can pose as this one; use it for tests only",
+                metadata: ["redis.endpoint": "\(configuration.endpoint)"])
+        }
         self.configuration = configuration
         self.logger = logger
         self.resolver = resolver

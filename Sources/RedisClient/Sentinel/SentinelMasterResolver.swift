@@ -3,7 +3,8 @@ import Logging
 /// Finds the current master through Sentinel at every (re)connect of a pool's connections.
 ///
 /// Asks each sentinel in turn `SENTINEL GET-MASTER-ADDR-BY-NAME <name>` (on a short-lived
-/// connection without credentials: the URL's credentials are the master's), connects to the
+/// connection without credentials: the URL's credentials are the master's; with the master's TLS
+/// options, as `rediss-sentinel://` reaches the sentinels over TLS too), connects to the
 /// address the first one gives, and refuses the server unless `ROLE` says `master` — right after
 /// a failover a sentinel may still name the old master, now a replica. A `READONLY` reply (the
 /// server was demoted under an open connection) drops the connection, so the next command finds
@@ -18,7 +19,7 @@ struct SentinelMasterResolver: EndpointResolver {
         for sentinel in sentinels {
             let asking = RedisConfiguration(
                 endpoint: sentinel, connectTimeout: configuration.connectTimeout,
-                commandTimeout: configuration.connectTimeout)
+                commandTimeout: configuration.connectTimeout, tls: configuration.tls)
             do {
                 let context = try HiredisContext(configuration: asking)
                 let reply = try context.roundTrip(

@@ -17,7 +17,8 @@ final class SentinelWatch: Sendable {
     ) {
         let configuration = RedisConfiguration(
             endpoint: sentinels[0], connectTimeout: template.connectTimeout, commandTimeout: template.commandTimeout,
-            initialReconnectDelay: template.initialReconnectDelay, maxReconnectDelay: template.maxReconnectDelay)
+            initialReconnectDelay: template.initialReconnectDelay, maxReconnectDelay: template.maxReconnectDelay,
+            tls: template.tls)
         let subscription = RedisSubscription(
             configuration: configuration, channels: ["+switch-master"], patterns: [], bufferSize: 100,
             healthCheckInterval: .seconds(5), logger: logger, metrics: metrics,

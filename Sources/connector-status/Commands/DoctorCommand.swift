@@ -11,7 +11,9 @@ struct DoctorCommand: AsyncParsableCommand {
         discussion: """
             Checks, in order: PING; the deployment (a cluster: CLUSTER SLOTS, each master with \
             its slot ranges and replicas, INFO server on every master; Sentinel: the master each \
-            sentinel names and the one the client reached, with its ROLE and replicas); INFO \
+            sentinel names and the one the client reached, with its ROLE and replicas); TLS \
+            (rediss URLs: protocol version, cipher, the server certificate's subject, issuer and \
+            expiry, from one extra connection to the first address); INFO \
             server (redis_version, redis_mode: standalone, cluster or sentinel); SCRIPT LOAD of \
             every library script on every master (name and SHA1); CONFIG GET maxmemory-policy \
             (allkeys-* can evict statuses, sequences and version floors: a problem; noeviction \
@@ -69,10 +71,11 @@ struct DoctorCommand: AsyncParsableCommand {
         var permissions: [Permission] = []
         var medianMicroseconds = 0.0
         var eviction = DoctorEviction(policy: nil, unavailable: "not checked")
+        var tls = DoctorTLS()
 
         var healthy: Bool {
             scriptError == nil && !aclUnchecked && permissions.allSatisfy(\.allowed) && deployment.problems.isEmpty
-                && !eviction.isUnsafe
+                && !eviction.isUnsafe && tls.problems.isEmpty
         }
 
         var object: JSONValue {
@@ -92,6 +95,7 @@ struct DoctorCommand: AsyncParsableCommand {
             return .object([
                 "reachable": .bool(true),
                 "deployment": deployment.object,
+                "tls": tls.object,
                 "version": .string(version),
                 "mode": .string(mode),
                 "scripts": .object([
@@ -113,7 +117,7 @@ struct DoctorCommand: AsyncParsableCommand {
         }
 
         var text: String {
-            var lines = ["Connectivity:  ok (PING)"] + deployment.lines
+            var lines = ["Connectivity:  ok (PING)"] + deployment.lines + [tls.line]
             lines.append("Server:        redis \(version), mode \(mode)")
             if let scriptError {
                 lines.append("Scripts:       FAILED to load: \(scriptError)")
@@ -142,7 +146,7 @@ struct DoctorCommand: AsyncParsableCommand {
             if healthy {
                 lines.append("OK")
             } else if aclUnchecked && scriptError == nil && permissions.allSatisfy(\.allowed)
-                && deployment.problems.isEmpty && !eviction.isUnsafe
+                && deployment.problems.isEmpty && !eviction.isUnsafe && tls.problems.isEmpty
             {
                 lines.append("NOT VERIFIED: the permissions could not be checked, so doctor cannot say OK")
             } else {
@@ -157,6 +161,7 @@ struct DoctorCommand: AsyncParsableCommand {
         let redis = session.redis
         try await redis.send("PING")
         var report = Report(deployment: await DoctorDeployment.examine(session.deployment, redis: redis))
+        report.tls = await DoctorTLS.examine(session.deployment)
         report.version = report.deployment.version ?? "?"
         report.mode = report.deployment.mode ?? "?"
 

@@ -167,7 +167,7 @@ struct DoctorDeployment {
                     var answer = Sentinel(address: endpoint.description)
                     let configuration = RedisConfiguration(
                         endpoint: endpoint, connectTimeout: template.connectTimeout,
-                        commandTimeout: template.connectTimeout, poolSize: 1)
+                        commandTimeout: template.connectTimeout, poolSize: 1, tls: template.tls)
                     do {
                         let pool = try RedisConnectionPool(configuration: configuration, logger: toolLogger("doctor"))
                         defer { Task { await pool.close() } }

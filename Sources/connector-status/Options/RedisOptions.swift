@@ -16,7 +16,9 @@ struct RedisOptions: ParsableArguments {
             Redis URL, one of: redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N] \
             (one server); redis-cluster://[user[:password]@]host:port[,host:port…] (a Redis Cluster, \
             any nodes as seeds); redis-sentinel://[user[:password]@]host:port[,host:port…]/mastername[/db] \
-            (the master the sentinels name). Default: $REDIS_URL, else a private embedded redis-server.
+            (the master the sentinels name); rediss://, rediss-cluster://, rediss-sentinel:// for TLS \
+            (?cacert=PATH&cert=PATH&key=PATH&sni=NAME). Default: $REDIS_URL, else a private embedded \
+            redis-server.
             """,
             valueName: "url"))
     var redis: String?
