@@ -41,6 +41,11 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// with ``RedisClientError/Kind/overloaded`` (nothing is sent). Counted from the call, so a
     /// call takes at most `queueTimeout + commandTimeout` (plus connecting).
     public var queueTimeout: Duration
+    /// How long a graceful shutdown (a service's `run()` in a `ServiceGroup`, or
+    /// ``RedisConnectionPool/shutdownGracefully(within:)``) waits for calls already made before
+    /// it closes the connections; new calls are refused meanwhile. 10 s by default; `.zero`
+    /// closes at once.
+    public var drainTimeout: Duration = .seconds(10)
 
     /// Creates a configuration for `endpoint`.
     public init(
@@ -114,6 +119,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             throw RedisClientError(.invalidArgument, "maxQueuedCommands must be at least 1 (got \(maxQueuedCommands))")
         }
         if queueTimeout <= .zero { throw RedisClientError(.invalidArgument, "queueTimeout must be positive") }
+        if drainTimeout < .zero { throw RedisClientError(.invalidArgument, "drainTimeout must not be negative") }
         if database < 0 { throw RedisClientError(.invalidArgument, "database must be 0 or more (got \(database))") }
         if initialReconnectDelay > maxReconnectDelay {
             throw RedisClientError(.invalidArgument, "initialReconnectDelay must not exceed maxReconnectDelay")

@@ -11,6 +11,7 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
             case connectionRefused, hostNotFound, connectionClosed, timeout, protocolError,
                 authenticationFailed, invalidDatabase, invalidURL, poolClosed, ioError,
                 invalidArgument, unexpectedReply, clusterUnavailable, wrongRole, overloaded, transactionAborted
+            case shuttingDown
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -52,6 +53,10 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
         /// `EXEC` answered nil: a key `WATCH`ed on a leased connection changed, and none of the
         /// transaction's commands ran.
         public static let transactionAborted = Kind(.transactionAborted)
+        /// The client is shutting down gracefully (its service's `run()` saw a graceful
+        /// shutdown, or ``RedisConnectionPool/shutdownGracefully(within:)`` was called): calls
+        /// already made finish, new ones are refused with this kind and nothing is sent.
+        public static let shuttingDown = Kind(.shuttingDown)
 
         public var description: String { base.rawValue }
     }
