@@ -46,6 +46,7 @@ public struct LineCacheReclaimer: Service {
                         directory, line: nil, from: cursors[index], maxBatches: batchesPerRound)
                     cursors[index] = progress.cursor
                 } catch {
+                    if Task.isCancelled { return }
                     cache.logger.warning(
                         "line-cache reclaim round failed; retrying at the next interval",
                         metadata: ["directory": "\(directory)", "error": "\(error)"])
