@@ -60,6 +60,8 @@ else
     # loaded (TSan) process cannot starve them (all of them failed together once when they ran
     # beside every other suite under TSan). The misuse fuzzer runs 32 tasks flat out: alone too.
     timing="CancellationTests|OverloadTests|ConnectionInvariantTests|ConnectFailureTests|SubscriptionTests|AdversarialReviewTests"
+    # The service lifecycle suite counts the process's threads and drains under load: alone too.
+    timing+="|ServiceLifecycleTests"
     fuzz="MisuseFuzzTests"
     swift test --skip-build "${swift_flags[@]}" --skip "$heavy|$timing|$fuzz" || status=$?
     echo "== swift test --filter $heavy (run alone)"
@@ -80,6 +82,7 @@ else
     cluster_suites="ClusterTests|ClusterSafetyTests|StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
     cluster_suites+="|AllOrNothingWriteTests|VersionAndCleanTests|EventEdgeTests|LargestLineTests|ExactToolTests"
     cluster_suites+="|HostileRedisTests"
+    cluster_suites+="|ServiceLifecycleTests|TracingTests|LifecycleServiceTests"
     echo "== swift test --filter $cluster_suites (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
     REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$cluster_suites" ||
         status=$?

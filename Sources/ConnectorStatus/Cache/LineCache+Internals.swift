@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import Logging
 import RedisClient
+import Tracing
 
 /// The round trips behind ``LineCache``'s public API.
 extension LineCache {
@@ -133,10 +134,13 @@ extension LineCache {
     }
 
     /// The cross-instance half of get-or-compute: read; on a miss take the lease and compute,
-    /// or wait for the holder.
+    /// or wait for the holder. Sets `line_cache.outcome` on `span`: `hit`, `miss` (computed
+    /// under the lease), `stale` (the previous value while another instance computes),
+    /// `lease_timeout` (computed after waiting for the holder in vain), and
+    /// `line_cache.lease_waited` when it waited for another instance's lease.
     func loadOrCompute(
         key: String, directory: CacheDirectory, line: LineID, ttl: Duration?, staleWhileComputing: Bool,
-        compute: @Sendable () async throws -> [UInt8]
+        span: (any Span)? = nil, compute: @Sendable () async throws -> [UInt8]
     ) async throws -> [UInt8] {
         let token = UUID().uuidString
         let deadline = ContinuousClock.now + options.leaseWait
@@ -145,6 +149,7 @@ extension LineCache {
         let first = try await readEntryPlain(key: key, directory: directory, line: line)
         if first.state == .hit, let payload = first.payload {
             metrics.hits.increment()
+            span?.attributes["line_cache.outcome"] = "hit"
             return payload
         }
         while true {
@@ -154,15 +159,20 @@ extension LineCache {
             case .hit:
                 if let payload = read.payload {
                     metrics.hits.increment()
+                    span?.attributes["line_cache.outcome"] = "hit"
                     return payload
                 }
             case .wait:
                 if !waited {
                     metrics.leaseWaits.increment()
                     waited = true
+                    span?.attributes["line_cache.lease_waited"] = true
                 }
                 // Asked for: the previous value while another instance computes (no retry).
-                if staleWhileComputing, let stale = read.payload { return stale }
+                if staleWhileComputing, let stale = read.payload {
+                    span?.attributes["line_cache.outcome"] = "stale"
+                    return stale
+                }
                 if ContinuousClock.now < deadline {
                     try await Task.sleep(for: options.leasePollInterval)
                     continue
@@ -171,6 +181,7 @@ extension LineCache {
                 // overwrite a clean that comes meanwhile.
                 logger.info("line-cache lease wait timed out; computing", metadata: ["key": "\(key)"])
                 metrics.misses.increment()
+                span?.attributes["line_cache.outcome"] = "lease_timeout"
                 let bytes = try await compute()
                 try await store(
                     bytes, key: key, directory: directory, line: line, ttl: ttl, expectedGeneration: read.generation)
@@ -180,6 +191,7 @@ extension LineCache {
             }
             // A miss with the lease in hand (`lease`), or a corrupt entry: compute and store.
             metrics.misses.increment()
+            span?.attributes["line_cache.outcome"] = "miss"
             do {
                 let bytes = try await compute()
                 try await store(

@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import Logging
 import RedisClient
+import Tracing
 
 /// A per-line cache in Redis that every instance shares and can clear in one step
 /// (Bitrix `Main\Data\Cache` with `clean($line, $dir)` and `cleanDir($dir)`).
@@ -27,17 +28,25 @@ public struct LineCache: Sendable {
     public let redis: any RedisCommandClient
     public let keys: KeySpace
     public let options: LineCacheOptions
+    /// The tracer of this cache's spans (one per get-or-compute and clean, with the Redis
+    /// client's spans nested inside), or `nil` when tracing is off.
+    public let tracer: (any Tracer)?
     let coder: any CacheValueCoder
     let logger: Logger
     let metrics = LineCacheMetrics()
     private let flights = SingleFlight()
 
     /// Creates a cache over `redis`.
+    ///
+    /// - Parameter tracer: makes a span per get-or-compute (``value(key:in:line:ttl:staleWhileComputing:compute:)``,
+    ///   with `line_cache.outcome`) and per clean; `nil` uses the Redis client's tracer
+    ///   (``RedisCommandClient/tracer``), and none when that is off.
     public init(
         redis: any RedisCommandClient, keys: KeySpace = .standard, options: LineCacheOptions = LineCacheOptions(),
-        coder: any CacheValueCoder = JSONCacheCoder(), logger: Logger
+        coder: any CacheValueCoder = JSONCacheCoder(), logger: Logger, tracer: (any Tracer)? = nil
     ) {
         self.redis = redis
+        self.tracer = tracer ?? redis.tracer
         self.keys = keys
         self.options = options
         self.coder = coder
@@ -113,31 +122,40 @@ public struct LineCache: Sendable {
         key: String, in directory: CacheDirectory, line: LineID, ttl: Duration? = nil,
         staleWhileComputing: Bool = false, compute: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        let flightKey = keys.cacheEntry(directory: directory.name, line: line, key: key)
-        let cache = self
-        for _ in 0..<3 {
-            let (bytes, leader) = try await flights.run(flightKey) {
-                try await cache.loadOrCompute(
-                    key: key, directory: directory, line: line, ttl: ttl, staleWhileComputing: staleWhileComputing
-                ) { try cache.encode(try await compute()) }
+        try await DomainSpan.run(tracer, "LineCache.value", line: line, directory: directory) {
+            (span: (any Span)?) async throws -> Value in
+            let flightKey = keys.cacheEntry(directory: directory.name, line: line, key: key)
+            let cache = self
+            for _ in 0..<3 {
+                let (bytes, leader) = try await flights.run(flightKey) {
+                    try await cache.loadOrCompute(
+                        key: key, directory: directory, line: line, ttl: ttl, staleWhileComputing: staleWhileComputing,
+                        span: span
+                    ) { try cache.encode(try await compute()) }
+                }
+                // Another caller in this process was computing it: this one shared the result.
+                if !leader { span?.attributes["line_cache.outcome"] = "joined" }
+                if leader || staleWhileComputing {
+                    return try await decodeOrCompute(
+                        bytes, key: key, directory: directory, line: line, compute: compute)
+                }
+                // A caller that joined another's computation may have joined after a clean that the
+                // computation started before; only a value current *now* is safe to hand it. One read
+                // tells: a hit is current; otherwise take (or join) a new flight.
+                let read = try await readEntry(
+                    key: key, directory: directory, line: line, leaseToken: nil, wantStale: false)
+                if read.state == .hit, let payload = read.payload {
+                    return try await decodeOrCompute(
+                        payload, key: key, directory: directory, line: line, compute: compute)
+                }
             }
-            if leader || staleWhileComputing {
-                return try await decodeOrCompute(bytes, key: key, directory: directory, line: line, compute: compute)
-            }
-            // A caller that joined another's computation may have joined after a clean that the
-            // computation started before; only a value current *now* is safe to hand it. One read
-            // tells: a hit is current; otherwise take (or join) a new flight.
-            let read = try await readEntry(
-                key: key, directory: directory, line: line, leaseToken: nil, wantStale: false)
-            if read.state == .hit, let payload = read.payload {
-                return try await decodeOrCompute(payload, key: key, directory: directory, line: line, compute: compute)
-            }
+            // Cleaned under our feet three times in a row: compute once more, as leader.
+            let bytes = try await loadOrCompute(
+                key: key, directory: directory, line: line, ttl: ttl, staleWhileComputing: staleWhileComputing,
+                span: span
+            ) { try self.encode(try await compute()) }
+            return try await decodeOrCompute(bytes, key: key, directory: directory, line: line, compute: compute)
         }
-        // Cleaned under our feet three times in a row: compute once more, as leader.
-        let bytes = try await loadOrCompute(
-            key: key, directory: directory, line: line, ttl: ttl, staleWhileComputing: staleWhileComputing
-        ) { try self.encode(try await compute()) }
-        return try await decodeOrCompute(bytes, key: key, directory: directory, line: line, compute: compute)
     }
 
     /// Decodes `bytes` as `Value`; when they are another type (another caller cached a
@@ -180,11 +198,14 @@ public struct LineCache: Sendable {
     ///   but too few replicas confirmed it in time; ``ConnectorStatusError/redis(_:)``.
     @discardableResult
     public func clean(_ directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError) -> Int {
-        let (drainKey, waiting) = try await cleanLine(directory, line: line, moveIndex: options.freeOnClean)
-        metrics.cleans.increment()
-        logger.debug("line cache cleaned", metadata: ["directory": "\(directory)", "line": "\(line)"])
-        guard options.freeOnClean, waiting > 0 else { return 0 }
-        return try await drain(directory, line: line, drainKey: drainKey)
+        try await DomainSpan.run(tracer, "LineCache.clean", line: line, directory: directory) {
+            (span: (any Span)?) async throws(ConnectorStatusError) -> Int in
+            let (drainKey, waiting) = try await cleanLine(directory, line: line, moveIndex: options.freeOnClean)
+            metrics.cleans.increment()
+            logger.debug("line cache cleaned", metadata: ["directory": "\(directory)", "line": "\(line)"])
+            guard options.freeOnClean, waiting > 0 else { return 0 }
+            return try await drain(directory, line: line, drainKey: drainKey)
+        }
     }
 
     /// Cleans `directory` on every line (Bitrix `cleanDir`). Sends `SCAN MATCH` over the
@@ -201,55 +222,58 @@ public struct LineCache: Sendable {
     ///   could not be cleaned (after cleaning every other line); Redis failures.
     @discardableResult
     public func clean(_ directory: CacheDirectory) async throws(ConnectorStatusError) -> Int {
-        let pattern = keys.cacheGenerationScanPattern(directory: directory.name)
-        var cursor = "0"
-        var cleaned = 0
-        var badKeys: Set<String> = []
-        // A scan may return a key more than once (on a cluster it starts over when slots move):
-        // each line is cleaned, and counted, once per call.
-        var seen: Set<LineID> = []
-        repeat {
-            let (next, found) = try await scan(cursor: cursor, pattern: pattern, type: nil)
-            let lines = found.compactMap { key in keys.line(ofKey: key).map { (key, $0) } }
-                .filter { seen.insert($0.1).inserted }
-            if options.cleanDurability.replicas > 0 {
-                for (_, line) in lines {
-                    do {
-                        try await cleanLine(directory, line: line, moveIndex: false)
-                        cleaned += 1
-                    } catch .wrongType(let named, _) {
-                        badKeys.insert(named)
+        try await DomainSpan.run(tracer, "LineCache.cleanDirectory", directory: directory) {
+            (span: (any Span)?) async throws(ConnectorStatusError) -> Int in
+            let pattern = keys.cacheGenerationScanPattern(directory: directory.name)
+            var cursor = "0"
+            var cleaned = 0
+            var badKeys: Set<String> = []
+            // A scan may return a key more than once (on a cluster it starts over when slots move):
+            // each line is cleaned, and counted, once per call.
+            var seen: Set<LineID> = []
+            repeat {
+                let (next, found) = try await scan(cursor: cursor, pattern: pattern, type: nil)
+                let lines = found.compactMap { key in keys.line(ofKey: key).map { (key, $0) } }
+                    .filter { seen.insert($0.1).inserted }
+                if options.cleanDurability.replicas > 0 {
+                    for (_, line) in lines {
+                        do throws(ConnectorStatusError) {
+                            try await cleanLine(directory, line: line, moveIndex: false)
+                            cleaned += 1
+                        } catch .wrongType(let named, _) {
+                            badKeys.insert(named)
+                        }
+                    }
+                } else if !lines.isEmpty {
+                    let results = await redis.pipeline(
+                        lines.map {
+                            cleanCommand(
+                                directory, line: $0.1,
+                                drain: keys.cacheDrain(directory: directory.name, line: $0.1, token: "unused"),
+                                moveIndex: false)
+                        })
+                    for ((key, _), result) in zip(lines, results) {
+                        do {
+                            _ = try result.get()
+                            cleaned += 1
+                        } catch {
+                            let wrapped = ConnectorStatusError.wrap(error, key: key)
+                            guard case .wrongType(let named, _) = wrapped else { throw wrapped }
+                            badKeys.insert(named)
+                        }
                     }
                 }
-            } else if !lines.isEmpty {
-                let results = await redis.pipeline(
-                    lines.map {
-                        cleanCommand(
-                            directory, line: $0.1,
-                            drain: keys.cacheDrain(directory: directory.name, line: $0.1, token: "unused"),
-                            moveIndex: false)
-                    })
-                for ((key, _), result) in zip(lines, results) {
-                    do {
-                        _ = try result.get()
-                        cleaned += 1
-                    } catch {
-                        let wrapped = ConnectorStatusError.wrap(error, key: key)
-                        guard case .wrongType(let named, _) = wrapped else { throw wrapped }
-                        badKeys.insert(named)
-                    }
-                }
+                cursor = next
+            } while cursor != "0"
+            metrics.cleans.increment(by: cleaned)
+            if !badKeys.isEmpty {
+                logger.error(
+                    "line cache clean across lines skipped keys it could not clean",
+                    metadata: ["directory": "\(directory)", "cleaned": "\(cleaned)", "bad_keys": "\(badKeys)"])
+                throw .cleanIncomplete(cleaned: cleaned, badKeys: badKeys.sorted())
             }
-            cursor = next
-        } while cursor != "0"
-        metrics.cleans.increment(by: cleaned)
-        if !badKeys.isEmpty {
-            logger.error(
-                "line cache clean across lines skipped keys it could not clean",
-                metadata: ["directory": "\(directory)", "cleaned": "\(cleaned)", "bad_keys": "\(badKeys)"])
-            throw .cleanIncomplete(cleaned: cleaned, badKeys: badKeys.sorted())
+            return cleaned
         }
-        return cleaned
     }
 
     /// Frees the memory of entries written under older generations of `directory` (on `line`,

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import RedisClient
+import Tracing
 
 /// Connector status per (connector, line), shared by every instance through Redis.
 ///
@@ -30,6 +31,9 @@ public struct StatusStore: Sendable {
     public let connectorInfoDirectory: String
     /// Whether writes wait for replicas (`WAIT`); ``WriteDurability/asynchronous`` by default.
     public let durability: WriteDurability
+    /// The tracer of this store's spans (one per update, delete and readiness check, with the
+    /// Redis client's spans nested inside), or `nil` when tracing is off.
+    public let tracer: (any Tracer)?
     let logger: Logger
     let metrics: StatusMetrics
 
@@ -38,12 +42,15 @@ public struct StatusStore: Sendable {
     /// - Parameters:
     ///   - connectorInfoDirectory: the line-cache directory cleaned by status changes; Bitrix's
     ///     `CACHE_DIR_INFO_CONNECTORS_LINE` by default.
+    ///   - tracer: makes a span per update, delete and readiness check; `nil` uses the Redis
+    ///     client's tracer (``RedisCommandClient/tracer``), and none when that is off.
     public init(
         redis: any RedisCommandClient, keys: KeySpace = .standard, limits: StatusLimits = StatusLimits(),
         connectorInfoDirectory: String = "/imconnector/infoconnectorsline/",
-        durability: WriteDurability = .asynchronous, logger: Logger
+        durability: WriteDurability = .asynchronous, logger: Logger, tracer: (any Tracer)? = nil
     ) {
         self.redis = redis
+        self.tracer = tracer ?? redis.tracer
         self.durability = durability
         self.keys = keys
         self.limits = limits
@@ -72,13 +79,16 @@ public struct StatusStore: Sendable {
     /// Sends `EVALSHA status_ready` (one round trip; atomic against any concurrent update).
     /// - Throws: ``ConnectorStatusError/wrongType(key:message:)``, ``ConnectorStatusError/redis(_:)``.
     public func isReady(_ connector: ConnectorID, line: LineID) async throws(ConnectorStatusError) -> Bool {
-        let key = keys.status(connector, line: line)
-        metrics.readinessChecks.increment()
-        do {
-            let reply = try await redis.run(StatusScripts.ready, keys: [key])
-            return reply.int == 1
-        } catch {
-            throw ConnectorStatusError.wrap(error, key: key)
+        try await DomainSpan.run(tracer, "StatusStore.isReady", connector: connector, line: line) {
+            (span: (any Span)?) async throws(ConnectorStatusError) -> Bool in
+            let key = keys.status(connector, line: line)
+            metrics.readinessChecks.increment()
+            do {
+                let reply = try await redis.run(StatusScripts.ready, keys: [key])
+                return reply.int == 1
+            } catch {
+                throw ConnectorStatusError.wrap(error, key: key)
+            }
         }
     }
 
@@ -88,34 +98,38 @@ public struct StatusStore: Sendable {
     /// - Returns: readiness per pair; pairs never written are `false`.
     /// - Throws: the first error any line's script raised.
     public func readiness(of pairs: [StatusPair]) async throws(ConnectorStatusError) -> [StatusPair: Bool] {
-        guard !pairs.isEmpty else { return [:] }
-        var byLine: [LineID: [ConnectorID]] = [:]
-        for pair in pairs where !(byLine[pair.line]?.contains(pair.connector) ?? false) {
-            byLine[pair.line, default: []].append(pair.connector)
-        }
-        let lines = Array(byLine.keys)
-        let commands = lines.map { line in
-            StatusScripts.readyMany.command(keys: byLine[line]!.map { keys.status($0, line: line) })
-        }
-        metrics.readinessChecks.increment(by: pairs.count)
-        let results = await redis.pipeline(commands)
-        var answer: [StatusPair: Bool] = [:]
-        answer.reserveCapacity(pairs.count)
-        for (index, line) in lines.enumerated() {
-            let values: [RedisValue]
-            do {
-                guard let array = try results[index].get().array else {
-                    throw ConnectorStatusError.unexpectedReply("status_ready_many did not return an array")
+        try await DomainSpan.run(tracer, "StatusStore.readiness") {
+            (span: (any Span)?) async throws(ConnectorStatusError) -> [StatusPair: Bool] in
+            guard !pairs.isEmpty else { return [:] }
+            span?.attributes["connector_status.pairs"] = pairs.count
+            var byLine: [LineID: [ConnectorID]] = [:]
+            for pair in pairs where !(byLine[pair.line]?.contains(pair.connector) ?? false) {
+                byLine[pair.line, default: []].append(pair.connector)
+            }
+            let lines = Array(byLine.keys)
+            let commands = lines.map { line in
+                StatusScripts.readyMany.command(keys: byLine[line]!.map { keys.status($0, line: line) })
+            }
+            metrics.readinessChecks.increment(by: pairs.count)
+            let results = await redis.pipeline(commands)
+            var answer: [StatusPair: Bool] = [:]
+            answer.reserveCapacity(pairs.count)
+            for (index, line) in lines.enumerated() {
+                let values: [RedisValue]
+                do {
+                    guard let array = try results[index].get().array else {
+                        throw ConnectorStatusError.unexpectedReply("status_ready_many did not return an array")
+                    }
+                    values = array
+                } catch {
+                    throw ConnectorStatusError.wrap(error, key: keys.lineIndex(line))
                 }
-                values = array
-            } catch {
-                throw ConnectorStatusError.wrap(error, key: keys.lineIndex(line))
+                for (position, connector) in byLine[line]!.enumerated() {
+                    answer[StatusPair(connector: connector, line: line)] = values[position].int == 1
+                }
             }
-            for (position, connector) in byLine[line]!.enumerated() {
-                answer[StatusPair(connector: connector, line: line)] = values[position].int == 1
-            }
+            return answer
         }
-        return answer
     }
 
     /// The connectors whose pair on `line` is ready, sorted (Bitrix: the line's connectors with
@@ -153,47 +167,51 @@ public struct StatusStore: Sendable {
     public func update(
         _ connector: ConnectorID, line: LineID, _ change: StatusChange, ifVersion: Int64? = nil
     ) async throws(ConnectorStatusError) -> StatusUpdate {
-        if let data = change.data { try validate(data: data) }
-        if let ifVersion, ifVersion < 0 { throw .versionConflict(expected: ifVersion, actual: 0) }
-        let key = keys.status(connector, line: line)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let scriptKeys: [any RedisArgumentConvertible] = [
-            key, keys.lineIndex(line), keys.lineSequence(line),
-            keys.cacheGeneration(directory: connectorInfoDirectory, line: line), keys.readySet(line),
-            keys.versionFloors(line),
-        ]
-        var arguments: [any RedisArgumentConvertible] = [
-            connector.rawValue, line.rawValue, ifVersion.map { String($0) } ?? "", now, keys.eventChannel(line),
-        ]
-        arguments += change.scriptArguments.map { $0 as any RedisArgumentConvertible }
-        let reply: RedisValue
-        do {
-            reply = try await runWrite(StatusScripts.update, keys: scriptKeys, arguments: arguments)
-        } catch {
-            metrics.writeErrors.increment()
-            throw ConnectorStatusError.wrap(error, key: key)
+        try await DomainSpan.run(tracer, "StatusStore.update", connector: connector, line: line) {
+            (span: (any Span)?) async throws(ConnectorStatusError) -> StatusUpdate in
+            if let data = change.data { try validate(data: data) }
+            if let ifVersion, ifVersion < 0 { throw .versionConflict(expected: ifVersion, actual: 0) }
+            let key = keys.status(connector, line: line)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let scriptKeys: [any RedisArgumentConvertible] = [
+                key, keys.lineIndex(line), keys.lineSequence(line),
+                keys.cacheGeneration(directory: connectorInfoDirectory, line: line), keys.readySet(line),
+                keys.versionFloors(line),
+            ]
+            var arguments: [any RedisArgumentConvertible] = [
+                connector.rawValue, line.rawValue, ifVersion.map { String($0) } ?? "", now, keys.eventChannel(line),
+            ]
+            arguments += change.scriptArguments.map { $0 as any RedisArgumentConvertible }
+            let reply: RedisValue
+            do {
+                reply = try await runWrite(StatusScripts.update, keys: scriptKeys, arguments: arguments)
+            } catch {
+                metrics.writeErrors.increment()
+                throw ConnectorStatusError.wrap(error, key: key)
+            }
+            guard let parts = reply.array, parts.count == 5, let outcomeText = parts[0].string,
+                let version = parts[1].int, let sequence = parts[2].int, let hash = parts[4].array
+            else { throw .unexpectedReply("status_update returned \(reply)") }
+            if outcomeText == "conflict" {
+                metrics.conflicts.increment()
+                throw .versionConflict(expected: ifVersion ?? -1, actual: version)
+            }
+            guard let outcome = StatusUpdate.Outcome(rawValue: outcomeText),
+                let status = try StatusSnapshot(connector: connector, line: line, hash: hash)
+            else { throw .unexpectedReply("status_update returned \(reply)") }
+            let changed = (parts[3].string ?? "").split(separator: ",").map(String.init)
+            if outcome != .unchanged {
+                metrics.writes.increment()
+                logger.debug(
+                    "status \(outcome.rawValue)",
+                    metadata: [
+                        "connector": "\(connector)", "line": "\(line)", "version": "\(version)",
+                        "changed": "\(changed.joined(separator: ","))",
+                    ])
+            }
+            span?.attributes["connector_status.outcome"] = outcome.rawValue
+            return StatusUpdate(outcome: outcome, status: status, changedFields: changed, sequence: sequence)
         }
-        guard let parts = reply.array, parts.count == 5, let outcomeText = parts[0].string,
-            let version = parts[1].int, let sequence = parts[2].int, let hash = parts[4].array
-        else { throw .unexpectedReply("status_update returned \(reply)") }
-        if outcomeText == "conflict" {
-            metrics.conflicts.increment()
-            throw .versionConflict(expected: ifVersion ?? -1, actual: version)
-        }
-        guard let outcome = StatusUpdate.Outcome(rawValue: outcomeText),
-            let status = try StatusSnapshot(connector: connector, line: line, hash: hash)
-        else { throw .unexpectedReply("status_update returned \(reply)") }
-        let changed = (parts[3].string ?? "").split(separator: ",").map(String.init)
-        if outcome != .unchanged {
-            metrics.writes.increment()
-            logger.debug(
-                "status \(outcome.rawValue)",
-                metadata: [
-                    "connector": "\(connector)", "line": "\(line)", "version": "\(version)",
-                    "changed": "\(changed.joined(separator: ","))",
-                ])
-        }
-        return StatusUpdate(outcome: outcome, status: status, changedFields: changed, sequence: sequence)
     }
 
     /// Deletes the status of one pair (Bitrix `Status::delete`), publishes a delete event and
@@ -206,22 +224,25 @@ public struct StatusStore: Sendable {
     ///   ``ConnectorStatusError/notReplicated(acknowledged:required:)``.
     @discardableResult
     public func delete(_ connector: ConnectorID, line: LineID) async throws(ConnectorStatusError) -> Bool {
-        let key = keys.status(connector, line: line)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        do {
-            let reply = try await runWrite(
-                StatusScripts.delete,
-                keys: [
-                    key, keys.lineIndex(line), keys.lineSequence(line),
-                    keys.cacheGeneration(directory: connectorInfoDirectory, line: line), keys.readySet(line),
-                    keys.versionFloors(line),
-                ],
-                arguments: [connector.rawValue, line.rawValue, now, keys.eventChannel(line)])
-            let deleted = reply.array?.first?.int == 1
-            if deleted { metrics.deletes.increment() }
-            return deleted
-        } catch {
-            throw ConnectorStatusError.wrap(error, key: key)
+        try await DomainSpan.run(tracer, "StatusStore.delete", connector: connector, line: line) {
+            (span: (any Span)?) async throws(ConnectorStatusError) -> Bool in
+            let key = keys.status(connector, line: line)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            do {
+                let reply = try await runWrite(
+                    StatusScripts.delete,
+                    keys: [
+                        key, keys.lineIndex(line), keys.lineSequence(line),
+                        keys.cacheGeneration(directory: connectorInfoDirectory, line: line), keys.readySet(line),
+                        keys.versionFloors(line),
+                    ],
+                    arguments: [connector.rawValue, line.rawValue, now, keys.eventChannel(line)])
+                let deleted = reply.array?.first?.int == 1
+                if deleted { metrics.deletes.increment() }
+                return deleted
+            } catch {
+                throw ConnectorStatusError.wrap(error, key: key)
+            }
         }
     }
 

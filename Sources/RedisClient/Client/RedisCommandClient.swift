@@ -1,3 +1,6 @@
+import ServiceLifecycle
+import Tracing
+
 /// What the rest of the library needs from Redis, whatever its deployment: one server
 /// (``RedisConnectionPool``), a master behind Sentinel (also a ``RedisConnectionPool``, whose
 /// connections ask the sentinels where the master is), or a Redis Cluster
@@ -9,7 +12,11 @@
 /// Rules that make code portable to a cluster: every key a command or a script touches must
 /// share one hash slot (use a `{hash tag}`), and anything that must see every key uses
 /// ``scan(cursor:matching:count:type:)`` (which visits every master), never `KEYS`.
-public protocol RedisCommandClient: Sendable {
+///
+/// Every client is a `ServiceLifecycle.Service`: put it in a `ServiceGroup` and its `run()`
+/// drains and closes it on graceful shutdown (see ``RedisConnectionPool/run()``); without a
+/// group, call ``close()``.
+public protocol RedisCommandClient: Service, Sendable {
     /// Sends one command and returns its reply.
     ///
     /// On a cluster the command goes to the master that serves its key (see
@@ -95,6 +102,17 @@ public protocol RedisCommandClient: Sendable {
 
     /// Closes every connection; calls made afterwards fail with `poolClosed`.
     func close() async
+
+    /// Stops taking new calls (they fail with ``RedisClientError/Kind/shuttingDown``, nothing
+    /// sent), ends the subscriptions this client made, gives calls already made up to `timeout`
+    /// to finish, then closes as ``close()``. What the client's service `run()` does on graceful
+    /// shutdown.
+    func shutdownGracefully(within timeout: Duration) async
+
+    /// The tracer this client makes a span with per command, pipeline and transaction, or `nil`
+    /// when tracing is off. The domain types (`StatusStore`, `LineCache`) trace with it too
+    /// unless given their own.
+    var tracer: (any Tracer)? { get }
 }
 
 extension RedisCommandClient {

@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 
 extension RedisDeployment {
     /// Makes the client for this deployment: a ``RedisConnectionPool`` for one server, a
@@ -9,19 +10,23 @@ extension RedisDeployment {
     /// let redis = try RedisDeployment(url: "redis-cluster://127.0.0.1:7000").makeClient()
     /// ```
     ///
+    /// - Parameter tracer: spans per command (see ``RedisConnectionPool/init(configuration:logger:metricsLabel:tracer:)``);
+    ///   `nil` takes the bootstrapped tracer, and tracing is off when that is the no-op tracer.
     /// - Throws: ``RedisClientError`` of kind `invalidArgument` for impossible settings.
     public func makeClient(
-        logger: Logger = Logger(label: "redis-client"), metricsLabel: String = "default"
+        logger: Logger = Logger(label: "redis-client"), metricsLabel: String = "default", tracer: (any Tracer)? = nil
     ) throws(RedisClientError) -> any RedisCommandClient {
         switch self {
         case .standalone(let configuration):
-            return try RedisConnectionPool(configuration: configuration, logger: logger, metricsLabel: metricsLabel)
+            return try RedisConnectionPool(
+                configuration: configuration, logger: logger, metricsLabel: metricsLabel, tracer: tracer)
         case .cluster(let seeds, let template):
-            return try RedisClusterClient(seeds: seeds, template: template, logger: logger, metricsLabel: metricsLabel)
+            return try RedisClusterClient(
+                seeds: seeds, template: template, logger: logger, metricsLabel: metricsLabel, tracer: tracer)
         case .sentinel(let sentinels, let masterName, let template):
             return try RedisConnectionPool(
                 sentinels: sentinels, masterName: masterName, template: template, logger: logger,
-                metricsLabel: metricsLabel)
+                metricsLabel: metricsLabel, tracer: tracer)
         }
     }
 }

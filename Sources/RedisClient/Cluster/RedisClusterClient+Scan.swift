@@ -23,6 +23,8 @@ extension RedisClusterClient {
     public func scan(cursor: String, matching pattern: String, count: Int, type: String?) async throws -> (
         cursor: String, keys: [String]
     ) {
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
         var position: ClusterScanCursor
         if cursor == "0" {
             position = ClusterScanCursor(shape: try await clusterShape())

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Logging
+import Tracing
 
 /// A client for a Redis Cluster: routes each command to the master that serves its key's slot.
 ///
@@ -33,6 +34,16 @@ public final class RedisClusterClient: RedisCommandClient {
     private let movedCounter: Counter
     private let askCounter: Counter
     private let refreshCounter: Counter
+    /// Counts calls in flight; refuses new ones during a graceful shutdown and after close.
+    let lifecycle = ClientLifecycle(clientName: "the Redis cluster client")
+    /// Subscriptions made by this client, ended by its service's shutdown.
+    let subscriptions = SubscriptionRegistry()
+    /// Spans per command, or `nil` when tracing is off (one `nil` check per call). The nodes'
+    /// pools make none: one span covers a command with its redirections and retries.
+    let tracing: RedisTracing?
+
+    /// The tracer this client makes its spans with, or `nil` when tracing is off.
+    public var tracer: (any Tracer)? { tracing?.tracer }
 
     /// How many redirections or retries one command may take before its last error is thrown
     /// (with pauses growing from the third on: under 2 s in all).
@@ -70,11 +81,16 @@ public final class RedisClusterClient: RedisCommandClient {
     ///     the defaults of ``RedisConfiguration``.
     ///   - logger: where redirections, refreshes and failures are logged (never the password).
     ///   - metricsLabel: the `client` dimension of every metric.
+    ///   - tracer: makes a span per command, pipeline and transaction (with `server.address`
+    ///     and `server.port` of the node that answered last); `nil` takes the tracer bootstrapped
+    ///     in `InstrumentationSystem` when the client is made, and when that is the no-op tracer,
+    ///     tracing is off and costs nothing.
     /// - Throws: ``RedisClientError`` of kind `invalidArgument` for no seeds, a database other
     ///   than 0, or impossible settings.
     public init(
         seeds: [RedisEndpoint], template: RedisConfiguration? = nil,
-        logger: Logger = Logger(label: "redis-cluster"), metricsLabel: String = "default"
+        logger: Logger = Logger(label: "redis-cluster"), metricsLabel: String = "default",
+        tracer: (any Tracer)? = nil
     ) throws(RedisClientError) {
         guard !seeds.isEmpty else { throw RedisClientError(.invalidArgument, "a cluster needs at least one seed node") }
         let template = template ?? RedisConfiguration(endpoint: seeds[0])
@@ -90,6 +106,7 @@ public final class RedisClusterClient: RedisCommandClient {
         self.template = template
         self.logger = logger
         self.metricsLabel = metricsLabel
+        tracing = RedisTracing.resolve(tracer).map { RedisTracing(tracer: $0, endpoint: nil, database: 0) }
         metrics = ClientMetrics(label: metricsLabel)
         knownNodes = EndpointList(seeds)
         state = GuardedState(State())
@@ -118,7 +135,16 @@ public final class RedisClusterClient: RedisCommandClient {
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisValue {
         if let refusal = command.sharedConnectionRefusal() { throw refusal }
-        return try await routed(slot: command.routingSlot) { pool, asking in
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
+        guard let tracing else { return try await sendRouted(command) }
+        return try await tracing.trace(command) { span in try await sendRouted(command, span: span) }
+    }
+
+    /// ``send(_:)`` without the refusal check and admission (for calls admitted already); names
+    /// each node tried on `span`.
+    func sendRouted(_ command: RedisCommand, span: (any Span)? = nil) async throws -> RedisValue {
+        try await routed(slot: command.routingSlot, span: span) { pool, asking in
             try await Self.send(command, to: pool, asking: asking)
         }
     }
@@ -130,8 +156,17 @@ public final class RedisClusterClient: RedisCommandClient {
         reply: RedisValue, acknowledged: Int
     ) {
         if let refusal = command.sharedConnectionRefusal() { throw refusal }
-        return try await routed(slot: command.routingSlot) { pool, asking in
-            try await pool.sendDurably(command, replicas: replicas, timeout: timeout, asking: asking)
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
+        guard let tracing else {
+            return try await routed(slot: command.routingSlot, span: nil) { pool, asking in
+                try await pool.sendDurably(command, replicas: replicas, timeout: timeout, asking: asking)
+            }
+        }
+        return try await tracing.trace(command) { span in
+            try await routed(slot: command.routingSlot, span: span) { pool, asking in
+                try await pool.sendDurably(command, replicas: replicas, timeout: timeout, asking: asking)
+            }
         }
     }
 
@@ -139,13 +174,14 @@ public final class RedisClusterClient: RedisCommandClient {
     /// following `MOVED` and `ASK` (then `asking` is `true`: send `ASKING` first), retrying after
     /// `TRYAGAIN`/`CLUSTERDOWN` and after a refused connection, at most ``maxAttempts`` times.
     private func routed<Value: Sendable>(
-        slot: Int?, _ operation: (RedisConnectionPool, _ asking: Bool) async throws -> Value
+        slot: Int?, span: (any Span)?, _ operation: (RedisConnectionPool, _ asking: Bool) async throws -> Value
     ) async throws -> Value {
         var target = try await endpoint(forSlot: slot)
         var asking = false
         var attempt = 0
         while true {
             attempt += 1
+            if span != nil { RedisTracing.setServer(target, on: span) }
             let pool = try pool(for: target)
             do {
                 return try await operation(pool, asking)
@@ -205,6 +241,18 @@ public final class RedisClusterClient: RedisCommandClient {
                 return Array(repeating: .failure(refusal), count: commands.count)
             }
         }
+        do {
+            try lifecycle.enter()
+        } catch {
+            return Array(repeating: .failure(error), count: commands.count)
+        }
+        defer { lifecycle.leave() }
+        guard let tracing else { return await pipelineAdmitted(commands) }
+        return await tracing.traceBatch("PIPELINE", count: commands.count) { await pipelineAdmitted(commands) }
+    }
+
+    /// ``pipeline(_:)`` once admitted: split by node, sent in parallel, rerouted where needed.
+    private func pipelineAdmitted(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
         var groups: [RedisEndpoint: [Int]] = [:]
         var results = [Result<RedisValue, any Error>?](repeating: nil, count: commands.count)
         // (That script keys share one slot is asserted where the command is built: RedisScript.)
@@ -255,7 +303,7 @@ public final class RedisClusterClient: RedisCommandClient {
         for index in results.indices where Self.needsRerouting(results[index]) {
             let command = commands[index]
             do {
-                results[index] = .success(try await send(command))
+                results[index] = .success(try await sendRouted(command))
             } catch {
                 results[index] = .failure(error)
             }
@@ -287,8 +335,17 @@ public final class RedisClusterClient: RedisCommandClient {
                 slot = keySlot
             }
         }
-        return try await routed(slot: slot) { pool, asking in
-            try await pool.transaction(commands, asking: asking)
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
+        guard let tracing else {
+            return try await routed(slot: slot, span: nil) { pool, asking in
+                try await pool.transaction(commands, asking: asking)
+            }
+        }
+        return try await tracing.traceBatch("MULTI", count: commands.count) {
+            try await routed(slot: slot, span: nil) { pool, asking in
+                try await pool.transaction(commands, asking: asking)
+            }
         }
     }
 
@@ -301,6 +358,8 @@ public final class RedisClusterClient: RedisCommandClient {
     public func withConnection<Value: Sendable>(
         forKey key: String, _ body: (RedisLeasedConnection) async throws -> Value
     ) async throws -> Value {
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
         let master = try await endpoint(forSlot: HashSlot.slot(for: key))
         return try await pool(for: master).withConnection(body)
     }
@@ -322,6 +381,12 @@ public final class RedisClusterClient: RedisCommandClient {
     public func sendToEveryMaster(_ command: RedisCommand) async -> [(
         endpoint: RedisEndpoint, result: Result<RedisValue, any Error>
     )] {
+        do {
+            try lifecycle.enter()
+        } catch {
+            return [(seeds[0], .failure(error))]
+        }
+        defer { lifecycle.leave() }
         let masters: [RedisEndpoint]
         do {
             masters = try await currentTopology().masters
@@ -350,14 +415,18 @@ public final class RedisClusterClient: RedisCommandClient {
         channels: [String], patterns: [String] = [], bufferSize: Int = 10_000,
         healthCheckInterval: Duration = .seconds(5)
     ) -> RedisSubscription {
-        RedisSubscription(
+        let subscription = RedisSubscription(
             configuration: template, channels: channels, patterns: patterns, bufferSize: max(1, bufferSize),
             healthCheckInterval: healthCheckInterval, logger: logger, metrics: metrics,
             resolver: RotatingEndpoints(nodes: knownNodes))
+        subscriptions.add(subscription)
+        return subscription
     }
 
-    /// Closes every node's pool; later calls fail with `poolClosed`.
+    /// Closes every node's pool; later calls fail with `poolClosed`. Subscriptions keep running
+    /// (the client's service shutdown ends them, see ``run()``).
     public func close() async {
+        lifecycle.markClosed()
         let pools = state.withLock { state in
             state.isClosed = true
             return Array(state.pools.values)
@@ -431,7 +500,9 @@ public final class RedisClusterClient: RedisCommandClient {
             configuration.maxReconnectDelay = min(configuration.maxReconnectDelay, Self.maxNodeReconnectDelay)
             configuration.initialReconnectDelay = min(
                 configuration.initialReconnectDelay, configuration.maxReconnectDelay)
-            let pool = try RedisConnectionPool(configuration: configuration, logger: logger, metricsLabel: metricsLabel)
+            let pool = try RedisConnectionPool(
+                configuration: configuration, logger: logger, metricsLabel: metricsLabel, resolver: nil, watch: nil,
+                tracer: nil)
             state.pools[endpoint] = pool
             return pool
         }

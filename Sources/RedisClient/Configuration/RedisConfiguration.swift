@@ -44,6 +44,11 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     /// TLS for every connection (`rediss://`); `nil`: plain TCP or a unix socket. See
     /// ``RedisTLSOptions``.
     public var tls: RedisTLSOptions?
+    /// How long a graceful shutdown (a service's `run()` in a `ServiceGroup`, or
+    /// ``RedisConnectionPool/shutdownGracefully(within:)``) waits for calls already made before
+    /// it closes the connections; new calls are refused meanwhile. 10 s by default; `.zero`
+    /// closes at once.
+    public var drainTimeout: Duration = .seconds(10)
 
     /// Creates a configuration for `endpoint`.
     public init(
@@ -119,6 +124,7 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
             throw RedisClientError(.invalidArgument, "maxQueuedCommands must be at least 1 (got \(maxQueuedCommands))")
         }
         if queueTimeout <= .zero { throw RedisClientError(.invalidArgument, "queueTimeout must be positive") }
+        if drainTimeout < .zero { throw RedisClientError(.invalidArgument, "drainTimeout must not be negative") }
         if database < 0 { throw RedisClientError(.invalidArgument, "database must be 0 or more (got \(database))") }
         if initialReconnectDelay <= .zero {
             // Zero never grows (it is doubled): a subscription would retry in a busy loop.

@@ -12,6 +12,7 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
                 authenticationFailed, invalidDatabase, invalidURL, poolClosed, ioError,
                 invalidArgument, unexpectedReply, clusterUnavailable, wrongRole, overloaded, transactionAborted,
                 certificateVerificationFailed, tlsHandshakeFailed, tlsConfigurationInvalid
+            case shuttingDown
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -65,6 +66,10 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
         /// key is missing, unreadable, not PEM, encrypted, or the key does not match the
         /// certificate. Nothing was sent.
         public static let tlsConfigurationInvalid = Kind(.tlsConfigurationInvalid)
+        /// The client is shutting down gracefully (its service's `run()` saw a graceful
+        /// shutdown, or ``RedisConnectionPool/shutdownGracefully(within:)`` was called): calls
+        /// already made finish, new ones are refused with this kind and nothing is sent.
+        public static let shuttingDown = Kind(.shuttingDown)
 
         public var description: String { base.rawValue }
     }

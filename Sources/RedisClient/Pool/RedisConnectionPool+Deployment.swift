@@ -11,7 +11,14 @@ extension RedisConnectionPool {
             command.append("TYPE")
             command.append(type)
         }
-        let reply = try await send(command)
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
+        let reply: RedisValue
+        if let tracing {
+            reply = try await tracing.trace(command) { _ in try await sendChecked(command) }
+        } else {
+            reply = try await sendChecked(command)
+        }
         return try Self.parseScanReply(reply)
     }
 
@@ -20,7 +27,14 @@ extension RedisConnectionPool {
     public func sendDurably(_ command: RedisCommand, replicas: Int, timeout: Duration) async throws -> (
         reply: RedisValue, acknowledged: Int
     ) {
-        try await sendDurably(command, replicas: replicas, timeout: timeout, asking: false)
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
+        guard let tracing else {
+            return try await sendDurably(command, replicas: replicas, timeout: timeout, asking: false)
+        }
+        return try await tracing.trace(command) { _ in
+            try await sendDurably(command, replicas: replicas, timeout: timeout, asking: false)
+        }
     }
 
     /// The same, after `ASKING` when `asking` (a cluster slot being migrated).

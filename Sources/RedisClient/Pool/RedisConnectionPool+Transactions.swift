@@ -16,6 +16,14 @@ extension RedisConnectionPool {
     ///   (a wrong arity, an unknown command, a `MOVED` on a cluster: then none ran);
     ///   ``RedisClientError`` for connection failures, as ``send(_:)``.
     public func transaction(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, any Error>] {
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
+        guard let tracing else { return try await transactionAdmitted(commands) }
+        return try await tracing.traceBatch("MULTI", count: commands.count) { try await transactionAdmitted(commands) }
+    }
+
+    /// ``transaction(_:)`` without admission (for calls admitted already).
+    func transactionAdmitted(_ commands: [RedisCommand]) async throws -> [Result<RedisValue, any Error>] {
         for command in commands {
             if let refusal = command.sharedConnectionRefusal() { throw refusal }
         }
@@ -26,7 +34,7 @@ extension RedisConnectionPool {
     /// The same after `ASKING` (a cluster slot being imported): `ASKING` right before `MULTI`;
     /// Redis keeps the asking flag for the whole transaction.
     func transaction(_ commands: [RedisCommand], asking: Bool) async throws -> [Result<RedisValue, any Error>] {
-        guard asking else { return try await transaction(commands) }
+        guard asking else { return try await transactionAdmitted(commands) }
         let wire = try RedisTransaction.wireCommands(commands, asking: true)
         return try RedisTransaction.results(await sendBatch(wire), commands: commands)
     }
@@ -54,7 +62,8 @@ extension RedisConnectionPool {
     ///
     /// - Throws: what `body` throws; `CancellationError` when cancelled while waiting for a
     ///   connection; ``RedisClientError`` of kind `poolClosed` after ``close()``, of kind
-    ///   `invalidArgument` when nested in a lease of the same pool.
+    ///   `invalidArgument` when nested in a lease of the same pool, `shuttingDown` once a graceful
+    ///   shutdown began (a lease already lent runs to its end).
     public func withConnection<Value: Sendable>(
         _ body: (RedisLeasedConnection) async throws -> Value
     ) async throws -> Value {
@@ -66,6 +75,8 @@ extension RedisConnectionPool {
                 "withConnection inside withConnection on the same pool would wait for its own lease; "
                     + "use the leased connection you hold, or send(_:)")
         }
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
         let connection = try await leases.acquire()
         let lease = RedisLeasedConnection(connection: connection)
         let result: Result<Value, any Error>

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Logging
 import Synchronization
+import Tracing
 
 /// A pool of Redis connections, safe to share across every task and thread of a process.
 ///
@@ -40,6 +41,12 @@ public final class RedisConnectionPool: RedisCommandClient {
     private let roundRobin = Atomic<Int>(0)
     /// Connections lent by ``withConnection(_:)``, apart from the shared ones.
     let leases: ConnectionLeases
+    /// Counts calls in flight; refuses new ones during a graceful shutdown and after close.
+    let lifecycle = ClientLifecycle(clientName: "the Redis connection pool")
+    /// Subscriptions made by this pool, ended by its service's shutdown.
+    let subscriptions = SubscriptionRegistry()
+    /// Spans per command, or `nil` when tracing is off (one `nil` check per call).
+    let tracing: RedisTracing?
 
     /// Creates the pool's connections (they connect on first use).
     ///
@@ -47,21 +54,28 @@ public final class RedisConnectionPool: RedisCommandClient {
     ///   - configuration: where Redis is and how the pool behaves.
     ///   - logger: where connects, reconnects and failures are logged (never the password).
     ///   - metricsLabel: the `client` dimension of every metric, to tell pools apart.
+    ///   - tracer: makes a span per command, pipeline and transaction (see ``tracer``); `nil`
+    ///     takes the tracer bootstrapped in `InstrumentationSystem` when the pool is made, and
+    ///     when that is the no-op tracer, tracing is off and costs nothing.
     /// - Throws: ``RedisClientError`` of kind `invalidArgument` for impossible settings.
     public convenience init(
         configuration: RedisConfiguration,
         logger: Logger = Logger(label: "redis-client"),
-        metricsLabel: String = "default"
+        metricsLabel: String = "default",
+        tracer: (any Tracer)? = nil
     ) throws(RedisClientError) {
         try self.init(
-            configuration: configuration, logger: logger, metricsLabel: metricsLabel, resolver: nil, watch: nil)
+            configuration: configuration, logger: logger, metricsLabel: metricsLabel, resolver: nil, watch: nil,
+            tracer: RedisTracing.resolve(tracer))
     }
 
     /// Creates a pool whose connections ask `resolver` which server to connect to; with `watch`,
-    /// they also reconnect whenever Sentinel announces a new master.
+    /// they also reconnect whenever Sentinel announces a new master. `tracer` is used as it is
+    /// (`nil`: no spans).
     init(
         configuration: RedisConfiguration, logger: Logger, metricsLabel: String,
-        resolver: (any EndpointResolver)?, watch: (sentinels: [RedisEndpoint], masterName: String)?
+        resolver: (any EndpointResolver)?, watch: (sentinels: [RedisEndpoint], masterName: String)?,
+        tracer: (any Tracer)?
     ) throws(RedisClientError) {
         try configuration.validate()
         if configuration.tls?.insecure == true {
@@ -70,6 +84,10 @@ public final class RedisConnectionPool: RedisCommandClient {
                 metadata: ["redis.endpoint": "\(configuration.endpoint)"])
         }
         self.configuration = configuration
+        tracing = tracer.map {
+            RedisTracing(
+                tracer: $0, endpoint: resolver == nil ? configuration.endpoint : nil, database: configuration.database)
+        }
         self.logger = logger
         self.resolver = resolver
         let metrics = ClientMetrics(label: metricsLabel)
@@ -109,10 +127,21 @@ public final class RedisConnectionPool: RedisCommandClient {
     ///   is kept); ``RedisClientError`` when the command could not be sent or its reply did not
     ///   come (refused, closed, timeout, pool closed), of kind `invalidArgument` for a refused
     ///   command and `overloaded` when the connection's queue is full or the command waited
-    ///   longer than the queue timeout. With `connectionClosed`, `timeout` or `ioError` the
-    ///   command may or may not have run: it is never retried.
+    ///   longer than the queue timeout, `shuttingDown` once a graceful shutdown began and
+    ///   `poolClosed` after ``close()`` (nothing sent). With `connectionClosed`, `timeout` or
+    ///   `ioError` the command may or may not have run: it is never retried.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisValue {
+        if let refusal = command.sharedConnectionRefusal() { throw refusal }
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
+        guard let tracing else { return try await sendUnchecked(command) }
+        return try await tracing.trace(command) { _ in try await sendUnchecked(command) }
+    }
+
+    /// ``send(_:)`` without admission (for calls admitted already): the refusal check, then the
+    /// command.
+    func sendChecked(_ command: RedisCommand) async throws -> RedisValue {
         if let refusal = command.sharedConnectionRefusal() { throw refusal }
         return try await sendUnchecked(command)
     }
@@ -154,6 +183,18 @@ public final class RedisConnectionPool: RedisCommandClient {
         if let refusal = Self.pipelineRefusal(commands) {
             return Array(repeating: .failure(refusal), count: commands.count)
         }
+        do {
+            try lifecycle.enter()
+        } catch {
+            return Array(repeating: .failure(error), count: commands.count)
+        }
+        defer { lifecycle.leave() }
+        guard let tracing else { return await pipelineAdmitted(commands) }
+        return await tracing.traceBatch("PIPELINE", count: commands.count) { await pipelineAdmitted(commands) }
+    }
+
+    /// ``pipeline(_:)`` once admitted: the batch, then `NOSCRIPT` healing.
+    private func pipelineAdmitted(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
         var results = await sendBatch(commands)
         // Heal NOSCRIPT: load each missing script once, then re-run just those commands.
         let missing = results.indices.filter { index in
@@ -186,14 +227,18 @@ public final class RedisConnectionPool: RedisCommandClient {
     public func run(
         _ script: RedisScript, keys: [any RedisArgumentConvertible] = [], arguments: [any RedisArgumentConvertible] = []
     ) async throws -> RedisValue {
-        try await sendHealingScript(script.command(keys: keys, arguments: arguments))
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
+        let command = script.command(keys: keys, arguments: arguments)
+        guard let tracing else { return try await sendHealingScript(command) }
+        return try await tracing.trace(command) { _ in try await sendHealingScript(command) }
     }
 
     /// Sends `command`; when it runs a script the server does not know (`NOSCRIPT`), loads the
     /// script and runs the command again on one connection.
     func sendHealingScript(_ command: RedisCommand) async throws -> RedisValue {
         do {
-            return try await send(command)
+            return try await sendChecked(command)
         } catch let error as RedisServerError where error.isNoScript && command.script != nil {
             return try await sendContiguously(before: [], command, after: [])[0].get()
         }
@@ -219,8 +264,12 @@ public final class RedisConnectionPool: RedisCommandClient {
     }
 
     /// Closes every connection: queued commands fail with `poolClosed`, commands already written
-    /// get their replies, and the I/O threads exit before this returns.
+    /// get their replies, and the I/O threads exit before this returns. Calls made afterwards
+    /// fail with `poolClosed` at once. Subscriptions made by ``subscribe(channels:patterns:bufferSize:healthCheckInterval:)``
+    /// keep running (each has its own connection; close them, or let the pool's service
+    /// shutdown end them, see ``run()``).
     public func close() async {
+        lifecycle.markClosed()
         sentinelWatch?.stop()
         for connection in connections { await connection.close() }
         await leases.close()
@@ -228,6 +277,9 @@ public final class RedisConnectionPool: RedisCommandClient {
 
     /// The number of connections.
     public var size: Int { connections.count }
+
+    /// The tracer this pool makes its spans with, or `nil` when tracing is off.
+    public var tracer: (any Tracer)? { tracing?.tracer }
 
     // MARK: - Internals
 

@@ -56,13 +56,17 @@ extension RedisConnectionPool {
     ///     counted in a ``RedisSubscriptionEvent/messagesDropped(count:)`` event.
     ///   - healthCheckInterval: how long the connection may stay silent before a `PING`.
     /// - Returns: the subscription; iterate it to receive events. Connection problems never end
-    ///   it: they appear as ``RedisSubscriptionEvent/disconnected(_:)`` events.
+    ///   it: they appear as ``RedisSubscriptionEvent/disconnected(_:)`` events. The pool's
+    ///   service shutdown (see ``run()``) ends it; made during or after that shutdown, it is
+    ///   finished at once.
     public func subscribe(
         channels: [String], patterns: [String] = [], bufferSize: Int = 10_000,
         healthCheckInterval: Duration = .seconds(5)
     ) -> RedisSubscription {
-        RedisSubscription(
+        let subscription = RedisSubscription(
             configuration: configuration, channels: channels, patterns: patterns, bufferSize: max(1, bufferSize),
             healthCheckInterval: healthCheckInterval, logger: logger, metrics: metrics, resolver: self.resolver)
+        subscriptions.add(subscription)
+        return subscription
     }
 }

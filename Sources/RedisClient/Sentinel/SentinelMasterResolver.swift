@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 
 /// Finds the current master through Sentinel at every (re)connect of a pool's connections.
 ///
@@ -68,11 +69,14 @@ extension RedisConnectionPool {
     /// - Parameters:
     ///   - template: settings of the master connections (credentials, database, timeouts, pool
     ///     size); its endpoint is ignored.
+    ///   - tracer: as for ``init(configuration:logger:metricsLabel:tracer:)``; spans carry no
+    ///     `server.address` (the master changes with failovers).
     /// - Throws: ``RedisClientError`` of kind `invalidArgument` for no sentinels, an empty name
     ///   or impossible settings. Nothing is contacted until the first command.
     public convenience init(
         sentinels: [RedisEndpoint], masterName: String, template: RedisConfiguration,
-        logger: Logger = Logger(label: "redis-client"), metricsLabel: String = "default"
+        logger: Logger = Logger(label: "redis-client"), metricsLabel: String = "default",
+        tracer: (any Tracer)? = nil
     ) throws(RedisClientError) {
         guard !sentinels.isEmpty else {
             throw RedisClientError(.invalidArgument, "Sentinel needs at least one sentinel")
@@ -83,6 +87,6 @@ extension RedisConnectionPool {
         try self.init(
             configuration: configuration, logger: logger, metricsLabel: metricsLabel,
             resolver: SentinelMasterResolver(sentinels: sentinels, masterName: masterName, logger: logger),
-            watch: (sentinels, masterName))
+            watch: (sentinels, masterName), tracer: RedisTracing.resolve(tracer))
     }
 }
