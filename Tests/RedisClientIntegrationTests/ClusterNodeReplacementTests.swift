@@ -57,12 +57,36 @@ extension ClusterFailoverTests {
         let key = ClusterTests.key(on: old, in: topology, prefix: prefix)
         // The kill test may have run just before: wait until the cluster serves again.
         try await eventually("the cluster accepts writes") { (try? await cluster.send("SET", key, "before")) != nil }
-        // TAKEOVER: no vote needed (the kill test may have left a failed master behind).
+        // Every live node must know the spare node before it claims the slots: a node that has
+        // not heard of it yet keeps serving the old owner's map until gossip reaches it (CI saw
+        // the client's map still naming the old master 30 s after the takeover).
+        let spareID = try await admin.send("CLUSTER", "MYID").string ?? ""
+        var others: [ClusterNode] = []
+        for endpoint in topology.nodes where endpoint != spare {
+            if let node = try? await ClusterNode.connect(endpoint) { others.append(node) }
+        }
+        try await eventually("every live node knows the spare node") {
+            for node in others {
+                let nodes = (try? await node.pool.send("CLUSTER", "NODES").string) ?? ""
+                if !nodes.contains(spareID) { return false }
+            }
+            return true
+        }
+        // TAKEOVER: no vote needed (the kill test may have left a failed master behind). Sent
+        // again if the first claim has not spread within 10 s.
+        let slot = HashSlot.slot(for: key)
+        var claimedAt = ContinuousClock.now
         try await admin.send("CLUSTER", "FAILOVER", "TAKEOVER")
         try await eventually("the spare node serves the old master's slots") {
             let map = try? await cluster.refreshTopology()
-            return map?.master(forSlot: HashSlot.slot(for: key)) == spare
+            if map?.master(forSlot: slot) == spare { return true }
+            if ContinuousClock.now - claimedAt > .seconds(10) {
+                claimedAt = ContinuousClock.now
+                _ = try? await admin.send("CLUSTER", "FAILOVER", "TAKEOVER")
+            }
+            return false
         }
+        for node in others { await node.pool.close() }
         // The client writes through the new node and holds no pool for the demoted one.
         try await eventually("the new master answers") { (try? await cluster.send("GET", key)) == .bulk("before") }
         try await cluster.send("SET", key, "after")
