@@ -1,3 +1,5 @@
+import CHiredis
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
