@@ -84,7 +84,14 @@ else
     cluster_suites+="|HostileRedisTests"
     cluster_suites+="|ServiceLifecycleTests|TracingTests|LifecycleServiceTests"
     echo "== swift test --filter $cluster_suites (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
-    REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$cluster_suites" ||
+    # The slot storm (one slot migrated round the masters for 6 s) runs alone after them: beside
+    # the others it made their SCAN-based counts see keys twice.
+    storm="aPipelineKeepsTheOrderOfOneKeyWhileItsSlotMoves"
+    REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$cluster_suites" \
+        --skip "$storm" ||
+        status=$?
+    echo "== swift test --filter $storm (run alone, REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
+    REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$storm" ||
         status=$?
     echo "== swift test --filter LoadTestCLITests (run alone, REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
     REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter LoadTestCLITests ||

@@ -233,8 +233,8 @@ struct CacheCommand: AsyncParsableCommand {
             abstract: "Count cache keys per directory: lines (generation keys), entries and leases.",
             discussion: """
                 SCANs the cache keys of every line of the namespace (COUNT 1000, on every master \
-                of a cluster; never KEYS). Entries include those of older generations not yet reclaimed \
-                or expired.
+                of a cluster; never KEYS), counting each key once (it holds their names while it \
+                counts). Entries include those of older generations not yet reclaimed or expired.
 
                 Example:
                   connector-status cache stats
@@ -256,11 +256,14 @@ struct CacheCommand: AsyncParsableCommand {
                 var counts: [String: Counts] = [:]
                 var scanned = 0
                 var cursor = "0"
+                // A cluster SCAN starts over when slots move meanwhile and returns keys again:
+                // count each key once.
+                var seen = Set<String>()
                 repeat {
                     // Through the client: on a cluster the cursor walks every master.
                     let (next, found) = try await session.redis.scan(
                         cursor: cursor, matching: pattern, count: 1000, type: nil)
-                    for key in found {
+                    for key in found where seen.insert(key).inserted {
                         guard let name = session.keys.cacheKey(parsing: key) else { continue }
                         scanned += 1
                         switch name.kind {
