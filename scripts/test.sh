@@ -28,6 +28,9 @@ swift_flags=(-Xswiftc -warnings-as-errors)
 state_name="redis-test-server.env"
 if [[ -n "${SANITIZE:-}" ]]; then
     swift_flags+=("--sanitize=$SANITIZE" --scratch-path "$repo_root/.build-tsan")
+    # Reports the uninstrumented Swift runtime causes (see the file); tests' child processes
+    # inherit this.
+    export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$repo_root/scripts/tsan.supp"
     state_name="redis-test-server-$SANITIZE.env"
 fi
 export REDIS_TEST_STATE="${REDIS_TEST_STATE:-$repo_root/.build/$state_name}"
@@ -82,17 +85,20 @@ else
     cluster_suites="ClusterTests|ClusterSafetyTests|StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
     cluster_suites+="|AllOrNothingWriteTests|VersionAndCleanTests|EventEdgeTests|LargestLineTests|ExactToolTests"
     cluster_suites+="|HostileRedisTests"
-    cluster_suites+="|ServiceLifecycleTests|TracingTests|LifecycleServiceTests"
+    cluster_suites+="|TracingTests|LifecycleServiceTests"
     echo "== swift test --filter $cluster_suites (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
     # The slot storm (one slot migrated round the masters for 6 s) runs alone after them: beside
-    # the others it made their SCAN-based counts see keys twice.
+    # the others it made their SCAN-based counts see keys twice. So does the lifecycle suite,
+    # which counts the process's I/O threads (another suite's pools look leaked).
     storm="aPipelineKeepsTheOrderOfOneKeyWhileItsSlotMoves"
     REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$cluster_suites" \
         --skip "$storm" ||
         status=$?
-    echo "== swift test --filter $storm (run alone, REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
-    REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$storm" ||
-        status=$?
+    for alone in "$storm" ServiceLifecycleTests; do
+        echo "== swift test --filter $alone (run alone, REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
+        REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter "$alone" ||
+            status=$?
+    done
     echo "== swift test --filter LoadTestCLITests (run alone, REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
     REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" --filter LoadTestCLITests ||
         status=$?
