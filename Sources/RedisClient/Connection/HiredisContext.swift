@@ -119,6 +119,10 @@ final class HiredisContext {
     /// Set when hiredis could not queue a command; ``flush(deadline:)`` then throws before it
     /// writes anything.
     private var appendFailure: RedisClientError?
+    /// The longest a wait in ``readReply(deadline:whileWaiting:)`` blocks before it runs its
+    /// `whileWaiting` (set by the connection: short while callers wait without a cancellation
+    /// handler, longer after).
+    var waitSliceMilliseconds: Int32 = 50
 
     /// Queues one command in hiredis's output buffer (argv form: any bytes, NUL included).
     ///
@@ -191,8 +195,9 @@ final class HiredisContext {
     /// - Returns: the reply; a server error reply is returned as ``RedisValue/error(_:)``.
     /// - Throws: ``RedisClientError`` (`timeout`, `connectionClosed`, `protocolError`,
     ///   `ioError`); the context is dead afterwards.
-    /// With `whileWaiting`, the wait is cut in slices of at most 50 ms and `whileWaiting` runs
-    /// between them (the connection expires queued requests there).
+    /// With `whileWaiting`, the wait is cut in slices of at most ``waitSliceMilliseconds`` and
+    /// `whileWaiting` runs between them (the connection expires queued requests and parks
+    /// waiting callers there).
     func readReply(
         deadline: ContinuousClock.Instant, whileWaiting: (() -> Void)? = nil
     ) throws(RedisClientError) -> RedisValue {
@@ -200,7 +205,7 @@ final class HiredisContext {
         if let tls { return try readReply(over: tls, deadline: deadline, whileWaiting: whileWaiting) }
         while true {
             var timeout = (deadline - .now).pollMilliseconds
-            if whileWaiting != nil { timeout = min(timeout, 50) }
+            if whileWaiting != nil { timeout = min(timeout, waitSliceMilliseconds) }
             let ready = chiredis_poll(context, chiredis_pollin(), timeout)
             if ready == 0 {
                 guard let whileWaiting, ContinuousClock.now < deadline else {
@@ -223,7 +228,7 @@ final class HiredisContext {
         while true {
             if !tls.hasBufferedPlaintext {
                 var timeout = (deadline - .now).pollMilliseconds
-                if whileWaiting != nil { timeout = min(timeout, 50) }
+                if whileWaiting != nil { timeout = min(timeout, waitSliceMilliseconds) }
                 let ready = tls.waitForSocket(timeoutMilliseconds: timeout)
                 if ready == 0 {
                     guard let whileWaiting, ContinuousClock.now < deadline else {

@@ -13,8 +13,11 @@ import Synchronization
 ///
 /// Promises kept under misuse and load:
 /// - a caller cancelled before its command is written is removed from the queue and fails with
-///   `CancellationError` at once; one cancelled after the write fails at once too, and its reply
-///   is read and dropped when it comes, never handed to another caller;
+///   `CancellationError`; one cancelled after the write fails too, and its reply is read and
+///   dropped when it comes, never handed to another caller. "At once" means within a few
+///   milliseconds: a call waits its first milliseconds without a cancellation handler (they cost
+///   the runtime more than the rest of a pooled call), and is armed with one when it waits longer
+///   or the connection does something slow (see ``PendingWork``);
 /// - the queue holds at most `maxQueuedCommands` commands: more fail at once with
 ///   ``RedisClientError/Kind/overloaded``, and so does a command that waited longer than
 ///   `queueTimeout` without being written;
@@ -26,8 +29,9 @@ import Synchronization
 /// need no thread switch at all — the same cost as a plain blocking client.
 ///
 /// Threading: the hiredis context, the backoff state and `connectedOnce` belong to the I/O
-/// thread alone. `queue`, `queuedCommands`, `jobs`, `isClosed`, `threadIsIdle` and
-/// `threadExited` are guarded by `lock`.
+/// thread alone, and so are `inFlight`, `passStartedAt` and `passParked`. `queue`,
+/// `queuedCommands`, `jobs`, `isClosed`, `threadIsIdle`, `threadExited` and `armArrivals` are
+/// guarded by `lock`.
 final class RedisConnection: @unchecked Sendable {
     let configuration: RedisConfiguration
     let index: Int
@@ -47,6 +51,10 @@ final class RedisConnection: @unchecked Sendable {
     private var isClosed = false
     private var threadIsIdle = false
     private var threadExited = false
+    /// Set while the I/O thread is slow (a pass that outlasted ``armDelay``, a connect, a
+    /// backoff): new requests are parked as they arrive, so their callers wait with a
+    /// cancellation handler from the start.
+    private var armArrivals = false
 
     /// Requests queued or in flight, read without the lock for load balancing.
     let load = Atomic<Int>(0)
@@ -60,10 +68,24 @@ final class RedisConnection: @unchecked Sendable {
     /// monotonic clock, whose resolution is the kernel tick: 1–10 ms).
     private let queueTimeoutNanoseconds: UInt64
 
+    /// How long a request waits for its reply before its caller is armed with a cancellation
+    /// handler (see ``PendingWork``).
+    static let armDelay: Duration = .milliseconds(2)
+    /// How long a wait for a reply blocks before the I/O thread looks round (expires queued
+    /// requests, parks waiting callers): short until the pass is parked, then longer.
+    private static let sliceBeforeParking: Int32 = 1
+    private static let sliceAfterParking: Int32 = 50
+
     // I/O thread only.
     private var context: HiredisContext?
-    /// `expireQueued`, made once (a closure made per pass would be allocated per pass).
-    private lazy var expireWhileWaiting: () -> Void = { [unowned self] in expireQueued() }
+    /// `waitTick`, made once (a closure made per pass would be allocated per pass).
+    private lazy var tickWhileWaiting: () -> Void = { [unowned self] in waitTick() }
+    /// The requests of the pass being written or read.
+    private var inFlight: [PendingWork] = []
+    /// When the current pass wrote its commands.
+    private var passStartedAt = ContinuousClock.now
+    /// Whether the callers of the current pass were parked already.
+    private var passParked = false
     /// Set when a reply said the server is no longer the right one (see `EndpointResolver`).
     private var staleAfterThisPass = false
     /// The server connected to last (differs from `configuration.endpoint` behind Sentinel).
@@ -93,9 +115,9 @@ final class RedisConnection: @unchecked Sendable {
         }
     }
 
-    /// Queues `work` (whose continuation is set); the I/O thread completes it. Fails it at once
-    /// when the connection is closed, when the queue is full (`overloaded`), or when its caller
-    /// was cancelled before it got here.
+    /// Queues `work` (whose fast continuation is set); the I/O thread completes it. Fails it at
+    /// once when the connection is closed or the queue is full (`overloaded`). While the
+    /// connection is slow (``armArrivals``) the request is parked as it arrives.
     func submit(_ work: PendingWork) {
         let count = work.commandCount
         // Read before taking the lock (callers contend for it), on the coarse clock: a fine
@@ -103,9 +125,8 @@ final class RedisConnection: @unchecked Sendable {
         let now = chiredis_coarse_monotonic_ns()
         lock.lock()
         let refusal: (any Error)?
-        if work.state.load(ordering: .relaxed) == PendingWork.State.cancelRequested {
-            refusal = CancellationError()
-        } else if isClosed {
+        var parkNow = false
+        if isClosed {
             refusal = RedisClientError(.poolClosed, "the Redis connection pool is closed")
         } else if queuedCommands > 0 && queuedCommands + count > configuration.maxQueuedCommands {
             refusal = RedisClientError(
@@ -116,6 +137,12 @@ final class RedisConnection: @unchecked Sendable {
             refusal = nil
             work.enqueuedAt = now
             work.state.store(PendingWork.State.queued, ordering: .releasing)
+            if armArrivals {
+                // Parked before anyone else can see it, so nobody delivers to the fast
+                // continuation that `park` resumes below.
+                work.waiter.store(PendingWork.Waiter.parked, ordering: .releasing)
+                parkNow = true
+            }
             queue.append(work)
             queuedCommands += count
         }
@@ -124,32 +151,30 @@ final class RedisConnection: @unchecked Sendable {
         if let refusal {
             work.state.store(PendingWork.State.finished, ordering: .releasing)
             if let error = refusal as? RedisClientError { metrics.recordError(error) }
-            work.resume(throwing: refusal)
+            work.deliver(.failure(refusal))
             return
         }
         load.add(1, ordering: .relaxed)
         activity.add(1, ordering: .releasing)
         if wake { lock.signal() }
+        if parkNow { work.resumeParked() }
     }
 
-    /// The caller of `work` was cancelled: a queued request leaves the queue and fails with
-    /// `CancellationError` now; a written one fails now too and its reply will be dropped.
+    /// The caller of `work` was cancelled (its request was parked, so it waits with a handler):
+    /// a queued request leaves the queue and fails with `CancellationError` now; a written one
+    /// fails now too and its reply will be dropped.
     func cancel(_ work: PendingWork) {
         lock.lock()
         switch work.state.load(ordering: .acquiring) {
-        case PendingWork.State.new:
-            // Not submitted yet: `submit` will see this and refuse it.
-            work.state.store(PendingWork.State.cancelRequested, ordering: .releasing)
-            lock.unlock()
         case PendingWork.State.queued:
             work.state.store(PendingWork.State.finished, ordering: .releasing)
             queuedCommands -= work.commandCount
             lock.unlock()
             load.subtract(1, ordering: .relaxed)
-            work.resume(throwing: CancellationError())
+            work.deliver(.failure(CancellationError()))
         case PendingWork.State.taken:
             lock.unlock()
-            if work.finish(from: PendingWork.State.taken) { work.resume(throwing: CancellationError()) }
+            if work.finish(from: PendingWork.State.taken) { work.deliver(.failure(CancellationError())) }
         default:
             lock.unlock()
         }
@@ -159,28 +184,43 @@ final class RedisConnection: @unchecked Sendable {
     /// `CancellationError` for each (see ``cancel(_:)``).
     @inline(__always)
     func sendBatch(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
+        if Task.isCancelled { return Array(repeating: .failure(CancellationError()), count: commands.count) }
         let work = PendingWork(.batch(commands))
-        return await withTaskCancellationHandler {
-            await withUnsafeContinuation { continuation in
-                work.continuation = .batch(continuation)
+        do {
+            return try await withUnsafeThrowingContinuation { continuation in
+                work.setFastContinuation(.batch(continuation))
                 submit(work)
             }
-        } onCancel: {
-            cancel(work)
+        } catch {
+            // Only `Rearm` is thrown into a batch's continuation.
+            do {
+                return try await withTaskCancellationHandler {
+                    try await withUnsafeThrowingContinuation { continuation in work.arm(.batch(continuation)) }
+                } onCancel: {
+                    cancel(work)
+                }
+            } catch {
+                return Array(repeating: .failure(error), count: commands.count)
+            }
         }
     }
 
     /// Sends one command and returns its reply (a server error reply is thrown).
     @inline(__always)
     func send(_ command: RedisCommand) async throws -> RedisValue {
+        if Task.isCancelled { throw CancellationError() }
         let work = PendingWork(.single(command))
-        return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { continuation in
-                work.continuation = .single(continuation)
+        do {
+            return try await withUnsafeThrowingContinuation { continuation in
+                work.setFastContinuation(.single(continuation))
                 submit(work)
             }
-        } onCancel: {
-            cancel(work)
+        } catch is PendingWork.Rearm {
+            return try await withTaskCancellationHandler {
+                try await withUnsafeThrowingContinuation { continuation in work.arm(.single(continuation)) }
+            } onCancel: {
+                cancel(work)
+            }
         }
     }
 
@@ -232,6 +272,40 @@ final class RedisConnection: @unchecked Sendable {
         metrics.recordError(error)
         for work in expired { work.fail(error) }
         load.subtract(expired.count, ordering: .relaxed)
+    }
+
+    /// Runs while a pass waits for a reply, every wait slice: expires queued requests that
+    /// waited too long, and parks the pass's callers once it has waited longer than
+    /// ``armDelay``.
+    private func waitTick() {
+        expireQueued()
+        if !passParked && ContinuousClock.now - passStartedAt >= Self.armDelay { parkWaitingCallers() }
+    }
+
+    /// Parks every caller still waiting without a cancellation handler, in flight and queued,
+    /// and parks new arrivals as they come until the next pass begins: the connection is slow
+    /// (a long reply, a connect, a backoff), so a cancelled caller must be able to leave.
+    private func parkWaitingCallers() {
+        passParked = true
+        context?.waitSliceMilliseconds = Self.sliceAfterParking
+        for work in inFlight
+        where work.waiter.load(ordering: .relaxed) == PendingWork.Waiter.fast
+            && work.state.load(ordering: .acquiring) == PendingWork.State.taken
+        {
+            work.park()
+        }
+        var queued: [PendingWork] = []
+        lock.lock()
+        armArrivals = true
+        for work in queue
+        where work.waiter.load(ordering: .relaxed) == PendingWork.Waiter.fast
+            && work.state.load(ordering: .acquiring) == PendingWork.State.queued
+        {
+            queued.append(work)
+        }
+        lock.unlock()
+        // Still ours to park: in the fast phase only this thread finishes a request.
+        for work in queued { work.park() }
     }
 
     /// A request queued before this instant (on the coarse clock) has waited longer than
@@ -311,6 +385,7 @@ final class RedisConnection: @unchecked Sendable {
                 load.subtract(leftovers.count, ordering: .relaxed)
                 continue
             }
+            armArrivals = false
             var batch: [PendingWork] = []
             var commands = 0
             while let work = queue.first,
@@ -331,7 +406,9 @@ final class RedisConnection: @unchecked Sendable {
             lock.unlock()
             if headMayHaveExpired { expireQueued() }
             if batch.isEmpty { continue }
+            inFlight = batch
             process(batch)
+            inFlight = []
             load.subtract(batch.count, ordering: .relaxed)
             if staleAfterThisPass {
                 staleAfterThisPass = false
@@ -392,7 +469,10 @@ final class RedisConnection: @unchecked Sendable {
         }
         metrics.recordBatch(size: commandCount)
         // One deadline for the whole pass: a batch never takes N × commandTimeout.
-        let deadline = ContinuousClock.now + configuration.commandTimeout
+        passStartedAt = ContinuousClock.now
+        passParked = false
+        connection.waitSliceMilliseconds = Self.sliceBeforeParking
+        let deadline = passStartedAt + configuration.commandTimeout
         do {
             try connection.flush(deadline: deadline)
         } catch {
@@ -404,7 +484,7 @@ final class RedisConnection: @unchecked Sendable {
             do throws(RedisClientError) {
                 switch work.commands {
                 case .single:
-                    let reply = try connection.readReply(deadline: deadline, whileWaiting: expireWhileWaiting)
+                    let reply = try connection.readReply(deadline: deadline, whileWaiting: tickWhileWaiting)
                     if case .error(let serverError) = reply { noteStale(serverError) }
                     work.complete(reply)
                 case .batch(let commands):
@@ -412,7 +492,7 @@ final class RedisConnection: @unchecked Sendable {
                     results.reserveCapacity(commands.count)
                     do throws(RedisClientError) {
                         for _ in commands {
-                            let reply = try connection.readReply(deadline: deadline, whileWaiting: expireWhileWaiting)
+                            let reply = try connection.readReply(deadline: deadline, whileWaiting: tickWhileWaiting)
                             if case .error(let serverError) = reply {
                                 noteStale(serverError)
                                 results.append(.failure(serverError))
@@ -467,6 +547,8 @@ final class RedisConnection: @unchecked Sendable {
                 backoff.recordConnectionLost()
             }
         }
+        // Reconnecting may take a while (backoff, connect, handshake): callers may leave meanwhile.
+        parkWaitingCallers()
         let wait = backoff.notBefore - .now
         if wait > .zero {
             lock.lock()
