@@ -241,14 +241,9 @@ public final class RedisClusterClient: RedisCommandClient {
                 return Array(repeating: .failure(refusal), count: commands.count)
             }
         }
-        do {
-            try lifecycle.enter()
-        } catch {
-            return Array(repeating: .failure(error), count: commands.count)
+        return await lifecycle.admitPipeline(count: commands.count, tracing: tracing) {
+            await pipelineAdmitted(commands)
         }
-        defer { lifecycle.leave() }
-        guard let tracing else { return await pipelineAdmitted(commands) }
-        return await tracing.traceBatch("PIPELINE", count: commands.count) { await pipelineAdmitted(commands) }
     }
 
     /// ``pipeline(_:)`` once admitted: split by node, sent in parallel, rerouted where needed.

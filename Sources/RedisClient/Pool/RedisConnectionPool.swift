@@ -183,14 +183,9 @@ public final class RedisConnectionPool: RedisCommandClient {
         if let refusal = Self.pipelineRefusal(commands) {
             return Array(repeating: .failure(refusal), count: commands.count)
         }
-        do {
-            try lifecycle.enter()
-        } catch {
-            return Array(repeating: .failure(error), count: commands.count)
+        return await lifecycle.admitPipeline(count: commands.count, tracing: tracing) {
+            await pipelineAdmitted(commands)
         }
-        defer { lifecycle.leave() }
-        guard let tracing else { return await pipelineAdmitted(commands) }
-        return await tracing.traceBatch("PIPELINE", count: commands.count) { await pipelineAdmitted(commands) }
     }
 
     /// ``pipeline(_:)`` once admitted: the batch, then `NOSCRIPT` healing.
