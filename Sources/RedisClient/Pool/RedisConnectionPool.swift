@@ -1,3 +1,4 @@
+import CHiredis
 import CoreMetrics
 import Logging
 import Synchronization
@@ -149,10 +150,10 @@ public final class RedisConnectionPool: RedisCommandClient {
     /// ``send(_:)`` without the refusal check (for the cluster client, which checked already).
     func sendUnchecked(_ command: RedisCommand) async throws -> RedisValue {
         let connection = pickConnection()
-        let start = ContinuousClock.now
+        let start = chiredis_monotonic_ns()
         defer {
             metrics.commands.increment()
-            metrics.duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+            metrics.duration.recordNanoseconds(Int64(truncatingIfNeeded: chiredis_monotonic_ns() &- start))
         }
         do {
             return try await connection.send(command)
@@ -281,10 +282,10 @@ public final class RedisConnectionPool: RedisCommandClient {
     /// Sends commands contiguously on one connection (no NOSCRIPT healing).
     func sendBatch(_ commands: [RedisCommand]) async -> [Result<RedisValue, any Error>] {
         let connection = pickConnection()
-        let start = ContinuousClock.now
+        let start = chiredis_monotonic_ns()
         let results = await connection.sendBatch(commands)
         metrics.commands.increment(by: commands.count)
-        metrics.duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+        metrics.duration.recordNanoseconds(Int64(truncatingIfNeeded: chiredis_monotonic_ns() &- start))
         return results
     }
 
