@@ -29,6 +29,9 @@ static inline int chiredis_err(const redisContext *c) { return c->err; }
 /// The context's socket.
 static inline int chiredis_fd(const redisContext *c) { return c->fd; }
 
+/// Bytes formatted by `redisAppendCommandArgv` and not yet written.
+static inline size_t chiredis_pending_output(const redisContext *c) { return c->obuf ? sdslen(c->obuf) : 0; }
+
 /// Waits until the context's socket is readable (`events` = POLLIN) or writable (POLLOUT).
 /// Returns 1 when ready, 0 on timeout, -1 on error (errno set). Retries on EINTR.
 static inline int chiredis_poll(const redisContext *c, short events, int timeout_ms) {

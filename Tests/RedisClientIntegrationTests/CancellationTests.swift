@@ -141,4 +141,39 @@ struct CancellationTests {
             #expect(outcomes.isEmpty, "\(outcomes.prefix(3))")
         }
     }
+
+    /// A call whose write is stuck (the server sleeps and reads nothing, the socket buffers are
+    /// full) returns at once when cancelled: the socket blocks in `write`, where the I/O thread
+    /// cannot look round, so a pass larger than the buffers parks its callers before writing.
+    /// The write goes on once the server wakes, its reply is dropped, and the next call gets its
+    /// own reply. (Failed with a 3.5 s wait before the pass-size rule.)
+    @Test func aCallCancelledWhileItsWriteIsStuckReturnsAtOnce() async throws {
+        let server = try startPrivateServer(["--enable-debug-command", "yes"])
+        defer { stopQuickly(server) }
+        var configuration = try RedisConfiguration(url: server.url)
+        configuration.poolSize = 1
+        configuration.commandTimeout = .seconds(20)
+        try await withPool(configuration) { pool async throws in
+            // Connected first: a connect would park the caller anyway.
+            #expect(try await pool.send("PING") == .simpleString("PONG"))
+            let sleeper = try RedisConnectionPool(configuration: RedisConfiguration(url: server.url))
+            defer { Task { await sleeper.close() } }
+            let sleeping = Task { try await sleeper.send("DEBUG", "SLEEP", 4) }
+            try await Task.sleep(for: .milliseconds(200))
+            // 64 MiB: far more than loopback socket buffers hold while nobody reads.
+            let value = [UInt8](repeating: 0x61, count: 64 << 20)
+            let call = Task { try await pool.send("SET", uniqueKey("stuck-write"), value) }
+            try await Task.sleep(for: .milliseconds(300))
+            let start = ContinuousClock.now
+            call.cancel()
+            let result = await call.result
+            let elapsed = ContinuousClock.now - start
+            #expect(throws: CancellationError.self) { try result.get() }
+            // Generous slack for a loaded machine; the server still sleeps for over 3 s.
+            #expect(elapsed < .seconds(2), "returned \(elapsed) after the cancellation")
+            _ = try? await sleeping.value
+            let token = UUID().uuidString
+            #expect(try await pool.send("ECHO", token) == .bulk(token))
+        }
+    }
 }

@@ -116,9 +116,15 @@ final class HiredisContext {
         }
     }
 
-    /// Set when hiredis could not queue a command; ``flush(deadline:)`` then throws before it
+    /// Set when hiredis could not queue a command; ``flush(deadline:whileWaiting:)`` then throws before it
     /// writes anything.
     private var appendFailure: RedisClientError?
+    /// Bytes appended and not yet written by ``flush(deadline:whileWaiting:)``.
+    var pendingOutputBytes: Int {
+        if tls != nil { return tlsOutput.count }
+        return Int(chiredis_pending_output(context))
+    }
+
     /// The longest a wait in ``readReply(deadline:whileWaiting:)`` blocks before it runs its
     /// `whileWaiting` (set by the connection: short while callers wait without a cancellation
     /// handler, longer after).
@@ -127,7 +133,7 @@ final class HiredisContext {
     /// Queues one command in hiredis's output buffer (argv form: any bytes, NUL included).
     ///
     /// When hiredis cannot (out of memory), the failure is remembered and the next
-    /// ``flush(deadline:)`` throws it without writing a byte: the context must then be dropped
+    /// ``flush(deadline:whileWaiting:)`` throws it without writing a byte: the context must then be dropped
     /// (other commands may sit in its buffer).
     func append(_ command: RedisCommand) {
         let count = command.argumentCount
@@ -174,17 +180,29 @@ final class HiredisContext {
     ///
     /// - Throws: ``RedisClientError`` (`timeout`, `connectionClosed`, `ioError`); the context is
     ///   dead afterwards.
-    func flush(deadline: ContinuousClock.Instant) throws(RedisClientError) {
+    ///
+    /// With `whileWaiting`, a wait for the socket is cut in slices of at most
+    /// ``waitSliceMilliseconds`` and `whileWaiting` runs between them.
+    func flush(deadline: ContinuousClock.Instant, whileWaiting: (() -> Void)? = nil) throws(RedisClientError) {
         if let appendFailure { throw appendFailure }
         if let tls {
-            try tls.write(tlsOutput, deadline: deadline)
+            try tls.write(
+                tlsOutput, deadline: deadline, sliceMilliseconds: waitSliceMilliseconds, whileWaiting: whileWaiting)
             tlsOutput.removeAll(keepingCapacity: tlsOutput.count <= 256 * 1024)
             return
         }
         var done: Int32 = 0
         while done == 0 {
-            let ready = chiredis_poll(context, chiredis_pollout(), (deadline - .now).pollMilliseconds)
-            if ready == 0 { throw RedisClientError(.timeout, "writing to \(endpoint) timed out") }
+            var timeout = (deadline - .now).pollMilliseconds
+            if whileWaiting != nil { timeout = min(timeout, waitSliceMilliseconds) }
+            let ready = chiredis_poll(context, chiredis_pollout(), timeout)
+            if ready == 0 {
+                if let whileWaiting, ContinuousClock.now < deadline {
+                    whileWaiting()
+                    continue
+                }
+                throw RedisClientError(.timeout, "writing to \(endpoint) timed out")
+            }
             if ready < 0 { throw currentError(fallback: "poll failed while writing") }
             if redisBufferWrite(context, &done) != REDIS_OK { throw currentError(fallback: "write failed") }
         }

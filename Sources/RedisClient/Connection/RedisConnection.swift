@@ -29,7 +29,7 @@ import Synchronization
 /// need no thread switch at all — the same cost as a plain blocking client.
 ///
 /// Threading: the hiredis context, the backoff state and `connectedOnce` belong to the I/O
-/// thread alone, and so are `inFlight`, `passStartedAt` and `passParked`. `queue`,
+/// thread alone, and so are `inFlight`, `passStartedAt`, `passParked` and `arrivalsArmed`. `queue`,
 /// `queuedCommands`, `jobs`, `isClosed`, `threadIsIdle`, `threadExited` and `armArrivals` are
 /// guarded by `lock`.
 final class RedisConnection: @unchecked Sendable {
@@ -75,6 +75,8 @@ final class RedisConnection: @unchecked Sendable {
     /// requests, parks waiting callers): short until the pass is parked, then longer.
     private static let sliceBeforeParking: Int32 = 1
     private static let sliceAfterParking: Int32 = 50
+    /// A pass that writes more than this parks its callers before it writes (see `process`).
+    static let parkBeforeWritingBytes = 64 * 1024
 
     // I/O thread only.
     private var context: HiredisContext?
@@ -86,6 +88,8 @@ final class RedisConnection: @unchecked Sendable {
     private var passStartedAt = ContinuousClock.now
     /// Whether the callers of the current pass were parked already.
     private var passParked = false
+    /// Whether this pass set ``armArrivals`` (cleared when the pass ends).
+    private var arrivalsArmed = false
     /// Set when a reply said the server is no longer the right one (see `EndpointResolver`).
     private var staleAfterThisPass = false
     /// The server connected to last (differs from `configuration.endpoint` behind Sentinel).
@@ -295,6 +299,7 @@ final class RedisConnection: @unchecked Sendable {
             work.park()
         }
         var queued: [PendingWork] = []
+        arrivalsArmed = true
         lock.lock()
         armArrivals = true
         for work in queue
@@ -385,7 +390,6 @@ final class RedisConnection: @unchecked Sendable {
                 load.subtract(leftovers.count, ordering: .relaxed)
                 continue
             }
-            armArrivals = false
             var batch: [PendingWork] = []
             var commands = 0
             while let work = queue.first,
@@ -409,6 +413,11 @@ final class RedisConnection: @unchecked Sendable {
             inFlight = batch
             process(batch)
             inFlight = []
+            if arrivalsArmed {
+                // The slow pass is over: new callers wait without a handler again.
+                arrivalsArmed = false
+                lock.withLock { armArrivals = false }
+            }
             load.subtract(batch.count, ordering: .relaxed)
             if staleAfterThisPass {
                 staleAfterThisPass = false
@@ -472,9 +481,14 @@ final class RedisConnection: @unchecked Sendable {
         passStartedAt = ContinuousClock.now
         passParked = false
         connection.waitSliceMilliseconds = Self.sliceBeforeParking
+        // The socket blocks in `write` once the server stops reading and the kernel's buffers
+        // are full, where no wait slice runs. Each pass starts with empty buffers (the previous
+        // one read every reply), and loopback buffers hold well over this much: only a pass
+        // this large can block, so its callers are parked first.
+        if connection.pendingOutputBytes > Self.parkBeforeWritingBytes { parkWaitingCallers() }
         let deadline = passStartedAt + configuration.commandTimeout
         do {
-            try connection.flush(deadline: deadline)
+            try connection.flush(deadline: deadline, whileWaiting: tickWhileWaiting)
         } catch {
             dropConnection(after: error)
             for work in batch { work.fail(error) }

@@ -249,7 +249,12 @@ final class TLSSession {
     ///
     /// - Throws: ``RedisClientError`` (`timeout`, `connectionClosed`, `ioError`); the session is
     ///   dead afterwards.
-    func write(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws(RedisClientError) {
+    /// With `whileWaiting`, a wait for the socket is cut in slices of at most `sliceMilliseconds`
+    /// and `whileWaiting` runs between them.
+    func write(
+        _ bytes: [UInt8], deadline: ContinuousClock.Instant, sliceMilliseconds: Int32 = .max,
+        whileWaiting: (() -> Void)? = nil
+    ) throws(RedisClientError) {
         var offset = 0
         while offset < bytes.count {
             ERR_clear_error()
@@ -264,8 +269,12 @@ final class TLSSession {
                 throw ioFailure(code, while: "writing to")
             }
             waitEvents = code == SSL_ERROR_WANT_READ ? copenssl_pollin() : copenssl_pollout()
-            let ready = waitForSocket(timeoutMilliseconds: (deadline - .now).pollMilliseconds)
+            let ready = waitForSocket(timeoutMilliseconds: min((deadline - .now).pollMilliseconds, sliceMilliseconds))
             if ready == 0 {
+                if let whileWaiting, ContinuousClock.now < deadline {
+                    whileWaiting()
+                    continue
+                }
                 failed = true
                 throw RedisClientError(.timeout, "writing to \(endpoint) timed out")
             }
