@@ -2,9 +2,14 @@ import RedisClient
 
 /// Status events from every instance, as an `AsyncSequence` of ``StatusNotification``.
 ///
-/// Built on a ``RedisSubscription`` (its own connection). Tracks each line's sequence and
-/// reports a gap, a sequence going back, a reconnect or a buffer overflow as ``StatusNotification/resyncNeeded(line:reason:)``
-/// so the consumer can reread what it caches. Iterate from one task.
+/// Built on a ``RedisSubscription`` (its own connection). Reads every message of a line's channel
+/// (status events and line-cache announcements, which share the line's sequence and epoch chain)
+/// and delivers the status events. Reports as ``StatusNotification/resyncNeeded(line:reason:)``
+/// — so the consumer can reread what it caches — a sequence gap, a sequence going back, an epoch
+/// chain that does not link (``ResyncReason/epochChanged(expected:received:)``), a reconnect or a
+/// buffer overflow. Events of writers of the previous release carry no chain link: the chain is
+/// then unknown until the next linked event, and only the sequence is checked. Iterate from one
+/// task.
 public struct StatusEvents: AsyncSequence, Sendable {
     public typealias Element = StatusNotification
 
@@ -18,11 +23,11 @@ public struct StatusEvents: AsyncSequence, Sendable {
         Iterator(base: subscription.makeAsyncIterator(), keys: keys)
     }
 
-    /// Maps subscription events to notifications, detecting sequence gaps per line.
+    /// Maps subscription events to notifications, detecting sequence gaps and chain breaks per line.
     public struct Iterator: AsyncIteratorProtocol {
         var base: AsyncStream<RedisSubscriptionEvent>.Iterator
         let keys: KeySpace
-        var lastSequence: [LineID: Int64] = [:]
+        var chains = LineChains()
         var pending: [StatusNotification] = []
 
         public mutating func next() async -> StatusNotification? {
@@ -32,37 +37,62 @@ public struct StatusEvents: AsyncSequence, Sendable {
                 switch event {
                 case .subscribed(let afterReconnect):
                     if afterReconnect {
-                        lastSequence.removeAll()
+                        chains.forgetAll()
                         return .resyncNeeded(line: nil, reason: .reconnected)
                     }
                     return .subscribed
                 case .messagesDropped:
-                    lastSequence.removeAll()
+                    chains.forgetAll()
                     return .resyncNeeded(line: nil, reason: .overflow)
                 case .disconnected:
                     continue
                 case .message(_, let payload, _):
-                    guard let statusEvent = StatusEvent(json: payload) else { continue }
-                    let line = statusEvent.line
-                    if let last = lastSequence[line], statusEvent.sequence > last + 1 {
-                        pending.append(.event(statusEvent))
-                        lastSequence[line] = statusEvent.sequence
-                        return .resyncNeeded(
-                            line: line, reason: .sequenceGap(last: last, received: statusEvent.sequence))
+                    guard let message = LineEventMessage(json: payload) else { continue }
+                    let problem = chains.apply(message)
+                    if case .status(let statusEvent) = message.body {
+                        if let problem {
+                            pending.append(.event(statusEvent))
+                            return .resyncNeeded(line: message.line, reason: problem)
+                        }
+                        return .event(statusEvent)
                     }
-                    // Equal is a step back too: another event under a number already seen (the write
-                    // that made it was lost, e.g. in a failover, and the next write made it again).
-                    if let last = lastSequence[line], statusEvent.sequence <= last {
-                        pending.append(.event(statusEvent))
-                        lastSequence[line] = statusEvent.sequence
-                        return .resyncNeeded(
-                            line: line, reason: .sequenceRegressed(last: last, received: statusEvent.sequence))
-                    }
-                    lastSequence[line] = statusEvent.sequence
-                    return .event(statusEvent)
+                    // A line-cache announcement (or a kind this release does not know): it moves
+                    // the line's sequence and chain, and is not delivered itself.
+                    if let problem { return .resyncNeeded(line: message.line, reason: problem) }
                 }
             }
         }
+    }
+}
+
+/// The last applied sequence and epoch of each line a subscriber has heard from.
+struct LineChains: Sendable {
+    private var heads: [LineID: (sequence: Int64, epoch: String?)] = [:]
+
+    /// Forgets every line (after a reconnect or an overflow: the next event of each starts over).
+    mutating func forgetAll() { heads.removeAll() }
+
+    /// Applies `message` and returns why the subscriber must resync the line, or `nil` when the
+    /// message follows the last one applied: the next sequence, and — when both carry a chain
+    /// link — a `pep` equal to the last `ep`. The first message of a line is taken as it is.
+    mutating func apply(_ message: LineEventMessage) -> ResyncReason? {
+        let previous = heads[message.line]
+        heads[message.line] = (message.sequence, message.epoch)
+        guard let previous else { return nil }
+        if message.sequence > previous.sequence + 1 {
+            return .sequenceGap(last: previous.sequence, received: message.sequence)
+        }
+        // Equal is a step back too: another event under a number already seen (the write that
+        // made it was lost, e.g. in a failover, and the next write made it again).
+        if message.sequence <= previous.sequence {
+            return .sequenceRegressed(last: previous.sequence, received: message.sequence)
+        }
+        // The next sequence; it follows only if it links to the last epoch. A writer of the previous
+        // release sends no link, and after its event the last epoch is unknown: not checked.
+        if let expected = previous.epoch, let received = message.previousEpoch, received != expected {
+            return .epochChanged(expected: expected, received: received)
+        }
+        return nil
     }
 }
 
