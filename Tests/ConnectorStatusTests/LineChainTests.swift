@@ -176,6 +176,8 @@ struct LineChainTests {
         #expect(await eventually { inbox.events.count == 3 && wire.messages.count == 12 })
         try await Task.sleep(for: .milliseconds(200))
         #expect(inbox.events.map(\.sequence) == [1, 10, 12])
+        #expect(events.lastSequence(line: target) == 12, "the iterator read every message of the line")
+        #expect(events.lastSequence(line: try line(42)) == nil)
         #expect(inbox.events.map(\.kind) == [.added, .updated, .deleted])
         #expect(inbox.all == [.subscribed] + inbox.events.map { .event($0) }, "no resync: \(inbox.all)")
         wire.close()

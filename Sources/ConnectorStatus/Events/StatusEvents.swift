@@ -1,3 +1,4 @@
+import Foundation
 import RedisClient
 
 /// Status events from every instance, as an `AsyncSequence` of ``StatusNotification``.
@@ -15,18 +16,26 @@ public struct StatusEvents: AsyncSequence, Sendable {
 
     let subscription: RedisSubscription
     let keys: KeySpace
+    let progress = SequenceProgress()
 
     /// Stops the subscription; iteration ends.
     public func close() { subscription.close() }
 
+    /// The sequence of the last message of `line` the iterator has read — a status event or a
+    /// line-cache announcement, which share the line's sequence — or `nil` when it has read none.
+    /// Compared with the line's sequence in Redis (``KeySpace/lineSequence(_:)``), it tells whether
+    /// every event published up to a point has been read. Safe to call from any task.
+    public func lastSequence(line: LineID) -> Int64? { progress[line] }
+
     public func makeAsyncIterator() -> Iterator {
-        Iterator(base: subscription.makeAsyncIterator(), keys: keys)
+        Iterator(base: subscription.makeAsyncIterator(), keys: keys, progress: progress)
     }
 
     /// Maps subscription events to notifications, detecting sequence gaps and chain breaks per line.
     public struct Iterator: AsyncIteratorProtocol {
         var base: AsyncStream<RedisSubscriptionEvent>.Iterator
         let keys: KeySpace
+        let progress: SequenceProgress
         var chains = LineChains()
         var pending: [StatusNotification] = []
 
@@ -49,6 +58,7 @@ public struct StatusEvents: AsyncSequence, Sendable {
                 case .message(_, let payload, _):
                     guard let message = LineEventMessage(json: payload) else { continue }
                     let problem = chains.apply(message)
+                    progress[message.line] = message.sequence
                     if case .status(let statusEvent) = message.body {
                         if let problem {
                             pending.append(.event(statusEvent))
@@ -62,6 +72,18 @@ public struct StatusEvents: AsyncSequence, Sendable {
                 }
             }
         }
+    }
+}
+
+/// The sequence of the last message read per line, shared by a ``StatusEvents`` and its iterator.
+final class SequenceProgress: @unchecked Sendable {
+    // @unchecked: `last` is only touched under `lock` (NSLock: pthread-based, which TSan understands).
+    private let lock = NSLock()
+    private var last: [LineID: Int64] = [:]
+
+    subscript(line: LineID) -> Int64? {
+        get { lock.withLock { last[line] } }
+        set { lock.withLock { last[line] = newValue } }
     }
 }
 
