@@ -6,6 +6,7 @@
 #
 #   bash scripts/bench-announce.sh [base-ref] [rounds] [requests]
 #   SERVER_CPU=1 CLIENT_CPU=0 bash scripts/bench-announce.sh 82620e5 5 200000
+#   SUBSCRIBER=0 bash scripts/bench-announce.sh …    # without the subscriber
 #
 # Prints per scenario and side: ops/s (redis-benchmark, -P 16, one connection) and the server's
 # µs per EVALSHA (INFO commandstats), median and min–max over the rounds.
@@ -30,8 +31,10 @@ trap cleanup EXIT
 taskset -c "$server_cpu" redis-server --port 0 --unixsocket "$sock" --save '' --appendonly no \
     --daemonize yes --pidfile "$tmp/redis.pid" --logfile "$tmp/redis.log" --dir "$tmp"
 for _ in $(seq 1 100); do redis-cli -s "$sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
-taskset -c "$client_cpu" redis-cli -s "$sock" psubscribe 'ns:{L*}:ev' >/dev/null &
-subscriber=$!
+if [[ "${SUBSCRIBER:-1}" == 1 ]]; then
+    taskset -c "$client_cpu" redis-cli -s "$sock" psubscribe 'ns:{L*}:ev' >/dev/null &
+    subscriber=$!
+fi
 
 # The text the library sends for a script at a git ref ('' = working tree): its '#!' line, the
 # prelude, the rest (Sources/ConnectorStatus/Scripts/LuaSource.swift).
@@ -109,7 +112,7 @@ base = sys.argv[1]
 data = {
 $(for k in "${!samples[@]}"; do echo "    '$k': '${samples[$k]}',"; done)
 }
-print(f"base {base} vs working tree; {sys.argv[1] and ''}one subscriber (PSUBSCRIBE); redis-benchmark -c 1 -P 16")
+print(f"base {base} vs working tree; subscriber: ${SUBSCRIBER:-1} (PSUBSCRIBE); redis-benchmark -c 1 -P 16")
 print(f"{'scenario':<8} {'side':<4} {'ops/s median (min-max)':<30} {'server us/call median (min-max)':<30}")
 for scenario in ['update', 'set', 'remove', 'clean']:
     for side in ['old', 'new']:

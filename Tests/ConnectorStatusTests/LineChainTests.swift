@@ -349,6 +349,70 @@ struct LineChainTests {
         await fixture.close()
     }
 
+    /// Cache writes now publish before their first write: a user without channel rights (Redis
+    /// 7's default `acl-pubsub-default resetchannels`) gets `NOPERM … nothing was changed` from a
+    /// set, a remove and a clean, and nothing is written.
+    @Test func aUserWithoutChannelRightsChangesNoCacheEntry() async throws {
+        let fixture = try StatusFixture()
+        let keys = fixture.keys
+        let user = "nochancache" + keys.namespace
+        let password = "pw" + UUID().uuidString.prefix(8)
+        for (_, result) in await fixture.pool.sendToEveryMaster(
+            RedisCommand("ACL", "SETUSER", user, "on", ">\(password)", "resetchannels", "~*", "+@all"))
+        {
+            _ = try result.get()
+        }
+        let client = try RedisDeployment(url: StatusTestRedis.url).withConfiguration {
+            $0.username = user
+            $0.password = password
+        }.makeClient()
+        let limited = LineCache(redis: client, keys: keys, logger: Logger(label: "test"))
+        let cache = makeCache(fixture)
+        let target = try line(81)
+        try await cache.set("v", key: "k", in: .component, line: target)
+        let watched = [
+            keys.lineSequence(target), keys.lineEpoch(target),
+            keys.cacheGeneration(directory: CacheDirectory.component.name, line: target),
+            keys.cacheEntry(directory: CacheDirectory.component.name, line: target, key: "k"),
+            keys.cacheEntry(directory: CacheDirectory.component.name, line: target, key: "new"),
+            keys.cacheIndex(directory: CacheDirectory.component.name, line: target),
+        ]
+        let before = try await dump(fixture, watched)
+        let attempts: [(String, () async throws(ConnectorStatusError) -> Void)] = [
+            (
+                "set",
+                { () async throws(ConnectorStatusError) in
+                    try await limited.set("w", key: "new", in: .component, line: target)
+                }
+            ),
+            (
+                "remove",
+                { () async throws(ConnectorStatusError) in
+                    try await limited.remove(key: "k", in: .component, line: target)
+                }
+            ),
+            ("clean", { () async throws(ConnectorStatusError) in try await limited.clean(.component, line: target) }),
+        ]
+        for (name, attempt) in attempts {
+            do {
+                try await attempt()
+                Issue.record("\(name) succeeded without channel rights")
+            } catch .server(let error) {
+                #expect(error.code == "NOPERM", "\(name): \(error)")
+                #expect(error.message.contains("nothing was changed"), "\(name): \(error)")
+            } catch {
+                Issue.record("\(name): \(error)")
+            }
+        }
+        #expect(try await dump(fixture, watched) == before)
+        #expect(try await cache.get(String.self, key: "k", in: .component, line: target) == "v")
+        await client.close()
+        for (_, result) in await fixture.pool.sendToEveryMaster(RedisCommand("ACL", "DELUSER", user)) {
+            _ = try result.get()
+        }
+        await fixture.close()
+    }
+
     /// A token that is not 16 hex digits never comes from the library; the script refuses it
     /// anyway, before anything is written.
     @Test func aMalformedTokenIsRefusedBeforeAnyWrite() async throws {
