@@ -64,11 +64,11 @@ local function versionFloor(floors, connector)
 end
 -- A counter: missing, or a string INCR takes with at most `digits` digits. Returns what is wrong
 -- with it, or nil and its text (nil when the key does not exist).
+-- One GET (a pcall: another type is an answer, not an abort); TYPE only to name what is there.
 local function counter(key, digits)
-  local t = redis.call('TYPE', key).ok
-  if t == 'none' then return nil, nil end
-  if t ~= 'string' then return 'holds a ' .. t .. ', not an integer' end
-  local v = redis.call('GET', key)
+  local v = redis.pcall('GET', key)
+  if type(v) == 'table' then return 'holds a ' .. redis.call('TYPE', key).ok .. ', not an integer' end
+  if not v then return nil, nil end
   if not isIncrInteger(v, digits) then
     return 'holds a string that is not an integer'
   end
@@ -136,9 +136,11 @@ end
 -- (16 lowercase hex digits, made by the client). Returns the refusal, or nil and the token the key
 -- holds ('' when none): the event's `pep`.
 local function checkEpoch(epKey, token)
-  local problem = wrongType(epKey, 'string')
-  if problem then return refuse(epKey, problem) end
-  local pep = redis.call('GET', epKey) or ''
+  local pep = redis.pcall('GET', epKey)
+  if type(pep) == 'table' then
+    return refuse(epKey, 'holds a ' .. redis.call('TYPE', epKey).ok .. ', not a string')
+  end
+  pep = pep or ''
   -- Any other short printable text is read as a token that chains to nothing (a subscriber sees
   -- the break); longer or binary text is refused (it would not fit in the event's JSON).
   if #pep > 64 or string.find(pep, '[^\32-\126]') then
@@ -202,7 +204,6 @@ local function announce(channel, event, seqOut, pep, ep)
 end
 -- Moves the line's chain after an announced write: the sequence to `seqOut`, the epoch to `ep`.
 local function advanceChain(seq, epKey, seqOut, ep)
-  redis.call('SET', seq, seqOut)
-  redis.call('SET', epKey, ep)
+  redis.call('MSET', seq, seqOut, epKey, ep)
 end
 -- ---- end of the prelude; the script's own text follows.
