@@ -9,7 +9,9 @@
 #   SUBSCRIBER=0 bash scripts/bench-announce.sh …    # without the subscriber
 #
 # Prints per scenario and side: ops/s (redis-benchmark, -P 16, one connection) and the server's
-# µs per EVALSHA (INFO commandstats), median and min–max over the rounds.
+# µs per EVALSHA (INFO commandstats), median and min–max over the rounds, and the commands the
+# script runs per write (INFO commandstats: calls of every other command / calls of EVALSHA;
+# deterministic, unlike the timings on a shared machine).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -78,7 +80,8 @@ new_clean=$(load '' cache_clean)
 command[clean_old]="EVALSHA $old_clean 4 $L:c:$dir:gen $L:c:$dir:i $L:c:$dir:d:x $L:ver 0"
 command[clean_new]="EVALSHA $new_clean 6 $L:c:$dir:gen $L:c:$dir:i $L:c:$dir:d:x $L:ver $L:seq $L:ep 0 1 $now $L:ev $dir $token"
 
-# One run: ops/s and µs per call of the command's first word, as "ops usec".
+# One run: ops/s, µs per call of the command's first word, and other commands per call, as
+# "ops usec inner".
 run() {
     local spec="$1" name
     redis-cli -s "$sock" config resetstat >/dev/null
@@ -88,10 +91,20 @@ run() {
     local ops
     ops=$(taskset -c "$client_cpu" redis-benchmark -s "$sock" -c 1 -P 16 -n "$requests" -r 1000000 --csv "${words[@]}" |
         tail -1 | cut -d, -f2 | tr -d '"')
-    local usec
-    usec=$(redis-cli -s "$sock" info commandstats | tr -d '\r' | grep "^cmdstat_$name:" |
-        sed -E 's/.*usec_per_call=([0-9.]+).*/\1/')
-    echo "$ops $usec"
+    local stats usec inner
+    stats=$(redis-cli -s "$sock" info commandstats | tr -d '\r')
+    usec=$(grep "^cmdstat_$name:" <<<"$stats" | sed -E 's/.*usec_per_call=([0-9.]+).*/\1/')
+    inner=$(python3 -c '
+import re, sys
+name, calls = sys.argv[1], {}
+for line in sys.stdin:
+    m = re.match(r"cmdstat_([^:]+):calls=(\d+)", line)
+    if m: calls[m.group(1)] = int(m.group(2))
+top = calls.pop(name, 0)
+calls.pop("config", None)
+calls.pop("info", None)
+print(f"{sum(calls.values()) / top:.2f}" if top else "0")' "$name" <<<"$stats")
+    echo "$ops $usec $inner"
 }
 
 declare -A samples
@@ -113,12 +126,13 @@ data = {
 $(for k in "${!samples[@]}"; do echo "    '$k': '${samples[$k]}',"; done)
 }
 print(f"base {base} vs working tree; subscriber: ${SUBSCRIBER:-1} (PSUBSCRIBE); redis-benchmark -c 1 -P 16")
-print(f"{'scenario':<8} {'side':<4} {'ops/s median (min-max)':<30} {'server us/call median (min-max)':<30}")
+print(f"{'scenario':<8} {'side':<4} {'ops/s median (min-max)':<30} {'server us/call median (min-max)':<32} commands/write")
 for scenario in ['update', 'set', 'remove', 'clean']:
     for side in ['old', 'new']:
         runs = [r.split() for r in data[f'{scenario}_{side}'].split(';') if r]
         ops = [float(r[0]) for r in runs]
         usec = [float(r[1]) for r in runs]
+        inner = [float(r[2]) for r in runs]
         print(f"{scenario:<8} {side:<4} {statistics.median(ops):>10.0f} ({min(ops):.0f}-{max(ops):.0f}){'':<6} "
-              f"{statistics.median(usec):>6.2f} ({min(usec):.2f}-{max(usec):.2f})")
+              f"{statistics.median(usec):>6.2f} ({min(usec):.2f}-{max(usec):.2f}){'':<14} {statistics.median(inner):.2f}")
 EOF
