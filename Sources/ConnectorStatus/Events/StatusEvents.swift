@@ -57,7 +57,12 @@ public struct StatusEvents: AsyncSequence, Sendable {
                     continue
                 case .message(_, let payload, _):
                     guard let message = LineEventMessage(json: payload) else { continue }
-                    let problem = chains.apply(message)
+                    let problem: ResyncReason?
+                    switch chains.apply(message) {
+                    case .follows: problem = nil
+                    case .duplicate: continue  // delivered twice (e.g. to a cluster replica): already read
+                    case .resync(let reason): problem = reason
+                    }
                     progress[message.line] = message.sequence
                     if case .status(let statusEvent) = message.body {
                         if let problem {
@@ -87,34 +92,70 @@ final class SequenceProgress: @unchecked Sendable {
     }
 }
 
-/// The last applied sequence and epoch of each line a subscriber has heard from.
+/// The last applied sequence and epoch of each line a subscriber has heard from, with the last
+/// few applied (sequence, epoch) pairs to recognise an event delivered twice.
 struct LineChains: Sendable {
-    private var heads: [LineID: (sequence: Int64, epoch: String?)] = [:]
+    /// How many applied events per line are remembered to recognise duplicates.
+    static let remembered = 16
+
+    private struct Head: Sendable {
+        var sequence: Int64
+        var epoch: String?
+        /// The (sequence, epoch) of the last ``LineChains/remembered`` linked events applied.
+        var recent: [Applied] = []
+    }
+
+    private struct Applied: Sendable, Equatable {
+        var sequence: Int64
+        var epoch: String
+    }
+
+    private var heads: [LineID: Head] = [:]
 
     /// Forgets every line (after a reconnect or an overflow: the next event of each starts over).
     mutating func forgetAll() { heads.removeAll() }
 
-    /// Applies `message` and returns why the subscriber must resync the line, or `nil` when the
-    /// message follows the last one applied: the next sequence, and — when both carry a chain
-    /// link — a `pep` equal to the last `ep`. The first message of a line is taken as it is.
-    mutating func apply(_ message: LineEventMessage) -> ResyncReason? {
-        let previous = heads[message.line]
-        heads[message.line] = (message.sequence, message.epoch)
-        guard let previous else { return nil }
-        if message.sequence > previous.sequence + 1 {
-            return .sequenceGap(last: previous.sequence, received: message.sequence)
+    /// How a message relates to the events applied on its line.
+    enum Step: Equatable {
+        /// The next one: the next sequence and — when both carry a chain link — a `pep` equal to
+        /// the last `ep`. Also the first message of a line.
+        case follows
+        /// One already applied (same sequence, same `ep`), delivered again: nothing to apply.
+        case duplicate
+        /// The line's history is not the one applied: reread it.
+        case resync(ResyncReason)
+    }
+
+    /// Applies `message` (unless it is a duplicate) and says how it relates to the events applied.
+    mutating func apply(_ message: LineEventMessage) -> Step {
+        if let epoch = message.epoch,
+            heads[message.line]?.recent.contains(Applied(sequence: message.sequence, epoch: epoch)) == true
+        {
+            return .duplicate
         }
-        // Equal is a step back too: another event under a number already seen (the write that
-        // made it was lost, e.g. in a failover, and the next write made it again).
+        let previous = heads[message.line]
+        var head = Head(sequence: message.sequence, epoch: message.epoch, recent: previous?.recent ?? [])
+        if let epoch = message.epoch {
+            head.recent.append(Applied(sequence: message.sequence, epoch: epoch))
+            if head.recent.count > Self.remembered { head.recent.removeFirst() }
+        }
+        heads[message.line] = head
+        guard let previous else { return .follows }
+        if message.sequence > previous.sequence + 1 {
+            return .resync(.sequenceGap(last: previous.sequence, received: message.sequence))
+        }
+        // Equal is a step back too (unless it is an event already applied, above): another event
+        // under a number already seen (the write that made it was lost, e.g. in a failover, and
+        // the next write made it again, with a new token).
         if message.sequence <= previous.sequence {
-            return .sequenceRegressed(last: previous.sequence, received: message.sequence)
+            return .resync(.sequenceRegressed(last: previous.sequence, received: message.sequence))
         }
         // The next sequence; it follows only if it links to the last epoch. A writer of the previous
         // release sends no link, and after its event the last epoch is unknown: not checked.
         if let expected = previous.epoch, let received = message.previousEpoch, received != expected {
-            return .epochChanged(expected: expected, received: received)
+            return .resync(.epochChanged(expected: expected, received: received))
         }
-        return nil
+        return .follows
     }
 }
 
