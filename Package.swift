@@ -88,6 +88,7 @@ let package = Package(
                 .embedInCode("../../lua/cache_release_lease.lua"),
                 .embedInCode("../../lua/cache_reclaim.lua"),
                 .embedInCode("../../lua/cache_clean.lua"),
+                .embedInCode("../../lua/cache_remove.lua"),
                 .embedInCode("../../lua/registry_register.lua"),
                 // Joined into the write scripts at load time (Redis scripts cannot `require`).
                 .embedInCode("../../lua/lib/prelude.lua"),

@@ -6,13 +6,17 @@
 -- KEYS[4]  cache generation of the line's connector-info directory (bumped when a flag changes)
 -- KEYS[5]  line ready set         imc:{L<line>}:ready  (connectors whose pair is ready)
 -- KEYS[6]  line version floors    imc:{L<line>}:ver    (hash: connector -> VERSION it had when deleted)
+-- KEYS[7]  line epoch             imc:{L<line>}:ep     (the chain token of the line's last event)
 -- ARGV[1]  connector id           ARGV[2] line id (decimal text)
 -- ARGV[3]  expected VERSION ('' = no compare-and-set; '0' = only if the pair does not exist)
 -- ARGV[4]  now, unix milliseconds ARGV[5] event channel
--- ARGV[6..] field, value pairs (fields: ACTIVE CONNECTION REGISTER ERROR DATA)
+-- ARGV[6]  the new epoch token (16 hex digits)  ARGV[7] the connector-info directory (encoded name)
+-- ARGV[8..] field, value pairs (fields: ACTIVE CONNECTION REGISTER ERROR DATA)
 -- Returns {outcome, version, sequence, changed fields joined by ',', HGETALL of the hash}
 --   outcome: 'added' | 'updated' | 'unchanged' | 'conflict'
 -- Equal values write nothing, bump nothing and publish nothing.
+-- The event: type, connector, line, version, seq, changed, ts (what the previous release reads),
+-- pep and ep (the chain), and dir and gen when the connector-info directory got a new generation.
 --
 -- All or nothing: every key is checked (type; integer where one is read) before anything is
 -- written, and the event is published before the first write, so a PUBLISH the ACL denies
@@ -27,7 +31,8 @@
 -- The prelude (lua/lib/prelude.lua) is joined in front of this text when the script is loaded.
 
 local key = KEYS[1]
-local refused, seqText, genText, genFloor = checkLineKeys(key, KEYS[2], KEYS[5], KEYS[6], KEYS[3], KEYS[4])
+local refused, seqText, pep, genText, genFloor =
+  checkLineKeys(key, KEYS[2], KEYS[5], KEYS[6], KEYS[3], KEYS[7], ARGV[6], KEYS[4])
 if refused then return refused end
 local exists = redis.call('EXISTS', key) == 1
 local badVersion, versionText = versionOf(key)
@@ -44,7 +49,7 @@ local after = {ACTIVE = 'N', CONNECTION = 'N', REGISTER = 'N', ERROR = 'N'}
 local now = redis.call('HMGET', key, 'ACTIVE', 'CONNECTION', 'REGISTER', 'ERROR')
 after.ACTIVE, after.CONNECTION, after.REGISTER, after.ERROR =
   now[1] or 'N', now[2] or 'N', now[3] or 'N', now[4] or 'N'
-for i = 6, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   local field, value = ARGV[i], ARGV[i + 1]
   local current = redis.call('HGET', key, field)
   if current == false and field ~= 'DATA' then current = 'N' end
@@ -76,10 +81,17 @@ local seq = tonumber(seqText or '0') + 1
 local seqOut = string.format('%d', seq)
 local outcome = exists and 'updated' or 'added'
 local list = table.concat(changed, ',')
-refused = publishFirst(ARGV[5], cjson.encode({
-  type = outcome, connector = ARGV[1], line = wire(ARGV[2]),
-  version = wire(versionOut), seq = wire(seqOut), changed = list, ts = wire(ARGV[4])
-}))
+local event = {
+  type = outcome, connector = ARGV[1], line = wire(ARGV[2]), version = wire(versionOut), changed = list,
+  ts = wire(ARGV[4])
+}
+local newGen = nil
+if flagChanged then
+  newGen = nextGeneration(genText, genFloor)
+  event.dir = ARGV[7]
+  event.gen = wire(newGen)
+end
+refused = announce(ARGV[5], event, seqOut, pep, ARGV[6])
 if refused then return refused end
 
 if not exists then
@@ -96,8 +108,6 @@ else
   redis.call('SREM', KEYS[5], ARGV[1])
 end
 redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('SET', KEYS[3], seqOut)
-if flagChanged then
-  bumpGeneration(KEYS[4], genText ~= nil, KEYS[6], genFloor)
-end
+advanceChain(KEYS[3], KEYS[7], seqOut, ARGV[6])
+if newGen then bumpGeneration(KEYS[4], KEYS[6], newGen) end
 return {outcome, newVersion, seq, list, redis.call('HGETALL', key)}

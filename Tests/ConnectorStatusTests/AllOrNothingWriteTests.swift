@@ -16,7 +16,7 @@ struct AllOrNothingWriteTests {
         let names = [
             keys.status(connector, line: line), keys.lineIndex(line), keys.lineSequence(line),
             keys.cacheGeneration(directory: fixture.store.connectorInfoDirectory, line: line), keys.readySet(line),
-            keys.versionFloors(line),
+            keys.versionFloors(line), keys.lineEpoch(line),
         ]
         var out: [String] = []
         for name in names {
@@ -46,6 +46,8 @@ struct AllOrNothingWriteTests {
             (generation, ["RPUSH", generation, "x"]),
             (generation, ["SET", generation, "1.5"]),
             (keys.versionFloors(line), ["SET", keys.versionFloors(line), "x"]),
+            (keys.lineEpoch(line), ["SADD", keys.lineEpoch(line), "x"]),
+            (keys.lineEpoch(line), ["SET", keys.lineEpoch(line), String(repeating: "e", count: 65)]),
         ]
     }
 

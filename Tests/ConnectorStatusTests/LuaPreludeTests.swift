@@ -11,6 +11,7 @@ struct LuaPreludeTests {
     /// The scripts that are joined with the prelude.
     static let preludeUsers: Set<String> = [
         "status_update", "status_delete", "status_delete_line", "cache_get", "cache_set", "cache_clean",
+        "cache_remove",
     ]
 
     static let luaDirectory = URL(fileURLWithPath: #filePath)
@@ -54,7 +55,9 @@ struct LuaPreludeTests {
             #expect(script.source == expected, "\(script.name) = shebang line + prelude + body")
         }
         // The scripts with a shebang line keep it (the write scripts need #!lua for their flags).
-        for name in ["status_update", "status_delete", "status_delete_line"] {
+        for name in [
+            "status_update", "status_delete", "status_delete_line", "cache_set", "cache_clean", "cache_remove",
+        ] {
             let script = try #require(scripts.first { $0.name == name })
             #expect(script.source.hasPrefix("#!lua"))
         }

@@ -118,8 +118,13 @@ extension LineCache {
                 keys: [
                     keys.cacheGeneration(directory: directory.name, line: line), entry,
                     keys.cacheIndex(directory: directory.name, line: line), keys.versionFloors(line),
+                    keys.lineSequence(line), keys.lineEpoch(line),
                 ],
-                arguments: [expectedGeneration.map { String($0) } ?? "", bytes, lifetime.expiryMilliseconds])
+                arguments: [
+                    expectedGeneration.map { String($0) } ?? "", bytes, lifetime.expiryMilliseconds, line.rawValue,
+                    Self.nowMilliseconds(), keys.eventChannel(line), KeySpace.encodeName(directory.name),
+                    KeySpace.encodeName(key), EpochToken().text,
+                ])
         } catch {
             throw ConnectorStatusError.wrap(error, key: entry)
         }
@@ -257,8 +262,9 @@ extension LineCache {
         }
     }
 
-    /// `EVALSHA cache_clean` on one line (new generation; with `moveIndex`, the index of entry
-    /// keys moves to a drain set of this clean, for the caller to walk), followed by `WAIT` when
+    /// `EVALSHA cache_clean` on one line (new generation, announced on the line's channel with
+    /// its sequence and epoch; with `moveIndex`, the index of entry keys moves to a drain set of
+    /// this clean, for the caller to walk), followed by `WAIT` when
     /// ``LineCacheOptions/cleanDurability`` asks for replicas.
     /// - Returns: the drain set's key and how many entry keys it holds.
     @discardableResult
@@ -266,7 +272,7 @@ extension LineCache {
         drain: String, count: Int
     ) {
         let drainKey = keys.cacheDrain(directory: directory.name, line: line, token: UUID().uuidString)
-        let command = cleanCommand(directory, line: line, drain: drainKey, moveIndex: moveIndex)
+        let input = cleanInput(directory, line: line, drain: drainKey, moveIndex: moveIndex)
         let generationKey = keys.cacheGeneration(directory: directory.name, line: line)
         let durability = options.cleanDurability
         let reply: RedisValue
@@ -274,24 +280,19 @@ extension LineCache {
             if durability.replicas > 0 {
                 let acknowledged: Int
                 (reply, acknowledged) = try await redis.sendDurably(
-                    command, replicas: durability.replicas, timeout: durability.timeout)
+                    LineCacheScripts.clean.command(keys: input.keys, arguments: input.arguments),
+                    replicas: durability.replicas, timeout: durability.timeout)
                 if acknowledged < durability.replicas {
                     throw ConnectorStatusError.notReplicated(acknowledged: acknowledged, required: durability.replicas)
                 }
             } else {
                 // `run` loads the script where the server answers NOSCRIPT.
-                reply = try await redis.run(
-                    LineCacheScripts.clean,
-                    keys: [
-                        generationKey, keys.cacheIndex(directory: directory.name, line: line), drainKey,
-                        keys.versionFloors(line),
-                    ],
-                    arguments: [moveIndex ? "1" : "0"])
+                reply = try await redis.run(LineCacheScripts.clean, keys: input.keys, arguments: input.arguments)
             }
         } catch {
             throw ConnectorStatusError.wrap(error, key: generationKey)
         }
-        guard let parts = reply.array, parts.count == 2, parts[0].int != nil, let count = parts[1].int else {
+        guard let parts = reply.array, parts.count == 3, parts[0].int != nil, let count = parts[1].int else {
             throw .unexpectedReply("cache_clean returned \(reply)")
         }
         return (drainKey, Int(count))
@@ -300,12 +301,30 @@ extension LineCache {
     /// The `EVALSHA cache_clean` command of one line; `drain` is a fresh drain key (see
     /// ``KeySpace/cacheDrain(directory:line:token:)``), filled only with `moveIndex`.
     func cleanCommand(_ directory: CacheDirectory, line: LineID, drain: String, moveIndex: Bool) -> RedisCommand {
-        LineCacheScripts.clean.command(
+        let input = cleanInput(directory, line: line, drain: drain, moveIndex: moveIndex)
+        return LineCacheScripts.clean.command(keys: input.keys, arguments: input.arguments)
+    }
+
+    /// The keys and arguments of `cache_clean` on one line, with a fresh epoch token (one per
+    /// call: a NOSCRIPT retry of the same call reuses it).
+    func cleanInput(_ directory: CacheDirectory, line: LineID, drain: String, moveIndex: Bool) -> (
+        keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
+    ) {
+        (
             keys: [
                 keys.cacheGeneration(directory: directory.name, line: line),
                 keys.cacheIndex(directory: directory.name, line: line), drain, keys.versionFloors(line),
-            ], arguments: [moveIndex ? "1" : "0"])
+                keys.lineSequence(line), keys.lineEpoch(line),
+            ],
+            arguments: [
+                moveIndex ? "1" : "0", line.rawValue, Self.nowMilliseconds(), keys.eventChannel(line),
+                KeySpace.encodeName(directory.name), EpochToken().text,
+            ]
+        )
     }
+
+    /// The wall clock in unix milliseconds, for an event's `ts`.
+    static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Walks one clean's drain set in batches of ``LineCacheOptions/freeBatchSize``: `SSCAN`,
     /// then `EVALSHA cache_reclaim` on those keys (unlinks those not of the current generation),

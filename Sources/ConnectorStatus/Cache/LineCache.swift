@@ -88,7 +88,9 @@ public struct LineCache: Sendable {
 
     // MARK: Writing
 
-    /// Stores `value` with a TTL (the directory's default when `nil`), jittered.
+    /// Stores `value` with a TTL (the directory's default when `nil`), jittered, and announces
+    /// it on the line's event channel with the line's sequence and epoch (a refused write writes
+    /// and announces nothing).
     ///
     /// Sends `EVALSHA cache_set` (one round trip).
     /// - Parameter ifGeneration: the generation from an earlier ``lookup(_:key:in:line:)``:
@@ -96,7 +98,10 @@ public struct LineCache: Sendable {
     ///   generation.
     /// - Returns: `true` when stored, `false` when refused because a clean came first.
     /// - Throws: ``ConnectorStatusError/valueTooLarge(size:limit:)`` and
-    ///   ``ConnectorStatusError/encodingFailed(_:)`` before anything is sent; Redis failures.
+    ///   ``ConnectorStatusError/encodingFailed(_:)`` before anything is sent;
+    ///   ``ConnectorStatusError/wrongType(key:message:)`` naming a key of another type (nothing
+    ///   changed); ``ConnectorStatusError/server(_:)`` (`NOPERM`) when the ACL denies publishing to
+    ///   the line's channel (nothing changed); Redis failures.
     @discardableResult
     public func set<Value: Encodable>(
         _ value: Value, key: String, in directory: CacheDirectory, line: LineID, ttl: Duration? = nil,
@@ -170,21 +175,44 @@ public struct LineCache: Sendable {
 
     // MARK: Cleaning
 
-    /// Removes one entry (Bitrix `clean($id, $dir)` for one id). Sends `UNLINK`.
+    /// Removes one entry (Bitrix `clean($id, $dir)` for one id) and announces it on the line's
+    /// event channel (with the line's sequence and epoch), whether or not the entry was there.
+    ///
+    /// Sends `EVALSHA cache_remove` (one round trip: checks the line's sequence and epoch keys,
+    /// publishes, `UNLINK`s the entry, advances the sequence and epoch).
     /// - Returns: `true` when an entry existed.
+    /// - Throws: ``ConnectorStatusError/wrongType(key:message:)`` naming the line's sequence or epoch
+    ///   key when it holds something else (nothing changed); ``ConnectorStatusError/server(_:)``
+    ///   (`NOPERM`) when the ACL denies publishing to the line's channel (nothing changed);
+    ///   ``ConnectorStatusError/redis(_:)`` for connection failures.
     @discardableResult
     public func remove(key: String, in directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError)
         -> Bool
     {
         let entry = keys.cacheEntry(directory: directory.name, line: line, key: key)
-        return try await send(RedisCommand("UNLINK", entry), key: entry).int == 1
+        let reply: RedisValue
+        do {
+            reply = try await redis.run(
+                LineCacheScripts.remove, keys: [entry, keys.lineSequence(line), keys.lineEpoch(line)],
+                arguments: [
+                    line.rawValue, Self.nowMilliseconds(), keys.eventChannel(line), KeySpace.encodeName(directory.name),
+                    KeySpace.encodeName(key), EpochToken().text,
+                ])
+        } catch {
+            throw ConnectorStatusError.wrap(error, key: entry)
+        }
+        guard let parts = reply.array, parts.count == 2, let removed = parts[0].int else {
+            throw .unexpectedReply("cache_remove returned \(reply)")
+        }
+        return removed == 1
     }
 
     /// Cleans `directory` on `line` (Bitrix `$cache->clean($line, $dir)`): when this returns,
     /// no instance reads any entry written before, and their memory is freed.
     ///
-    /// Sends `EVALSHA cache_clean` (a new generation — visible to every instance at once — and
-    /// the line's entry keys move from the directory's index set to a drain set of this clean),
+    /// Sends `EVALSHA cache_clean` (a new generation — visible to every instance at once and
+    /// announced on the line's event channel with its sequence and epoch — and the line's entry
+    /// keys move from the directory's index set to a drain set of this clean),
     /// followed by `WAIT` with ``LineCacheOptions/cleanDurability``; then walks the drain set in
     /// batches of ``LineCacheOptions/freeBatchSize`` (`SSCAN`, then `EVALSHA cache_reclaim`, which
     /// unlinks only entries not of the current generation), pausing
@@ -210,7 +238,7 @@ public struct LineCache: Sendable {
 
     /// Cleans `directory` on every line (Bitrix `cleanDir`). Sends `SCAN MATCH` over the
     /// generation keys of that directory (`COUNT` ``LineCacheOptions/reclaimScanCount``) and one
-    /// pipelined `EVALSHA cache_clean` per line found: O(keys in the database) spread over short
+    /// pipelined `EVALSHA cache_clean` per line found (each announced on its line's channel): O(keys in the database) spread over short
     /// round trips; each line's clean is atomic, the whole is not. Every line a reader or writer
     /// has touched has a generation key, so every line that could serve an entry is cleaned.
     /// Old entries are left to ``reclaim(_:line:from:maxBatches:)`` and their TTL.

@@ -37,9 +37,10 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
     case notReplicated(acknowledged: Int, required: Int)
     /// Redis answered with an error reply.
     case server(RedisServerError)
-    /// A clean across lines cleaned `cleaned` lines but could not clean the lines whose
-    /// generation keys are listed in `badKeys` (another type, or not an integer): those lines
-    /// still serve their old entries. Nothing was changed at those keys.
+    /// A clean across lines cleaned `cleaned` lines but could not clean the lines whose keys are
+    /// listed in `badKeys` (the key at fault: the generation, or the line's event sequence or
+    /// epoch, holding another type or a value the scripts refuse): those lines still serve their
+    /// old entries. Nothing was changed on those lines.
     case cleanIncomplete(cleaned: Int, badKeys: [String])
     /// The calling task was cancelled while it waited for Redis. A command already written may
     /// have run; nothing not yet written was sent.
@@ -71,8 +72,9 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
         case .cancelled: return "cancelled while waiting for Redis (a command already written may have run)"
         case .cleanIncomplete(let cleaned, let badKeys):
             return
-                "cleaned \(cleaned) lines, but \(badKeys.count) could not be cleaned (their generation key holds "
-                + "another type or not an integer; nothing was changed there): \(badKeys.joined(separator: ", "))"
+                "cleaned \(cleaned) lines, but \(badKeys.count) could not be cleaned (a key of the line holds "
+                + "another type or a value the scripts refuse; nothing was changed there): "
+                + badKeys.joined(separator: ", ")
         }
     }
 

@@ -18,55 +18,33 @@ public struct StatusEvent: Sendable, Hashable {
     public var line: LineID
     /// The pair's VERSION after the change (for `deleted`: the last version it had).
     public var version: Int64
-    /// The line's event sequence: consecutive per line, so a gap means missed events.
+    /// The line's event sequence. It counts every event of the line (line-cache sets, removes and
+    /// cleans too), so consecutive status events of a line may skip numbers; ``StatusEvents``
+    /// reads every message of the line and reports a real gap.
     public var sequence: Int64
     /// The fields that changed: `ACTIVE`, `CONNECTION`, `REGISTER`, `ERROR`, `DATA`.
     public var changedFields: [String]
     /// When the write happened.
     public var timestamp: Date
 
-    /// Decodes the JSON the scripts publish; `nil` for anything else. Line, version, sequence
-    /// and timestamp travel as JSON integers up to 14 digits (what cjson prints exactly, and
-    /// what the previous release reads) and as decimal text beyond; both are accepted.
+    /// Decodes the JSON a status write publishes; `nil` for anything else (a line-cache event, a
+    /// kind this release does not know, or not an event). See ``LineEventMessage``.
     init?(json payload: [UInt8]) {
-        struct Wire: Decodable {
-            var type: String
-            var connector: String
-            var line: ExactInteger
-            var version: ExactInteger
-            var seq: ExactInteger
-            var changed: String
-            var ts: ExactInteger
-        }
-        guard let wire = try? JSONDecoder().decode(Wire.self, from: Data(payload)),
-            let kind = Kind(rawValue: wire.type),
-            let connector = try? ConnectorID(wire.connector),
-            let line = try? LineID(wire.line.value)
-        else { return nil }
+        guard case .status(let event) = LineEventMessage(json: payload)?.body else { return nil }
+        self = event
+    }
+
+    init(
+        kind: Kind, connector: ConnectorID, line: LineID, version: Int64, sequence: Int64, changedFields: [String],
+        timestamp: Date
+    ) {
         self.kind = kind
         self.connector = connector
         self.line = line
-        version = wire.version.value
-        sequence = wire.seq.value
-        changedFields = wire.changed.split(separator: ",").map(String.init)
-        timestamp = Date(timeIntervalSince1970: Double(wire.ts.value) / 1000)
-    }
-}
-
-/// An `Int64` read exactly from JSON decimal text (`"9223372036854775807"`) or a JSON integer.
-private struct ExactInteger: Decodable {
-    var value: Int64
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self) {
-            guard let value = Int64(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an integer: \(text)")
-            }
-            self.value = value
-        } else {
-            value = try container.decode(Int64.self)
-        }
+        self.version = version
+        self.sequence = sequence
+        self.changedFields = changedFields
+        self.timestamp = timestamp
     }
 }
 
@@ -88,6 +66,12 @@ public enum ResyncReason: Sendable, Hashable {
     /// last`): its counter was lost, e.g. acknowledged writes lost in a failover, or evicted, so
     /// what was read before may be stale.
     case sequenceRegressed(last: Int64, received: Int64)
+    /// The line's epoch chain broke: the event that follows the last one applied by sequence
+    /// names another epoch as its predecessor (`received`, its `pep`) than the one the last event
+    /// set (`expected`, its `ep`). A write was lost (a failover that lost acknowledged writes and
+    /// made new ones), or the line's sequence or epoch key was lost or rewritten, so what was read
+    /// before may be stale. An empty `received` means the line's epoch key was missing.
+    case epochChanged(expected: String, received: String)
     /// The subscription's connection was lost and re-established.
     case reconnected
     /// The consumer fell behind and events were dropped from the buffer.

@@ -8,9 +8,10 @@
 /// imc:{L5}:st                       set    connectors that have a status on line 5
 /// imc:{L5}:ready                    set    connectors whose pair on line 5 is ready
 /// imc:{L5}:seq                      string per-line event sequence (INCR)
+/// imc:{L5}:ep                       string per-line epoch: the chain token of the line's last event
 /// imc:{L5}:ver                      hash   connector -> VERSION its pair had when deleted, and
 ///                                          generation key -> its last generation (kept)
-/// imc:{L5}:ev                       channel status events of line 5
+/// imc:{L5}:ev                       channel events of line 5 (status and line-cache writes)
 /// imc:{L5}:c:<dir>:gen              string generation of cache directory <dir> on line 5
 /// imc:{L5}:c:<dir>:e:<key>          string cache entry "<generation>:<payload>" (always a TTL)
 /// imc:{L5}:c:<dir>:l:<key>          string get-or-compute lease (token, short TTL)
@@ -71,7 +72,14 @@ public struct KeySpace: Sendable, Hashable {
     /// The per-line event sequence counter.
     public func lineSequence(_ line: LineID) -> String { "\(linePrefix(line)):seq" }
 
-    /// The channel status events of `line` are published on.
+    /// The line's epoch: the chain token (``EpochToken``, 16 hex digits) of the last event
+    /// published on ``eventChannel(_:)``. Every announced write replaces it and publishes the one it
+    /// replaced (`pep`) with the new one (`ep`), so a subscriber sees when the chain broke (a write
+    /// or the key itself lost). Missing or empty: no event yet, or lost.
+    public func lineEpoch(_ line: LineID) -> String { "\(linePrefix(line)):ep" }
+
+    /// The channel the events of `line` are published on: status writes and line-cache writes
+    /// (set, remove, clean), each with the line's sequence and epoch chain.
     public func eventChannel(_ line: LineID) -> String { "\(linePrefix(line)):ev" }
 
     /// The `PSUBSCRIBE` pattern matching every line's event channel.

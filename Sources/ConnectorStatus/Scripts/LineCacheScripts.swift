@@ -9,6 +9,7 @@ enum LineCacheScripts {
     static let reclaim = RedisScript(LuaSource.plain(PackageResources.cache_reclaim_lua), name: "cache_reclaim")
 
     static let clean = RedisScript(LuaSource.withPrelude(PackageResources.cache_clean_lua), name: "cache_clean")
+    static let remove = RedisScript(LuaSource.withPrelude(PackageResources.cache_remove_lua), name: "cache_remove")
 
-    static let all = [get, set, releaseLease, reclaim, clean]
+    static let all = [get, set, releaseLease, reclaim, clean, remove]
 }

@@ -22,10 +22,13 @@ extension StatusStore {
             let scriptKeys: [any RedisArgumentConvertible] =
                 [
                     index, keys.lineSequence(line), keys.cacheGeneration(directory: connectorInfoDirectory, line: line),
-                    keys.readySet(line), keys.versionFloors(line),
+                    keys.readySet(line), keys.versionFloors(line), keys.lineEpoch(line),
                 ] + connectors.map { keys.status($0, line: line) }
             let arguments: [any RedisArgumentConvertible] =
-                [line.rawValue, now, keys.eventChannel(line)] + connectors.map(\.rawValue)
+                [
+                    line.rawValue, now, keys.eventChannel(line), EpochToken().text,
+                    KeySpace.encodeName(connectorInfoDirectory),
+                ] + connectors.map(\.rawValue)
             let reply: RedisValue
             do {
                 reply = try await runWrite(StatusScripts.deleteLine, keys: scriptKeys, arguments: arguments)

@@ -146,8 +146,9 @@ public struct StatusStore: Sendable {
     ///
     /// Equal values write nothing, bump nothing and publish nothing (outcome `unchanged`).
     /// Otherwise `VERSION` is bumped, `UPDATED` stamped, the line index kept, the line's event
-    /// sequence incremented, the event published, and — when a flag changed — the line's
-    /// connector-info cache directory cleaned. A missing pair is created with every flag `N`
+    /// sequence incremented and its epoch replaced (a fresh ``KeySpace/lineEpoch(_:)`` token), the
+    /// event published, and — when a flag changed — the line's connector-info cache directory
+    /// cleaned. A missing pair is created with every flag `N`
     /// except those set here.
     ///
     /// Sends `EVALSHA status_update` (one round trip), followed on the same connection by
@@ -176,10 +177,11 @@ public struct StatusStore: Sendable {
             let scriptKeys: [any RedisArgumentConvertible] = [
                 key, keys.lineIndex(line), keys.lineSequence(line),
                 keys.cacheGeneration(directory: connectorInfoDirectory, line: line), keys.readySet(line),
-                keys.versionFloors(line),
+                keys.versionFloors(line), keys.lineEpoch(line),
             ]
             var arguments: [any RedisArgumentConvertible] = [
                 connector.rawValue, line.rawValue, ifVersion.map { String($0) } ?? "", now, keys.eventChannel(line),
+                EpochToken().text, KeySpace.encodeName(connectorInfoDirectory),
             ]
             arguments += change.scriptArguments.map { $0 as any RedisArgumentConvertible }
             let reply: RedisValue
@@ -234,9 +236,12 @@ public struct StatusStore: Sendable {
                     keys: [
                         key, keys.lineIndex(line), keys.lineSequence(line),
                         keys.cacheGeneration(directory: connectorInfoDirectory, line: line), keys.readySet(line),
-                        keys.versionFloors(line),
+                        keys.versionFloors(line), keys.lineEpoch(line),
                     ],
-                    arguments: [connector.rawValue, line.rawValue, now, keys.eventChannel(line)])
+                    arguments: [
+                        connector.rawValue, line.rawValue, now, keys.eventChannel(line), EpochToken().text,
+                        KeySpace.encodeName(connectorInfoDirectory),
+                    ])
                 let deleted = reply.array?.first?.int == 1
                 if deleted { metrics.deletes.increment() }
                 return deleted

@@ -141,6 +141,11 @@ struct WatchCommand: AsyncParsableCommand {
                 object["reason"] = .string("sequence-regressed")
                 object["last"] = .integer(last)
                 object["received"] = .integer(received)
+            case .epochChanged(let expected, let received):
+                reasonText = "epoch-changed \(expected.isEmpty ? "-" : expected)->\(received.isEmpty ? "-" : received)"
+                object["reason"] = .string("epoch-changed")
+                object["expected"] = .string(expected)
+                object["received"] = .string(received)
             case .reconnected:
                 reasonText = "reconnected"
                 object["reason"] = .string(reasonText)

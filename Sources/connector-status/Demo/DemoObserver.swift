@@ -27,8 +27,12 @@ struct DemoObserver {
                         DemoObservation.SeenEvent(
                             kind: event.kind.rawValue, connector: event.connector.rawValue, line: event.line.rawValue,
                             version: event.version, sequence: event.sequence, changed: event.changedFields))
-                case .resyncNeeded:
+                case .resyncNeeded(_, let reason):
                     collected.resync()
+                    switch reason {
+                    case .sequenceGap, .sequenceRegressed, .epochChanged: collected.missed()
+                    case .reconnected, .overflow: break
+                    }
                 }
             }
         }
@@ -64,7 +68,7 @@ struct DemoObserver {
         let deadline = ContinuousClock.now + .seconds(10)
         for line in [DemoScenario.lineOne, DemoScenario.lineTwo] {
             let last = try await redis.send("GET", store.keys.lineSequence(line)).string.flatMap { Int64($0) } ?? 0
-            while collected.highestSequence(line: line) < last, ContinuousClock.now < deadline {
+            while events.lastSequence(line: line) ?? 0 < last, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
         }
@@ -84,14 +88,12 @@ final class DemoCollected: @unchecked Sendable {
     var observation: DemoObservation { lock.withLock { value } }
     func add(_ event: DemoObservation.SeenEvent) { lock.withLock { value.events.append(event) } }
     func resync() { lock.withLock { value.resyncs += 1 } }
+    func missed() { lock.withLock { value.missedEvents += 1 } }
     func checked(_ count: Int) { lock.withLock { value.readinessChecks += count } }
     func readinessChanged(_ change: DemoObservation.ReadinessChange) {
         lock.withLock { value.readinessChanges.append(change) }
     }
     func computed() { lock.withLock { value.cacheComputations += 1 } }
-    func highestSequence(line: LineID) -> Int64 {
-        lock.withLock { value.events.filter { $0.line == line.rawValue }.map(\.sequence).max() ?? 0 }
-    }
     func read(line: LineID, info: String) {
         lock.withLock {
             value.cacheReads += 1

@@ -20,6 +20,8 @@ struct DemoObservation: Codable, Sendable {
     var instance: String
     var events: [SeenEvent] = []
     var resyncs = 0
+    /// Resyncs for a line's history: a sequence gap or step back, or an epoch chain break.
+    var missedEvents = 0
     var readinessChanges: [ReadinessChange] = []
     var readinessChecks = 0
     var cacheReads = 0
