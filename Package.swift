@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "ConnectorStatus", targets: ["ConnectorStatus"]),
         .library(name: "ConnectorStatusLoadTest", targets: ["ConnectorStatusLoadTest"]),
         .library(name: "ConnectorStatusDiagnostics", targets: ["ConnectorStatusDiagnostics"]),
+        .library(name: "ConnectorStatusBench", targets: ["ConnectorStatusBench"]),
         .executable(name: "connector-status", targets: ["connector-status"]),
     ],
     dependencies: [
@@ -125,6 +126,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The benchmark scenarios (ours against a reference, side by side), their figures and report.
+        .target(
+            name: "ConnectorStatusBench",
+            dependencies: [
+                "RedisClient",
+                "ConnectorStatus",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The tool: argument parsing, output formatting and process spawning over the libraries.
         .executableTarget(
             name: "connector-status",
@@ -133,6 +145,7 @@ let package = Package(
                 "ConnectorStatus",
                 "ConnectorStatusLoadTest",
                 "ConnectorStatusDiagnostics",
+                "ConnectorStatusBench",
                 "EmbeddedRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

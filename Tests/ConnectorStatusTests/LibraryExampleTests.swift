@@ -10,8 +10,11 @@ import Testing
 // and run here, so that the README cannot drift from the API.
 
 // --- README example begins ---
-/// A few seconds of the load test's mix from this process, then the doctor's checks.
-func checkMyRedis(url: String, namespace: String, seconds: Int) async throws -> (InstanceReport, DoctorReport) {
+/// The load test's mix from this process (`operations` in all, or for `seconds`), then the
+/// doctor's checks.
+func checkMyRedis(
+    url: String, namespace: String, operations: Int, seconds: Int
+) async throws -> (InstanceReport, DoctorReport) {
     let logger = Logger(label: "my-app.redis-check")
     let deployment = try RedisDeployment(url: url)
     let redis = try deployment.makeClient(logger: logger)
@@ -20,7 +23,7 @@ func checkMyRedis(url: String, namespace: String, seconds: Int) async throws -> 
     // One instance: 8 tasks over 100 lines × 8 connectors, the tool's default mix.
     let options = try LoadTestInstance.Options(tasks: 8, shape: LoadShape(lines: 100, connectors: 8))
     let instance = LoadTestInstance(redis: redis, keys: keys, options: options, logger: logger)
-    var report = await instance.run(until: .now + .seconds(seconds))
+    var report = await instance.run(until: .now + .seconds(seconds), budget: operations)
     report.violations.lostUpdates = try await LoadTestChecks.countLostUpdates(
         redis: redis, keys: keys, total: report)
 
@@ -35,8 +38,9 @@ func checkMyRedis(url: String, namespace: String, seconds: Int) async throws -> 
 struct LibraryExampleTests {
     @Test func theReadmeExampleRunsTheLoadTestAndTheDoctorFromCode() async throws {
         let namespace = "t" + UUID().uuidString.prefix(12).replacingOccurrences(of: "-", with: "")
-        let (report, doctor) = try await checkMyRedis(url: StatusTestRedis.url, namespace: namespace, seconds: 2)
-        #expect(report.totalOperations > 100)
+        let (report, doctor) = try await checkMyRedis(
+            url: StatusTestRedis.url, namespace: namespace, operations: 3000, seconds: 60)
+        #expect(report.totalOperations == 3000, "\(report.elapsedSeconds) s")
         #expect(report.violations == LoadViolations(), "\(report.violations) \(report.unexpectedErrorSamples)")
         #expect(report.consistencyChecks > 0)
         #expect(Set(report.operations.keys).isSubset(of: Set(LoadOperation.allCases.map(\.rawValue))))
@@ -63,5 +67,18 @@ struct LibraryExampleTests {
         #expect(throws: LoadTestError.self) { try LoadShape(lines: 0) }
         #expect(throws: LoadTestError.self) { try LoadShape(mix: [50, 50, 1, 0]) }
         #expect(throws: LoadTestError.self) { try LoadTestInstance.Options(tasks: 0, shape: LoadShape()) }
+    }
+
+    /// The README shows this file's example to the letter.
+    @Test func theReadmeShowsThisExample() throws {
+        let tests = URL(fileURLWithPath: #filePath)
+        let root = tests.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let source = try String(contentsOf: tests, encoding: .utf8)
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let begin = try #require(source.range(of: "// --- README example begins ---\n"))
+        let end = try #require(source.range(of: "// --- README example ends ---"))
+        let example = String(source[begin.upperBound..<end.lowerBound])
+        #expect(example.count > 500)
+        #expect(readme.contains(example))
     }
 }

@@ -25,8 +25,10 @@ struct PackageManifestTests {
         "ConnectorStatus": ["RedisClient"],
         "ConnectorStatusDiagnostics": ["ConnectorStatus", "RedisClient"],
         "ConnectorStatusLoadTest": ["ConnectorStatus", "RedisClient", "EmbeddedRedis"],
+        "ConnectorStatusBench": ["ConnectorStatus", "RedisClient"],
         "connector-status": [
             "RedisClient", "ConnectorStatus", "EmbeddedRedis", "ConnectorStatusDiagnostics", "ConnectorStatusLoadTest",
+            "ConnectorStatusBench",
         ],
     ]
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConnectorStatus
+import ConnectorStatusBench
 import EmbeddedRedis
 import Foundation
 import RedisClient

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConnectorStatusBench
 import EmbeddedRedis
 import Foundation
 import RedisClient
@@ -91,21 +92,9 @@ struct BenchCommand: AsyncParsableCommand {
                     scenario in
                     filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
                 }
-            var results = scenarios.map {
-                BenchResult(name: $0.name, reference: $0.referenceDescription, targetRatio: $0.targetRatio)
-            }
-            for round in 0..<rounds {
-                for (index, scenario) in scenarios.enumerated() {
-                    if !json { log("round \(round + 1)/\(rounds): \(scenario.name)") }
-                    if round % 2 == 0 {
-                        results[index].referenceSeries.samples.append(try await scenario.runReference(reference))
-                        results[index].oursSeries.samples.append(try await scenario.runOurs(pool))
-                    } else {
-                        results[index].oursSeries.samples.append(try await scenario.runOurs(pool))
-                        results[index].referenceSeries.samples.append(try await scenario.runReference(reference))
-                    }
-                }
-            }
+            let results = try await BenchRunner.compare(
+                scenarios, rounds: rounds, reference: reference, pool: pool
+            ) { if !json { log($0) } }
             var facts: [String] = []
             if filter == nil && !skipFacts {
                 facts += try await StatusScenarios.facts(pool: pool)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConnectorStatus
+import ConnectorStatusBench
 import ConnectorStatusLoadTest
 import EmbeddedRedis
 import Foundation

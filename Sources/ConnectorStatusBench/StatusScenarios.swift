@@ -5,9 +5,9 @@ import RedisClient
 
 /// The scenarios of the status layer (issue 3): `isReady` through the Lua script, next to
 /// `redis-benchmark` running the very same `EVALSHA`, plus `HMGET` of the same hash for scale.
-enum StatusScenarios {
+public enum StatusScenarios {
     /// A namespace of this run's own (a fixed one could hold a user's data), removed at the end.
-    static let keys = try! KeySpace(namespace: "bench-" + UUID().uuidString.prefix(8).lowercased())
+    public static let keys = try! KeySpace(namespace: "bench-" + UUID().uuidString.prefix(8).lowercased())
     static let connector = try! ConnectorID("bench_connector")
     static let line = try! LineID(1)
     static var statusKey: String { keys.status(connector, line: line) }
@@ -17,14 +17,15 @@ enum StatusScenarios {
     }
 
     /// Creates the ready pair the scenarios read and loads the scripts.
-    static func prepare(_ pool: RedisConnectionPool) async throws {
+    public static func prepare(_ pool: RedisConnectionPool) async throws {
         let store = store(pool)
         try await store.deleteAll(line: line)
         try await store.bringUp(connector, line: line)
         try await store.preloadScripts()
     }
 
-    static func all(requests: Int) -> [BenchScenario] {
+    /// The readiness scenarios, sized by `requests`; ``prepare(_:)`` first.
+    public static func all(requests: Int) -> [BenchScenario] {
         let sha = StatusStore.readinessScript.sha1
         let evalsha = ["EVALSHA", sha, "1", statusKey]
         let hmget = ["HMGET", statusKey, "ACTIVE", "CONNECTION", "REGISTER", "ERROR"]
@@ -87,7 +88,7 @@ enum StatusScenarios {
 
     /// Batch readiness of 1,000 pairs (50 lines × 20 connectors) in one call: median and p99
     /// of `rounds` calls, in milliseconds; and `MEMORY USAGE` of a typical status hash.
-    static func facts(pool: RedisConnectionPool, rounds: Int = 30) async throws -> [String] {
+    public static func facts(pool: RedisConnectionPool, rounds: Int = 30) async throws -> [String] {
         let store = store(pool)
         var pairs: [StatusPair] = []
         for lineNumber in 1...50 {

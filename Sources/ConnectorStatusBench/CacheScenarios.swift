@@ -7,9 +7,9 @@ import RedisClient
 /// The scenarios of the line cache (issue 4): a cache hit next to `redis-benchmark GET`, clean
 /// latency with 10 thousand and 1 million keys in Redis, and another client's GET latency while
 /// 100 thousand entries are reclaimed.
-enum CacheScenarios {
+public enum CacheScenarios {
     /// A namespace of this run's own (a fixed one could hold a user's data), removed at the end.
-    static let keys = try! KeySpace(namespace: "benchcache-" + UUID().uuidString.prefix(8).lowercased())
+    public static let keys = try! KeySpace(namespace: "benchcache-" + UUID().uuidString.prefix(8).lowercased())
     static let line = try! LineID(1)
     static let directory = CacheDirectory.infoConnectorsLine
 
@@ -18,11 +18,12 @@ enum CacheScenarios {
     }
 
     /// Stores the entry the hit scenarios read (3 bytes of JSON, like redis-benchmark's value).
-    static func prepare(_ pool: RedisConnectionPool) async throws {
+    public static func prepare(_ pool: RedisConnectionPool) async throws {
         try await cache(pool).set("xx", key: "hit", in: directory, line: line)
     }
 
-    static func all(requests: Int) -> [BenchScenario] {
+    /// The cache-hit scenarios, sized by `requests`; ``prepare(_:)`` first.
+    public static func all(requests: Int) -> [BenchScenario] {
         [
             BenchScenario(
                 name: "cache hit, 1 caller, serial", referenceDescription: "redis-benchmark -c 1 -t get",
@@ -59,7 +60,7 @@ enum CacheScenarios {
 
     /// Clean latency with 10k and 1M keys in Redis, and GET p99 of another client during a
     /// reclaim of 100k entries. Fills Redis with up to 1M keys and removes them afterwards.
-    static func facts(pool: RedisConnectionPool, log: (String) -> Void) async throws -> [String] {
+    public static func facts(pool: RedisConnectionPool, log: (String) -> Void) async throws -> [String] {
         let cache = cache(pool)
         var facts: [String] = []
         // Clean latency: the same clean with 10 thousand, then 1 million keys in Redis.
