@@ -17,7 +17,8 @@ public enum CacheScenarios {
         LineCache(redis: pool, keys: keys, options: options, logger: Logger(label: "bench"))
     }
 
-    /// Stores the entry the hit scenarios read (3 bytes of JSON, like redis-benchmark's value).
+    /// Stores the entry the hit scenarios read (3 bytes of JSON, like redis-benchmark's value):
+    /// `EVALSHA` of the cache-set script, in ``keys``' namespace. Throws `ConnectorStatusError`.
     public static func prepare(_ pool: RedisConnectionPool) async throws {
         try await cache(pool).set("xx", key: "hit", in: directory, line: line)
     }
@@ -59,7 +60,9 @@ public enum CacheScenarios {
     }
 
     /// Clean latency with 10k and 1M keys in Redis, and GET p99 of another client during a
-    /// reclaim of 100k entries. Fills Redis with up to 1M keys and removes them afterwards.
+    /// reclaim of 100k entries. Fills Redis with up to 1M keys and removes them afterwards
+    /// (pipelined cache writes, the clean and reclaim scripts, `GET`, then `SCAN` + `UNLINK` of
+    /// ``keys``' namespace). Throws the client's errors or ``BenchError``.
     public static func facts(pool: RedisConnectionPool, log: (String) -> Void) async throws -> [String] {
         let cache = cache(pool)
         var facts: [String] = []

@@ -22,7 +22,8 @@ public struct ClusterReadinessBench {
         self.duration = duration
     }
 
-    /// Writes the pairs (bring-up) in a fresh namespace and returns the store and its pairs.
+    /// Writes the pairs (bring-up) in a fresh namespace and returns the store and its pairs
+    /// (`EVALSHA` of the update script, 100 tasks). Throws `ConnectorStatusError`.
     public static func prepare(_ redis: any RedisCommandClient, durability: WriteDurability = .asynchronous)
         async throws
         -> (StatusStore, [StatusPair])
@@ -45,7 +46,8 @@ public struct ClusterReadinessBench {
         return (store, pairs)
     }
 
-    /// Removes what ``prepare(_:durability:)`` wrote.
+    /// Removes what ``prepare(_:durability:)`` wrote (the delete-line script per line).
+    /// Throws `ConnectorStatusError`.
     public static func remove(_ store: StatusStore, _ pairs: [StatusPair]) async throws {
         for line in Set(pairs.map(\.line)) { try await store.deleteAll(line: line) }
     }
@@ -91,7 +93,8 @@ public struct ClusterReadinessBench {
         return Double(total) / (ContinuousClock.now - start).seconds
     }
 
-    /// `cmdstat_evalsha` calls on each master (to show how the load spread over the nodes).
+    /// `cmdstat_evalsha` calls on each master (to show how the load spread over the nodes):
+    /// `INFO commandstats` on every master; a master that does not answer is left out.
     public static func evalshaCalls(_ redis: any RedisCommandClient) async -> [String: Int] {
         var calls: [String: Int] = [:]
         for (endpoint, result) in await redis.sendToEveryMaster(RedisCommand("INFO", "commandstats")) {

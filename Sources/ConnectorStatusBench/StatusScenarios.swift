@@ -16,7 +16,8 @@ public enum StatusScenarios {
         StatusStore(redis: pool, keys: keys, logger: Logger(label: "bench"))
     }
 
-    /// Creates the ready pair the scenarios read and loads the scripts.
+    /// Creates the ready pair the scenarios read and loads the scripts (the status scripts'
+    /// `EVALSHA`, `SCRIPT LOAD`), in ``keys``' namespace. Throws `ConnectorStatusError`.
     public static func prepare(_ pool: RedisConnectionPool) async throws {
         let store = store(pool)
         try await store.deleteAll(line: line)
