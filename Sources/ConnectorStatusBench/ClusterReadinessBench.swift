@@ -24,12 +24,14 @@ public struct ClusterReadinessBench {
 
     /// Writes the pairs (bring-up) in a fresh namespace and returns the store and its pairs
     /// (`EVALSHA` of the update script, 100 tasks). Throws `ConnectorStatusError`.
-    public static func prepare(_ redis: any RedisCommandClient, durability: WriteDurability = .asynchronous)
+    public static func prepare(
+        _ redis: any RedisCommandClient, durability: WriteDurability = .asynchronous, logger: Logger
+    )
         async throws
         -> (StatusStore, [StatusPair])
     {
         let keys = try KeySpace(namespace: "bench" + UUID().uuidString.prefix(8).lowercased())
-        let store = StatusStore(redis: redis, keys: keys, durability: durability, logger: Logger(label: "bench"))
+        let store = StatusStore(redis: redis, keys: keys, durability: durability, logger: logger)
         var pairs: [StatusPair] = []
         for line in 1...lines {
             for index in 0..<connectorsPerLine {
