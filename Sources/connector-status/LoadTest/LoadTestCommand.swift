@@ -155,23 +155,10 @@ struct LoadTestCommand: AsyncParsableCommand {
         let deployment = resolved.withConfiguration { $0.clientName = clientName }
         var logger = toolLogger()
         if chaos { logger.logLevel = .critical }  // the injected faults are reported, not logged
-        let redis: any RedisCommandClient
-        do {
-            redis = try deployment.makeClient(logger: logger)
-        } catch {
-            await embedded?.stopOffThePool()
-            throw error
-        }
-        do {
+        try await withClient(deployment, logger: logger, stopping: embedded) { redis in
             try await execute(
                 redis: redis, deployment: deployment, keys: keys, embedded: embedded, clientName: clientName)
-        } catch {
-            await redis.close()
-            await embedded?.stopOffThePool()
-            throw error
         }
-        await redis.close()
-        await embedded?.stopOffThePool()
     }
 
     private func execute(
