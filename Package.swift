@@ -23,6 +23,9 @@ let package = Package(
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "EmbeddedRedis", targets: ["EmbeddedRedis"]),
         .library(name: "ConnectorStatus", targets: ["ConnectorStatus"]),
+        .library(name: "ConnectorStatusLoadTest", targets: ["ConnectorStatusLoadTest"]),
+        .library(name: "ConnectorStatusDiagnostics", targets: ["ConnectorStatusDiagnostics"]),
+        .library(name: "ConnectorStatusBench", targets: ["ConnectorStatusBench"]),
         .executable(name: "connector-status", targets: ["connector-status"]),
     ],
     dependencies: [
@@ -102,11 +105,48 @@ let package = Package(
             dependencies: [],
             swiftSettings: strictSettings
         ),
+        // The load test engine: workers, invariants, fault injection, results (README: module graph).
+        .target(
+            name: "ConnectorStatusLoadTest",
+            dependencies: [
+                "RedisClient",
+                "ConnectorStatus",
+                "EmbeddedRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The doctor's deployment checks: topology, TLS, scripts, ACL, eviction, latency.
+        .target(
+            name: "ConnectorStatusDiagnostics",
+            dependencies: [
+                "RedisClient",
+                "ConnectorStatus",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The benchmark scenarios (ours against a reference, side by side), their figures and report.
+        .target(
+            name: "ConnectorStatusBench",
+            dependencies: [
+                "RedisClient",
+                "ConnectorStatus",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The tool: argument parsing, output formatting and process spawning over the libraries.
         .executableTarget(
             name: "connector-status",
             dependencies: [
                 "RedisClient",
                 "ConnectorStatus",
+                "ConnectorStatusLoadTest",
+                "ConnectorStatusDiagnostics",
+                "ConnectorStatusBench",
                 "EmbeddedRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,7 +162,8 @@ let package = Package(
         .testTarget(
             name: "ConnectorStatusTests",
             dependencies: [
-                "ConnectorStatus", "RedisClient", "EmbeddedRedis",
+                "ConnectorStatus", "RedisClient", "EmbeddedRedis", "ConnectorStatusLoadTest", "ConnectorStatusDiagnostics",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),

@@ -150,6 +150,21 @@ struct MultiProcessTests {
         await fixture.close()
     }
 
+    /// The workers' output is encoded, not built by hand: a value with quotes, a backslash and
+    /// a newline comes back as the same string (the old `cache-get` printed it raw, which is not
+    /// JSON).
+    @Test func aWorkerPrintsAnyValueAsValidJSON() async throws {
+        let fixture = try StatusFixture()
+        let cache = LineCache(redis: fixture.pool, keys: fixture.keys, logger: Logger(label: "test"))
+        let directory = CacheDirectory(name: "/imconnector/infoconnectorsline/", defaultTTL: .seconds(60))
+        let hostile = "say \"hi\"\\n\nand\t}"
+        try await cache.set(hostile, key: "k", in: directory, line: line(23))
+        let common = ["--redis", StatusTestRedis.url, "--namespace", fixture.keys.namespace, "--line", "23"]
+        let read = try await Worker(["cache-get"] + common + ["--dir", directory.name, "--key", "k"]).result()
+        #expect(read["value"] as? String == hostile)
+        await fixture.close()
+    }
+
     @Test func fiftyGetOrComputeCallsAcrossTwoProcessesComputeOnce() async throws {
         let fixture = try StatusFixture()
         let counter = "\(fixture.keys.namespace):computations"

@@ -79,7 +79,7 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
     }
 
     /// Wraps any error from the Redis layer.
-    static func wrap(_ error: any Error, key: String? = nil) -> ConnectorStatusError {
+    package static func wrap(_ error: any Error, key: String? = nil) -> ConnectorStatusError {
         switch error {
         case let error as ConnectorStatusError: return error
         case is CancellationError: return .cancelled

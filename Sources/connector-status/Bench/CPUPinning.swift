@@ -1,3 +1,4 @@
+import ConnectorStatusBench
 import Foundation
 
 /// Pins processes to CPUs with `taskset` (util-linux), for repeatable loopback benchmarks.

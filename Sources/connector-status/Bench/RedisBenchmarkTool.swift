@@ -1,3 +1,4 @@
+import ConnectorStatusBench
 import Foundation
 import RedisClient
 
@@ -8,7 +9,7 @@ import RedisClient
 /// travels in the `REDISCLI_AUTH` environment variable (the user, not secret, as `--user`).
 /// redis-benchmark 7.0 reads only `-a`; against a server that needs a password it then answers
 /// `NOAUTH`, reported as such rather than worked around on the command line.
-struct RedisBenchmarkTool: Sendable {
+struct RedisBenchmarkTool: ReferenceBenchmark {
     let executable: String
     let endpoint: RedisEndpoint
     /// `AUTH` credentials of the server, from the configuration.
@@ -40,7 +41,7 @@ struct RedisBenchmarkTool: Sendable {
 
     /// Runs `redis-benchmark -c clients -n requests [-P pipeline] <command...>` and returns its
     /// figures; the process is waited for on a thread of its own, off the cooperative pool.
-    func run(clients: Int, requests: Int, pipeline: Int = 1, command: [String]) async throws -> BenchSample {
+    func run(clients: Int, requests: Int, pipeline: Int, command: [String]) async throws -> BenchSample {
         try await offThePool {
             try runBlocking(clients: clients, requests: requests, pipeline: pipeline, command: command)
         }
@@ -92,10 +93,4 @@ struct RedisBenchmarkTool: Sendable {
         }
         return BenchSample(opsPerSecond: rps, p50Microseconds: p50 * 1000, p99Microseconds: p99 * 1000)
     }
-}
-
-/// A benchmark that could not run.
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import ConnectorStatus
+import ConnectorStatusBench
 import EmbeddedRedis
 import Foundation
+import Logging
 import RedisClient
 
 /// Readiness throughput on a Redis Cluster against one server, in the same run, plus the cost
@@ -67,10 +69,12 @@ struct BenchClusterCommand: AsyncParsableCommand {
         StopOnSignal.install(server)
         try await stopping(server) {
             let bench = ClusterReadinessBench(callers: callers, duration: .seconds(seconds))
+            let benchLogger = Logger(label: "bench")
             let log: (String) -> Void = { if !json { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
 
-            let (oneStore, onePairs) = try await ClusterReadinessBench.prepare(standalone)
-            let (clusterStore, clusterPairs) = try await ClusterReadinessBench.prepare(clusterClient)
+            let (oneStore, onePairs) = try await ClusterReadinessBench.prepare(standalone, logger: benchLogger)
+            let (clusterStore, clusterPairs) = try await ClusterReadinessBench.prepare(
+                clusterClient, logger: benchLogger)
             let durableStore = StatusStore(
                 redis: clusterClient, keys: clusterStore.keys, durability: .replicated(1, timeout: .milliseconds(500)),
                 logger: toolLogger())

@@ -1,6 +1,8 @@
 import ArgumentParser
+import ConnectorStatusBench
 import EmbeddedRedis
 import Foundation
+import Logging
 import RedisClient
 
 /// Runs our client and `redis-benchmark` side by side on the same server, interleaved, and
@@ -82,34 +84,23 @@ struct BenchCommand: AsyncParsableCommand {
             let info = try await pool.send("INFO", "server").string ?? ""
             let version = BenchEnvironment.field("redis_version", in: info) ?? "?"
             try await pool.send("SET", ClientScenarios.key, "xxx")
-            try await StatusScenarios.prepare(pool)
-            try await CacheScenarios.prepare(pool)
+            let benchLogger = Logger(label: "bench")
+            try await StatusScenarios.prepare(pool, logger: benchLogger)
+            try await CacheScenarios.prepare(pool, logger: benchLogger)
 
             let scenarios =
-                (ClientScenarios.all(requests: requests) + StatusScenarios.all(requests: requests)
-                + CacheScenarios.all(requests: requests)).filter {
+                (ClientScenarios.all(requests: requests) + StatusScenarios.all(requests: requests, logger: benchLogger)
+                + CacheScenarios.all(requests: requests, logger: benchLogger)).filter {
                     scenario in
                     filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
                 }
-            var results = scenarios.map {
-                BenchResult(name: $0.name, reference: $0.referenceDescription, targetRatio: $0.targetRatio)
-            }
-            for round in 0..<rounds {
-                for (index, scenario) in scenarios.enumerated() {
-                    if !json { log("round \(round + 1)/\(rounds): \(scenario.name)") }
-                    if round % 2 == 0 {
-                        results[index].referenceSeries.samples.append(try await scenario.runReference(reference))
-                        results[index].oursSeries.samples.append(try await scenario.runOurs(pool))
-                    } else {
-                        results[index].oursSeries.samples.append(try await scenario.runOurs(pool))
-                        results[index].referenceSeries.samples.append(try await scenario.runReference(reference))
-                    }
-                }
-            }
+            let results = try await BenchRunner.compare(
+                scenarios, rounds: rounds, reference: reference, pool: pool
+            ) { if !json { log($0) } }
             var facts: [String] = []
             if filter == nil && !skipFacts {
-                facts += try await StatusScenarios.facts(pool: pool)
-                facts += try await CacheScenarios.facts(pool: pool) { if !json { log($0) } }
+                facts += try await StatusScenarios.facts(pool: pool, logger: benchLogger)
+                facts += try await CacheScenarios.facts(pool: pool, logger: benchLogger) { if !json { log($0) } }
             }
             // The runtime's own cost of a cancellable call: with every fact, or alone with
             // `--filter cancellation`.

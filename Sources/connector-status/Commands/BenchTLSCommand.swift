@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConnectorStatusBench
 import Foundation
 import RedisClient
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConnectorStatus
+import ConnectorStatusBench
 import EmbeddedRedis
 import Foundation
 import Logging
@@ -50,22 +51,9 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let keys = try KeySpace(namespace: namespace)
         let (deployment, embedded) = try await redisOptions.resolve()
-        let redis: any RedisCommandClient
-        do {
-            redis = try deployment.makeClient(logger: toolLogger())
-        } catch {
-            await embedded?.stopOffThePool()
-            throw error
-        }
-        do {
+        try await withClient(deployment, logger: toolLogger(), stopping: embedded) { redis in
             try await runScenario(redis: redis, deployment: deployment, keys: keys, embedded: embedded)
-        } catch {
-            await redis.close()
-            await embedded?.stopOffThePool()
-            throw error
         }
-        await redis.close()
-        await embedded?.stopOffThePool()
     }
 
     private func runScenario(

@@ -18,9 +18,7 @@ struct InfoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (deployment, embedded) = try await redisOptions.resolve()
-        try await stopping(embedded) {
-            let redis = try deployment.makeClient(logger: toolLogger())
-            defer { Task { await redis.close() } }
+        try await withClient(deployment, logger: toolLogger(), stopping: embedded) { redis in
             print(
                 "Redis:       \("\(deployment)".escapingControlCharacters)\(embedded != nil ? " (embedded, started for this run)" : "")"
             )

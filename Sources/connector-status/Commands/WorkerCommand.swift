@@ -16,8 +16,26 @@ struct WorkerCommand: AsyncParsableCommand {
         ])
 }
 
+/// A hidden worker subcommand: opens a session from its ``store`` options, does its work and
+/// prints what it saw as one line of JSON (sorted keys, snake case), then closes the session —
+/// also when the work throws.
+protocol SessionWorker: AsyncParsableCommand {
+    /// What the worker prints.
+    associatedtype Output: Encodable
+    /// `--redis` and `--namespace`.
+    var store: StoreOptions { get }
+    /// The worker's work over an open session.
+    func work(_ session: StoreOptions.Session) async throws -> Output
+}
+
+extension SessionWorker {
+    func run() async throws {
+        try await store.withSession { session in try printJSON(try await work(session), snakeCase: true) }
+    }
+}
+
 /// Performs N successful compare-and-set updates on one pair, retrying on conflict.
-struct CASWorker: AsyncParsableCommand {
+struct CASWorker: SessionWorker {
     static let configuration = CommandConfiguration(commandName: "cas")
     @OptionGroup var store: StoreOptions
     @OptionGroup var target: PairOptions
@@ -27,8 +45,12 @@ struct CASWorker: AsyncParsableCommand {
         guard (1...1_000_000).contains(updates) else { throw ValidationError("--updates must be 1...1000000") }
     }
 
-    func run() async throws {
-        let session = try await store.open()
+    struct Output: Encodable {
+        var successes: Int
+        var conflicts: Int
+    }
+
+    func work(_ session: StoreOptions.Session) async throws -> Output {
         let (connector, line) = try target.parsed()
         var successes = 0
         var conflicts = 0
@@ -48,13 +70,12 @@ struct CASWorker: AsyncParsableCommand {
             case .failure(let error): throw error
             }
         }
-        print("{\"successes\":\(successes),\"conflicts\":\(conflicts)}")
-        await session.close()
+        return Output(successes: successes, conflicts: conflicts)
     }
 }
 
 /// Flips one pair between two whole states: ready (A) and down-with-error (B).
-struct FlipWorker: AsyncParsableCommand {
+struct FlipWorker: SessionWorker {
     static let configuration = CommandConfiguration(commandName: "flip")
     @OptionGroup var store: StoreOptions
     @OptionGroup var target: PairOptions
@@ -64,21 +85,23 @@ struct FlipWorker: AsyncParsableCommand {
         guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be 1...1000000") }
     }
 
-    func run() async throws {
-        let session = try await store.open()
+    struct Output: Encodable {
+        var flips: Int
+    }
+
+    func work(_ session: StoreOptions.Session) async throws -> Output {
         let (connector, line) = try target.parsed()
         for index in 0..<count {
             let up = index % 2 == 0
             try await session.store.update(
                 connector, line: line, StatusChange(active: up, connection: up, register: up, error: !up))
         }
-        print("{\"flips\":\(count)}")
-        await session.close()
+        return Output(flips: count)
     }
 }
 
 /// Reads one pair repeatedly and counts states no single write produced.
-struct ReadWorker: AsyncParsableCommand {
+struct ReadWorker: SessionWorker {
     static let configuration = CommandConfiguration(commandName: "read")
     @OptionGroup var store: StoreOptions
     @OptionGroup var target: PairOptions
@@ -88,8 +111,15 @@ struct ReadWorker: AsyncParsableCommand {
         guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be 1...1000000") }
     }
 
-    func run() async throws {
-        let session = try await store.open()
+    struct Output: Encodable {
+        var reads: Int
+        /// States no single write produced.
+        var torn: Int
+        var readyWithError: Int
+        var readyReads: Int
+    }
+
+    func work(_ session: StoreOptions.Session) async throws -> Output {
         let (connector, line) = try target.parsed()
         var violations = 0
         var readyWhileError = 0
@@ -103,15 +133,12 @@ struct ReadWorker: AsyncParsableCommand {
             if !stateA && !stateB { violations += 1 }
             if status.isReady && status.error { readyWhileError += 1 }
         }
-        print(
-            "{\"reads\":\(count),\"torn\":\(violations),\"ready_with_error\":\(readyWhileError),\"ready_reads\":\(readyReads)}"
-        )
-        await session.close()
+        return Output(reads: count, torn: violations, readyWithError: readyWhileError, readyReads: readyReads)
     }
 }
 
 /// Subscribes to one line, prints `subscribed`, then the sequence numbers of N events as JSON.
-struct WatchWorker: AsyncParsableCommand {
+struct WatchWorker: SessionWorker {
     static let configuration = CommandConfiguration(commandName: "watch")
     @OptionGroup var store: StoreOptions
     @Option var line: Int64
@@ -123,8 +150,12 @@ struct WatchWorker: AsyncParsableCommand {
         guard timeout > 0 && timeout <= 86_400 else { throw ValidationError("--timeout must be in (0, 86400]") }
     }
 
-    func run() async throws {
-        let session = try await store.open()
+    struct Output: Encodable {
+        /// Each event's sequence number; -1 where a resync was needed.
+        var sequences: [Int64]
+    }
+
+    func work(_ session: StoreOptions.Session) async throws -> Output {
         let line = try LineID(line)
         let events = session.store.events(lines: [line])
         let expected = count
@@ -155,14 +186,13 @@ struct WatchWorker: AsyncParsableCommand {
             events.close()
             return first ?? []
         }
-        print("{\"sequences\":[\(sequences.map(String.init).joined(separator: ","))]}")
-        await session.close()
+        return Output(sequences: sequences)
     }
 }
 
 /// Runs `count` concurrent get-or-compute calls for one key; each computation bumps a Redis
 /// counter (so the test can count computations across processes) and takes `sleep-ms`.
-struct CacheComputeWorker: AsyncParsableCommand {
+struct CacheComputeWorker: SessionWorker {
     static let configuration = CommandConfiguration(commandName: "cache-compute")
     @OptionGroup var store: StoreOptions
     @Option var line: Int64
@@ -176,8 +206,12 @@ struct CacheComputeWorker: AsyncParsableCommand {
         guard (0...600_000).contains(sleepMs) else { throw ValidationError("--sleep-ms must be 0...600000") }
     }
 
-    func run() async throws {
-        let session = try await store.open()
+    struct Output: Encodable {
+        var values: Int
+        var distinct: Int
+    }
+
+    func work(_ session: StoreOptions.Session) async throws -> Output {
         let cache = LineCache(redis: session.redis, keys: session.keys, logger: toolLogger())
         let line = try LineID(line)
         let redis = session.redis
@@ -194,42 +228,51 @@ struct CacheComputeWorker: AsyncParsableCommand {
             }
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
-        print("{\"values\":\(values.count),\"distinct\":\(Set(values).count)}")
-        await session.close()
+        return Output(values: values.count, distinct: Set(values).count)
     }
 }
 
 /// Cleans one line's directory and exits.
-struct CacheCleanWorker: AsyncParsableCommand {
+struct CacheCleanWorker: SessionWorker {
     static let configuration = CommandConfiguration(commandName: "cache-clean")
     @OptionGroup var store: StoreOptions
     @Option var line: Int64
     @Option var dir: String
 
-    func run() async throws {
-        let session = try await store.open()
+    struct Output: Encodable {
+        var cleaned: Bool
+    }
+
+    func work(_ session: StoreOptions.Session) async throws -> Output {
         let cache = LineCache(redis: session.redis, keys: session.keys, logger: toolLogger())
         try await cache.clean(CacheDirectory(name: dir, defaultTTL: .seconds(60)), line: try LineID(line))
-        print("{\"cleaned\":true}")
-        await session.close()
+        return Output(cleaned: true)
     }
 }
 
 /// Reads one string entry and prints it (`null` on a miss).
-struct CacheGetWorker: AsyncParsableCommand {
+struct CacheGetWorker: SessionWorker {
     static let configuration = CommandConfiguration(commandName: "cache-get")
     @OptionGroup var store: StoreOptions
     @Option var line: Int64
     @Option var dir: String
     @Option var key: String
 
-    func run() async throws {
-        let session = try await store.open()
+    struct Output: Encodable {
+        /// The entry, `null` on a miss (encoded, not left out).
+        var value: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(["value": value])
+        }
+    }
+
+    func work(_ session: StoreOptions.Session) async throws -> Output {
         let cache = LineCache(redis: session.redis, keys: session.keys, logger: toolLogger())
-        let value = try await cache.get(
-            String.self, key: key, in: CacheDirectory(name: dir, defaultTTL: .seconds(60)), line: try LineID(line))
-        print("{\"value\":\(value.map { "\"\($0)\"" } ?? "null")}")
-        await session.close()
+        return Output(
+            value: try await cache.get(
+                String.self, key: key, in: CacheDirectory(name: dir, defaultTTL: .seconds(60)), line: try LineID(line)))
     }
 }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
 import ConnectorStatus
+import ConnectorStatusBench
+import ConnectorStatusLoadTest
 import EmbeddedRedis
 import Foundation
 import Histogram
@@ -131,6 +133,15 @@ struct LoadTestCommand: AsyncParsableCommand {
         return parts.map { $0! }
     }
 
+    /// The shape of `--lines`, `--connectors` and `--mix` (each checked by `validate()` first).
+    static func shape(lines: Int, connectors: Int, mix: String) throws -> LoadShape {
+        do {
+            return try LoadShape(lines: lines, connectors: connectors, mix: try parseMix(mix))
+        } catch let error as LoadTestError {
+            throw ValidationError(error.description)
+        }
+    }
+
     func run() async throws {
         let namespace = self.namespace ?? "lt-" + UUID().uuidString.prefix(8).lowercased()
         let keys = try KeySpace(namespace: namespace)
@@ -144,23 +155,10 @@ struct LoadTestCommand: AsyncParsableCommand {
         let deployment = resolved.withConfiguration { $0.clientName = clientName }
         var logger = toolLogger()
         if chaos { logger.logLevel = .critical }  // the injected faults are reported, not logged
-        let redis: any RedisCommandClient
-        do {
-            redis = try deployment.makeClient(logger: logger)
-        } catch {
-            await embedded?.stopOffThePool()
-            throw error
-        }
-        do {
+        try await withClient(deployment, logger: logger, stopping: embedded) { redis in
             try await execute(
                 redis: redis, deployment: deployment, keys: keys, embedded: embedded, clientName: clientName)
-        } catch {
-            await redis.close()
-            await embedded?.stopOffThePool()
-            throw error
         }
-        await redis.close()
-        await embedded?.stopOffThePool()
     }
 
     private func execute(
@@ -175,7 +173,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             let claim = try await NamespaceGuard.claim(
                 keys, owner: "loadtest", wipe: wipeNamespace, redis: redis, wipeOption: "--wipe-namespace")
             if claim == .ownedBefore {  // left by an earlier, interrupted run: start from nothing
-                if !wipeNamespace, let foreign = try await Self.keyNotOfALoadTest(keys, redis: redis) {
+                if !wipeNamespace, let foreign = try await LoadTestChecks.keyNotOfALoadTest(keys, redis: redis) {
                     throw ToolFailure.badInput(
                         "namespace '\(keys.namespace)' was left by an interrupted load test but now also holds "
                             + "\(foreign), which no load test writes; it refuses to clear it. Pick another "
@@ -234,9 +232,12 @@ struct LoadTestCommand: AsyncParsableCommand {
             chaos
             ? FaultInjector(
                 redis: redis, embedded: embedded, kinds: try faultKinds(embedded: embedded != nil),
-                clientName: clientName, probeKey: keys.toolKey("probe")) : nil
+                clientName: clientName, probeKey: keys.toolKey("probe"), logger: Logger(label: "chaos")) : nil
         let probeTask = plot.map { _ in
-            Task { await Self.probe(deployment: deployment, keys: keys, started: started) }
+            Task {
+                await ReadinessProbe.run(
+                    deployment: deployment, keys: keys, since: started, logger: Logger(label: "probe"))
+            }
         }
         let chaosTask = injector.map { injector in Task { await injector.run() } }
         let progressTask = Task {
@@ -283,7 +284,7 @@ struct LoadTestCommand: AsyncParsableCommand {
 
         var total = InstanceReport(instance: 0)
         for report in reports { total.merge(report) }
-        total.violations.lostUpdates = try await countLostUpdates(redis: redis, keys: keys, total: total)
+        total.violations.lostUpdates = try await LoadTestChecks.countLostUpdates(redis: redis, keys: keys, total: total)
         // The reference figure needs one server: redis-benchmark is not run on a cluster or Sentinel.
         var reference: BenchSample?
         if case .standalone(let configuration) = deployment {
@@ -310,77 +311,6 @@ struct LoadTestCommand: AsyncParsableCommand {
         if total.violations.total > 0 {
             throw ToolFailure(code: ToolExit.no, message: "invariant violations: \(total.violations)")
         }
-    }
-
-    /// A key of the namespace that a load test never writes — the connector registry, or the
-    /// status of a connector other than its `c0`…`c63` — or `nil`: what an app may have written
-    /// into the namespace an interrupted load test left (SCAN of the namespace, every master).
-    static func keyNotOfALoadTest(_ keys: KeySpace, redis: any RedisCommandClient) async throws -> String? {
-        let pattern = keys.namespaceScanPattern
-        var cursor = "0"
-        repeat {
-            let (next, found) = try await redis.scan(cursor: cursor, matching: pattern, count: 1000, type: nil)
-            for key in found {
-                if key == keys.connectorRegistry { return key }
-                if let pair = keys.pair(fromStatusKey: key) {
-                    let name = pair.connector.rawValue
-                    let isLoadTests =
-                        name.hasPrefix("c") && name.count <= 3
-                        && Int(name.dropFirst()).map { (0..<64).contains($0) } == true
-                    if !isLoadTests { return key }
-                }
-            }
-            cursor = next
-        } while cursor != "0"
-        return nil
-    }
-
-    /// Times one readiness check every 10 ms on its own connection until cancelled.
-    private static func probe(deployment: RedisDeployment, keys: KeySpace, started: ContinuousClock.Instant) async
-        -> [LatencyPlot.Sample]
-    {
-        var logger = Logger(label: "probe")
-        logger.logLevel = .critical  // its failures during faults are plotted, not logged
-        guard let probeClient = try? deployment.makeClient(logger: logger) else { return [] }
-        let store = StatusStore(redis: probeClient, keys: keys, logger: logger)
-        var samples: [LatencyPlot.Sample] = []
-        guard let connector = try? ConnectorID("c0"), let line = try? LineID(1) else { return [] }
-        while !Task.isCancelled {
-            let begin = ContinuousClock.now
-            let failed = (try? await store.isReady(connector, line: line)) == nil
-            let end = ContinuousClock.now
-            samples.append(
-                LatencyPlot.Sample(
-                    seconds: (begin - started).seconds, microseconds: (end - begin).microseconds,
-                    failed: failed))
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        await probeClient.close()
-        return samples
-    }
-
-    /// Final VERSION of every touched pair must lie in [acknowledged, acknowledged + unknown].
-    /// The durability of `--durable` status writes.
-    static let durableWrites = WriteDurability.replicated(1, timeout: .milliseconds(200))
-
-    private func countLostUpdates(redis: any RedisCommandClient, keys: KeySpace, total: InstanceReport) async throws
-        -> Int
-    {
-        let pairs = Array(Set(total.acknowledged.keys).union(total.outcomeUnknown.keys))
-        var lost = 0
-        for chunk in stride(from: 0, to: pairs.count, by: 1000) {
-            let slice = Array(pairs[chunk..<min(chunk + 1000, pairs.count)])
-            let commands = slice.map { pair in
-                RedisCommand("HGET", keys.status(pair.connector, line: pair.line), "VERSION")
-            }
-            for (pair, result) in zip(slice, await redis.pipeline(commands)) {
-                let version = Int((try result.get()).int ?? 0)
-                let acknowledged = total.acknowledged[pair] ?? 0
-                let unknown = total.outcomeUnknown[pair] ?? 0
-                if version < acknowledged || version > acknowledged + unknown { lost += 1 }
-            }
-        }
-        return lost
     }
 
     /// The ``InstanceReport`` on an instance's last output line, if it printed one.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConnectorStatus
+import ConnectorStatusLoadTest
 import Foundation
 import Logging
 import RedisClient
@@ -36,44 +37,18 @@ struct LoadTestInstanceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let shape = LoadShape(lines: lines, connectors: connectors, mix: try LoadTestCommand.parseMix(mix))
+        var options = try LoadTestInstance.Options(
+            instance: instance, tasks: tasks,
+            shape: try LoadTestCommand.shape(lines: lines, connectors: connectors, mix: mix), chaos: chaos,
+            durable: durable)
+        options.plantStaleRead = plantStaleRead
         var logger = toolLogger()
         logger.logLevel = .critical  // injected faults would flood stderr; they are counted instead
         try await store.withSession(logger: logger) { session in
-            let cache = LineCache(
-                redis: session.redis, keys: session.keys,
-                options: LineCacheOptions(cleanDurability: durable ? LoadTestCommand.durableWrites : .asynchronous),
-                logger: logger)
-            let statusStore = StatusStore(
-                redis: session.redis, keys: session.keys,
-                durability: durable ? LoadTestCommand.durableWrites : .asynchronous, logger: logger)
-            let counter = OperationCounter()
-            let transaction = KeyTransaction(redis: session.redis, logger: logger)
-            let worker = LoadWorker(
-                store: statusStore, cache: cache, redis: session.redis, transaction: transaction, keys: session.keys,
-                shape: shape,
-                lineSampler: ZipfSampler(count: shape.lines), connectorSampler: ZipfSampler(count: shape.connectors),
-                connectorIDs: try (0..<shape.connectors).map { try ConnectorID("c\($0)") }, chaos: chaos,
-                plantStaleRead: plantStaleRead, operationsDone: counter)
-            let deadline = ContinuousClock.now + .seconds(duration ?? 3600)
-            let budget = ops
-            let started = ContinuousClock.now
-            let progress = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
-                    FileHandle.standardOutput.write(Data("progress \(counter.current)\n".utf8))
-                }
+            let runner = LoadTestInstance(redis: session.redis, keys: session.keys, options: options, logger: logger)
+            var report = await runner.run(until: .now + .seconds(duration ?? 3600), budget: ops) { done in
+                FileHandle.standardOutput.write(Data("progress \(done)\n".utf8))
             }
-            var report = InstanceReport(instance: instance)
-            await withTaskGroup(of: InstanceReport.self) { group in
-                for _ in 0..<tasks {
-                    group.addTask { await worker.run(deadline: deadline, budget: budget) }
-                }
-                for await taskReport in group { report.merge(taskReport) }
-            }
-            progress.cancel()
-            await transaction.close()
-            report.elapsedSeconds = (ContinuousClock.now - started).seconds
             report.peakRSSKiB = Self.peakRSSKiB()
             try printJSON(report)
         }

@@ -1,5 +1,7 @@
 import EmbeddedRedis
 import Foundation
+import Logging
+import RedisClient
 
 /// Runs blocking `work` (waiting for a process, reading a pipe to its end) on a thread of its
 /// own and returns its result, so that it never holds one of Swift's few cooperative threads.
@@ -21,4 +23,24 @@ func stopping<T>(_ server: EmbeddedRedisServer?, after body: () async throws -> 
     }
     await server?.stopOffThePool()
     return result
+}
+
+/// Makes a client for `deployment`, runs `body` with it, then closes the client and stops
+/// `server` (when there is one), whether `body` returns or throws; the server is stopped also
+/// when the client cannot be made.
+func withClient<T>(
+    _ deployment: RedisDeployment, logger: Logger, stopping server: EmbeddedRedisServer?,
+    _ body: (any RedisCommandClient) async throws -> T
+) async throws -> T {
+    try await stopping(server) {
+        let redis = try deployment.makeClient(logger: logger)
+        do {
+            let result = try await body(redis)
+            await redis.close()
+            return result
+        } catch {
+            await redis.close()
+            throw error
+        }
+    }
 }

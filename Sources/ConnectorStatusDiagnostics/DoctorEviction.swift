@@ -7,17 +7,23 @@ import RedisClient
 /// policies never evict the former, and `allkeys-*` may evict anything: a status vanishes, a
 /// sequence restarts (subscribers resync), a version floor is lost (a deleted pair's VERSION can
 /// repeat). Generations survive an eviction (they restart from the server clock).
-struct DoctorEviction {
+public struct DoctorEviction: Sendable {
     /// The policy, or `nil` when it could not be read.
-    var policy: String?
+    public var policy: String?
     /// Why it could not be read.
-    var unavailable: String?
+    public var unavailable: String?
+
+    /// A finding as read.
+    public init(policy: String?, unavailable: String?) {
+        self.policy = policy
+        self.unavailable = unavailable
+    }
 
     /// `true` when the policy may evict keys this library relies on.
-    var isUnsafe: Bool { policy?.hasPrefix("allkeys-") ?? false }
+    public var isUnsafe: Bool { policy?.hasPrefix("allkeys-") ?? false }
 
     /// One sentence on what the policy may evict.
-    var verdict: String {
+    public var verdict: String {
         guard let policy else { return "not checked (\(unavailable ?? "?"))" }
         if policy == "noeviction" {
             return "\(policy): nothing is evicted (writes fail with OOM when memory is full)"
@@ -33,8 +39,9 @@ struct DoctorEviction {
         return "\(policy): unknown policy"
     }
 
-    /// Reads the policy with `CONFIG GET maxmemory-policy`.
-    static func examine(redis: any RedisCommandClient) async -> DoctorEviction {
+    /// Reads the policy with `CONFIG GET maxmemory-policy`. Never throws: a refusal (a managed
+    /// Redis without `CONFIG`) is ``unavailable``.
+    public static func examine(redis: any RedisCommandClient) async -> DoctorEviction {
         do {
             let reply = try await redis.send("CONFIG", "GET", "maxmemory-policy")
             guard let parts = reply.array, parts.count == 2, let policy = parts[1].string else {

@@ -5,26 +5,28 @@ import RedisClient
 
 /// The scenarios of the status layer (issue 3): `isReady` through the Lua script, next to
 /// `redis-benchmark` running the very same `EVALSHA`, plus `HMGET` of the same hash for scale.
-enum StatusScenarios {
+public enum StatusScenarios {
     /// A namespace of this run's own (a fixed one could hold a user's data), removed at the end.
-    static let keys = try! KeySpace(namespace: "bench-" + UUID().uuidString.prefix(8).lowercased())
+    public static let keys = try! KeySpace(namespace: "bench-" + UUID().uuidString.prefix(8).lowercased())
     static let connector = try! ConnectorID("bench_connector")
     static let line = try! LineID(1)
     static var statusKey: String { keys.status(connector, line: line) }
 
-    static func store(_ pool: RedisConnectionPool) -> StatusStore {
-        StatusStore(redis: pool, keys: keys, logger: Logger(label: "bench"))
+    static func store(_ pool: RedisConnectionPool, logger: Logger) -> StatusStore {
+        StatusStore(redis: pool, keys: keys, logger: logger)
     }
 
-    /// Creates the ready pair the scenarios read and loads the scripts.
-    static func prepare(_ pool: RedisConnectionPool) async throws {
-        let store = store(pool)
+    /// Creates the ready pair the scenarios read and loads the scripts (the status scripts'
+    /// `EVALSHA`, `SCRIPT LOAD`), in ``keys``' namespace. Throws `ConnectorStatusError`.
+    public static func prepare(_ pool: RedisConnectionPool, logger: Logger) async throws {
+        let store = store(pool, logger: logger)
         try await store.deleteAll(line: line)
         try await store.bringUp(connector, line: line)
         try await store.preloadScripts()
     }
 
-    static func all(requests: Int) -> [BenchScenario] {
+    /// The readiness scenarios, sized by `requests`; ``prepare(_:)`` first.
+    public static func all(requests: Int, logger: Logger) -> [BenchScenario] {
         let sha = StatusStore.readinessScript.sha1
         let evalsha = ["EVALSHA", sha, "1", statusKey]
         let hmget = ["HMGET", statusKey, "ACTIVE", "CONNECTION", "REGISTER", "ERROR"]
@@ -35,7 +37,7 @@ enum StatusScenarios {
                 targetRatio: 0.9,
                 runReference: { try await $0.run(clients: 1, requests: requests / 10, command: evalsha) },
                 runOurs: { pool in
-                    let store = store(pool)
+                    let store = store(pool, logger: logger)
                     return try await ClientWorkload.serial(pool: pool, requests: requests / 10) { _ in
                         guard try await store.isReady(connector, line: line) else { throw BenchError("not ready") }
                     }
@@ -45,7 +47,7 @@ enum StatusScenarios {
                 referenceDescription: "redis-benchmark -c 1 EVALSHA status_ready", targetRatio: 0.9,
                 runReference: { try await $0.run(clients: 1, requests: requests / 10, command: evalsha) },
                 runOurs: { pool in
-                    let store = store(pool)
+                    let store = store(pool, logger: logger)
                     return try await withTaskExecutorPreference(pool.taskExecutor()) {
                         try await ClientWorkload.serial(pool: pool, requests: requests / 10) { _ in
                             guard try await store.isReady(connector, line: line) else { throw BenchError("not ready") }
@@ -58,7 +60,7 @@ enum StatusScenarios {
                 targetRatio: 3.0,
                 runReference: { try await $0.run(clients: 50, requests: requests, command: evalsha) },
                 runOurs: { pool in
-                    let store = store(pool)
+                    let store = store(pool, logger: logger)
                     return try await ClientWorkload.concurrent(pool: pool, requests: requests * 3, callers: 64) { _ in
                         guard try await store.isReady(connector, line: line) else { throw BenchError("not ready") }
                     }
@@ -87,8 +89,8 @@ enum StatusScenarios {
 
     /// Batch readiness of 1,000 pairs (50 lines × 20 connectors) in one call: median and p99
     /// of `rounds` calls, in milliseconds; and `MEMORY USAGE` of a typical status hash.
-    static func facts(pool: RedisConnectionPool, rounds: Int = 30) async throws -> [String] {
-        let store = store(pool)
+    public static func facts(pool: RedisConnectionPool, rounds: Int = 30, logger: Logger) async throws -> [String] {
+        let store = store(pool, logger: logger)
         var pairs: [StatusPair] = []
         for lineNumber in 1...50 {
             for connectorNumber in 0..<20 {

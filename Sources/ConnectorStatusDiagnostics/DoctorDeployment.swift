@@ -1,51 +1,79 @@
 import Foundation
+import Logging
 import RedisClient
 
 /// What `doctor` found about how Redis is deployed: one server, a cluster's masters with their
 /// slots and replicas, or the master a set of sentinels names.
-struct DoctorDeployment {
+public struct DoctorDeployment: Sendable {
     /// One master of a cluster (or the one server).
-    struct Master {
-        var address: String
-        var slots: [ClosedRange<Int>] = []
-        var replicas: [String] = []
-        var reachable = false
-        var version: String?
-        var mode: String?
-        var error: String?
+    public struct Master: Sendable {
+        /// `host:port` or the socket path.
+        public var address: String
+        /// Cluster: the slot ranges it serves.
+        public var slots: [ClosedRange<Int>] = []
+        /// Its replicas' addresses.
+        public var replicas: [String] = []
+        /// Whether `INFO server` answered.
+        public var reachable = false
+        /// `redis_version` from `INFO server`.
+        public var version: String?
+        /// `redis_mode` from `INFO server`.
+        public var mode: String?
+        /// Why it could not be read.
+        public var error: String?
 
-        var slotCount: Int { slots.reduce(0) { $0 + $1.count } }
-        var slotText: String {
+        /// A master at `address` with nothing read yet.
+        public init(address: String, slots: [ClosedRange<Int>] = [], replicas: [String] = []) {
+            self.address = address
+            self.slots = slots
+            self.replicas = replicas
+        }
+
+        /// Slots it serves.
+        public var slotCount: Int { slots.reduce(0) { $0 + $1.count } }
+        /// Its ranges as `0-5460,5461`.
+        public var slotText: String {
             slots.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
                 .joined(separator: ",")
         }
     }
 
     /// What one sentinel answered to `SENTINEL GET-MASTER-ADDR-BY-NAME`.
-    struct Sentinel {
-        var address: String
-        var master: String?
-        var error: String?
+    public struct Sentinel: Sendable {
+        /// The sentinel's address.
+        public var address: String
+        /// The master's address it names.
+        public var master: String?
+        /// Why it named none.
+        public var error: String?
     }
 
     /// One server, a cluster or Sentinel.
-    var kind: RedisDeployment.Kind
+    public var kind: RedisDeployment.Kind
     /// The deployment as a URL, password masked.
-    var url: String
+    public var url: String
     /// Every master (one server: it; Sentinel: the one reached), with `INFO server` of each.
-    var masters: [Master] = []
+    public var masters: [Master] = []
     /// Cluster: slots served by some master (16384 when complete).
-    var coveredSlots: Int?
+    public var coveredSlots: Int?
     /// Cluster: why the slot map could not be read.
-    var topologyError: String?
-    /// Sentinel: the master name, each sentinel's answer, and what the reached server says.
-    var masterName: String?
-    var sentinels: [Sentinel] = []
-    var role: String?
-    var replicas: [String] = []
+    public var topologyError: String?
+    /// Sentinel: the master name.
+    public var masterName: String?
+    /// Sentinel: each sentinel's answer.
+    public var sentinels: [Sentinel] = []
+    /// Sentinel: the `ROLE` of the server reached.
+    public var role: String?
+    /// Sentinel: the replicas the reached master lists.
+    public var replicas: [String] = []
 
-    /// Problems that make doctor exit 1.
-    var problems: [String] {
+    init(kind: RedisDeployment.Kind, url: String) {
+        self.kind = kind
+        self.url = url
+    }
+
+    /// Problems that make the deployment unfit (`doctor` exits 1).
+    public var problems: [String] {
         var found: [String] = []
         if let topologyError { found.append("cluster slot map unavailable: \(topologyError)") }
         if let coveredSlots, coveredSlots != HashSlot.count {
@@ -61,14 +89,22 @@ struct DoctorDeployment {
         return found
     }
 
-    /// The first reachable master's `redis_version` and `redis_mode`.
-    var version: String? { masters.first { $0.reachable }?.version }
-    var mode: String? { masters.first { $0.reachable }?.mode }
+    /// The first reachable master's `redis_version`.
+    public var version: String? { masters.first { $0.reachable }?.version }
+    /// The first reachable master's `redis_mode`.
+    public var mode: String? { masters.first { $0.reachable }?.mode }
 
     // MARK: - Examination
 
-    /// Examines `redis`, a client made from `deployment`.
-    static func examine(_ deployment: RedisDeployment, redis: any RedisCommandClient) async -> DoctorDeployment {
+    /// Examines `redis`, a client made from `deployment`. Never throws: what could not be read
+    /// is recorded (``Master/error``, ``topologyError``, ``Sentinel/error``).
+    ///
+    /// Redis commands: `INFO server` on every master; a cluster: `CLUSTER SLOTS`; Sentinel:
+    /// `SENTINEL GET-MASTER-ADDR-BY-NAME` on each sentinel (a short-lived connection each,
+    /// without the master's credentials), `CLIENT INFO` and `ROLE` on the master reached.
+    public static func examine(
+        _ deployment: RedisDeployment, redis: any RedisCommandClient, logger: Logger
+    ) async -> DoctorDeployment {
         var report = DoctorDeployment(kind: deployment.kind, url: deployment.description)
         switch deployment {
         case .standalone(let configuration):
@@ -79,7 +115,8 @@ struct DoctorDeployment {
             await report.readServerInfo(redis)
         case .sentinel(let sentinels, let masterName, let template):
             report.masterName = masterName
-            report.sentinels = await askSentinels(sentinels, masterName: masterName, template: template)
+            report.sentinels = await askSentinels(
+                sentinels, masterName: masterName, template: template, logger: logger)
             await report.readReachedMaster(redis)
             await report.readServerInfo(redis)
         }
@@ -159,7 +196,7 @@ struct DoctorDeployment {
     /// Asks every sentinel, each on its own short-lived connection without credentials (the
     /// URL's credentials are the master's), which master it names.
     private static func askSentinels(
-        _ sentinels: [RedisEndpoint], masterName: String, template: RedisConfiguration
+        _ sentinels: [RedisEndpoint], masterName: String, template: RedisConfiguration, logger: Logger
     ) async -> [Sentinel] {
         await withTaskGroup(of: (Int, Sentinel).self) { group in
             for (index, endpoint) in sentinels.enumerated() {
@@ -169,7 +206,7 @@ struct DoctorDeployment {
                         endpoint: endpoint, connectTimeout: template.connectTimeout,
                         commandTimeout: template.connectTimeout, poolSize: 1, tls: template.tls)
                     do {
-                        let pool = try RedisConnectionPool(configuration: configuration, logger: toolLogger("doctor"))
+                        let pool = try RedisConnectionPool(configuration: configuration, logger: logger)
                         defer { Task { await pool.close() } }
                         let reply = try await pool.send("SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName)
                         if let parts = reply.array, parts.count == 2, let host = parts[0].string,
@@ -197,86 +234,11 @@ struct DoctorDeployment {
     }
 
     /// An error's message without the type name (the library's messages hold no password).
-    static func message(_ error: any Error) -> String {
+    package static func message(_ error: any Error) -> String {
         switch error {
         case let error as RedisClientError: return error.message
         case let error as RedisServerError: return error.description
         default: return String(describing: error)
         }
-    }
-
-    // MARK: - Output
-
-    var object: JSONValue {
-        var object: [String: JSONValue] = [
-            "kind": .string(kind.rawValue), "url": .string(url),
-            "masters": .array(
-                masters.map { master in
-                    var fields: [String: JSONValue] = [
-                        "address": .string(master.address), "reachable": .bool(master.reachable),
-                        "version": master.version.map { .string($0) } ?? .null,
-                        "replicas": .array(master.replicas.map { .string($0) }),
-                        "error": master.error.map { .string($0) } ?? .null,
-                    ]
-                    if kind == .cluster {
-                        fields["slots"] = .array(
-                            master.slots.map {
-                                .array([.number(Double($0.lowerBound)), .number(Double($0.upperBound))])
-                            }
-                        )
-                        fields["slot_count"] = .number(Double(master.slotCount))
-                    }
-                    return .object(fields)
-                }),
-            "problems": .array(problems.map { .string($0) }),
-        ]
-        if kind == .cluster {
-            object["covered_slots"] = coveredSlots.map { .number(Double($0)) } ?? .null
-            if let topologyError { object["topology_error"] = .string(topologyError) }
-        }
-        if kind == .sentinel {
-            object["master_name"] = masterName.map { .string($0) } ?? .null
-            object["master"] = masters.first.map { .string($0.address) } ?? .null
-            object["role"] = role.map { .string($0) } ?? .null
-            object["sentinels"] = .array(
-                sentinels.map { sentinel in
-                    .object([
-                        "address": .string(sentinel.address),
-                        "master": sentinel.master.map { .string($0) } ?? .null,
-                        "error": sentinel.error.map { .string($0) } ?? .null,
-                    ])
-                })
-        }
-        return .object(object)
-    }
-
-    var lines: [String] {
-        var lines: [String] = []
-        switch kind {
-        case .cluster:
-            let slots = coveredSlots.map { ", \($0)/\(HashSlot.count) slots" } ?? ""
-            lines.append("Deployment:    cluster, \(masters.count) master\(masters.count == 1 ? "" : "s")\(slots)")
-            if let topologyError { lines.append("  slot map unavailable: \(topologyError)") }
-            for master in masters {
-                let state = master.reachable ? "redis \(master.version ?? "?")" : "UNREACHABLE (\(master.error ?? "?"))"
-                let replicas = master.replicas.isEmpty ? "none" : master.replicas.joined(separator: ",")
-                lines.append(
-                    "  master \(master.address)  slots \(master.slotText) (\(master.slotCount))  replicas \(replicas)  \(state)"
-                )
-            }
-        case .sentinel:
-            let master = masters.first?.address ?? "?"
-            lines.append("Deployment:    sentinel, master '\(masterName ?? "?")' at \(master), role \(role ?? "?")")
-            lines.append("  replicas \(replicas.isEmpty ? "none" : replicas.joined(separator: ","))")
-            for sentinel in sentinels {
-                lines.append(
-                    "  sentinel \(sentinel.address): "
-                        + (sentinel.master.map { "names \($0)" } ?? "FAILED (\(sentinel.error ?? "?"))"))
-            }
-        case .standalone:
-            lines.append("Deployment:    standalone, \(masters.first?.address ?? url)")
-        }
-        for problem in problems where kind != .standalone { lines.append("  problem: \(problem)") }
-        return lines
     }
 }

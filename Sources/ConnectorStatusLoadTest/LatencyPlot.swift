@@ -2,18 +2,40 @@ import Foundation
 
 /// A probe client's readiness-check latency over the run, drawn as an SVG line chart with the
 /// injected faults marked (`loadtest --plot FILE.svg`).
-struct LatencyPlot {
-    struct Sample: Sendable {
-        var seconds: Double
-        var microseconds: Double
-        var failed: Bool
+public struct LatencyPlot: Sendable {
+    /// One timed readiness check.
+    public struct Sample: Sendable {
+        /// When it began, in seconds since the run started.
+        public var seconds: Double
+        /// How long it took.
+        public var microseconds: Double
+        /// Whether it failed (drawn as a red dot on the axis).
+        public var failed: Bool
+
+        /// A sample as measured.
+        public init(seconds: Double, microseconds: Double, failed: Bool) {
+            self.seconds = seconds
+            self.microseconds = microseconds
+            self.failed = failed
+        }
     }
 
-    var samples: [Sample]
-    var faults: [FaultInjector.Fault]
-    var title: String
+    /// The probe's samples, in order.
+    public var samples: [Sample]
+    /// The faults to mark.
+    public var faults: [FaultInjector.Fault]
+    /// The chart's title.
+    public var title: String
 
-    func svg() -> String {
+    /// A plot of `samples` with `faults` marked.
+    public init(samples: [Sample], faults: [FaultInjector.Fault], title: String) {
+        self.samples = samples
+        self.faults = faults
+        self.title = title
+    }
+
+    /// The chart as an SVG document (900 × 360).
+    public func svg() -> String {
         let width = 900.0
         let height = 360.0
         let left = 70.0

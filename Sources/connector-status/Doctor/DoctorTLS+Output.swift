@@ -1,25 +1,8 @@
+import ConnectorStatusDiagnostics
 import RedisClient
 
-/// `doctor`'s TLS check: whether the connection uses TLS, and for `rediss` URLs the protocol
-/// version, cipher and the server certificate's subject, issuer and expiry, read from one
-/// extra connection (``RedisTLSSessionInfo/probe(_:)``) to the deployment's first address (the
-/// server, the first cluster seed, or the first sentinel).
-struct DoctorTLS {
-    /// The address probed; `nil` for a plain deployment.
-    var address: String?
-    var info: RedisTLSSessionInfo?
-    /// Why the probe failed (the deployment answered PING, so this is rare).
-    var error: String?
-
-    /// Problems that make doctor exit 1: an expired certificate (only reachable with
-    /// `insecure=true`) or a probe that failed.
-    var problems: [String] {
-        var found: [String] = []
-        if let error { found.append("TLS probe failed: \(error)") }
-        if let left = info?.secondsUntilExpiry, left < 0 { found.append("the server's TLS certificate has expired") }
-        return found
-    }
-
+/// The TLS part of `doctor`'s output.
+extension DoctorTLS {
     var line: String {
         guard let address else { return "TLS:           off (plain TCP or unix socket)" }
         guard let info else { return "TLS:           on, \(address): probe FAILED: \(error ?? "?")" }
@@ -47,18 +30,5 @@ struct DoctorTLS {
             fields["seconds_until_expiry"] = info.secondsUntilExpiry.map { .integer($0) } ?? .null
         }
         return .object(fields)
-    }
-
-    /// Probes `deployment`'s first address when it uses TLS.
-    static func examine(_ deployment: RedisDeployment) async -> DoctorTLS {
-        let configuration = deployment.baseConfiguration
-        guard configuration.tls != nil else { return DoctorTLS() }
-        var report = DoctorTLS(address: configuration.endpoint.description)
-        do {
-            report.info = try await RedisTLSSessionInfo.probe(configuration)
-        } catch {
-            report.error = error.message
-        }
-        return report
     }
 }

@@ -2,9 +2,9 @@ import Histogram
 import RedisClient
 
 /// The three shapes of load the benchmark puts through our client.
-enum ClientWorkload {
+public enum ClientWorkload {
     /// One caller, one command at a time.
-    static func serial(
+    public static func serial(
         pool: RedisConnectionPool, requests: Int, operation: @Sendable (RedisConnectionPool) async throws -> Void
     ) async throws -> BenchSample {
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
@@ -18,7 +18,7 @@ enum ClientWorkload {
     }
 
     /// One caller sending explicit pipelines of `depth` commands; latency is per pipeline.
-    static func pipelined(
+    public static func pipelined(
         pool: RedisConnectionPool, requests: Int, depth: Int, command: RedisCommand
     ) async throws -> BenchSample {
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
@@ -35,7 +35,7 @@ enum ClientWorkload {
     }
 
     /// `callers` concurrent tasks in this process, sharing the pool (automatic pipelining).
-    static func concurrent(
+    public static func concurrent(
         pool: RedisConnectionPool, requests: Int, callers: Int,
         operation: @escaping @Sendable (RedisConnectionPool) async throws -> Void
     ) async throws -> BenchSample {

@@ -7,9 +7,9 @@ import RedisClient
 /// `withTaskCancellationHandler`, as every client call now runs. The difference is the floor of
 /// what cancellation support costs per call (the runtime adds a status record to the task and
 /// takes the task's status-record lock to remove it).
-enum CancellationCost {
+public enum CancellationCost {
     /// One fact line: ops/s and ns per call both ways, the median of three interleaved runs.
-    static func fact(callsPerTask: Int = 20_000) async -> String {
+    public static func fact(callsPerTask: Int = 20_000) async -> String {
         let resumer = ContinuationResumer()
         var bare: [Double] = []
         var handled: [Double] = []

@@ -1,104 +1,10 @@
+import ConnectorStatusLoadTest
 import Foundation
 import Histogram
 import RedisClient
 
-/// The load test's totals, as tables for people or one JSON document for machines.
-struct LoadTestResult {
-    var instances: Int
-    var tasksPerInstance: Int
-    var elapsedSeconds: Double
-    var reports: [InstanceReport]
-    var total: InstanceReport
-    var faults: [FaultInjector.Fault]
-    var redisBenchmarkC128: Double?
-    var machine: String
-    var mix: String
-    var chaos: Bool
-    /// One server, a cluster or Sentinel (`standalone`, `cluster` or `sentinel` in the JSON).
-    var deployment: RedisDeployment.Kind
-
-    var opsPerSecond: Double { Double(total.totalOperations) / max(elapsedSeconds, 0.001) }
-
-    struct Latency: Encodable {
-        var p50: Double
-        var p90: Double
-        var p99: Double
-        var p999: Double
-        var max: Double
-
-        init(_ histogram: Histogram<UInt64>) {
-            p50 = Double(histogram.valueAtPercentile(50))
-            p90 = Double(histogram.valueAtPercentile(90))
-            p99 = Double(histogram.valueAtPercentile(99))
-            p999 = Double(histogram.valueAtPercentile(99.9))
-            max = Double(histogram.max)
-        }
-    }
-
-    struct Document: Encodable {
-        var ops: Int
-        var opsPerSec: Double
-        var errors: Int
-        var conflicts: Int
-        var violations: LoadViolations
-        var latencyUs: Latency
-        var perOperation: [String: OperationFigures]
-        var perInstance: [InstanceFigures]
-        var faults: [FaultInjector.Fault]
-        var redisBenchmarkC128OpsPerSec: Double?
-        var ratioToRedisBenchmarkC128: Double?
-        var instances: Int
-        var tasksPerInstance: Int
-        var elapsedSeconds: Double
-        var mix: String
-        var chaos: Bool
-        var deployment: RedisDeployment.Kind
-        var machine: String
-        var consistencyChecks: Int
-        /// Up to 10 errors as text (faults included), and up to 10 that broke an invariant.
-        var errorSamples: [String]
-        var unexpectedErrorSamples: [String]
-    }
-
-    struct OperationFigures: Encodable {
-        var ops: Int
-        var opsPerSec: Double
-        var latencyUs: Latency
-    }
-
-    struct InstanceFigures: Encodable {
-        var instance: Int
-        var ops: Int
-        var opsPerSec: Double
-        var errors: Int
-        var peakRssKib: Int
-        var latencyUs: Latency
-    }
-
-    var document: Document {
-        var perOperation: [String: OperationFigures] = [:]
-        for (name, histogram) in total.histograms {
-            let count = total.operations[name] ?? 0
-            perOperation[name] = OperationFigures(
-                ops: count, opsPerSec: Double(count) / elapsedSeconds, latencyUs: Latency(histogram))
-        }
-        return Document(
-            ops: total.totalOperations, opsPerSec: opsPerSecond, errors: total.errors, conflicts: total.conflicts,
-            violations: total.violations, latencyUs: Latency(total.allLatencies), perOperation: perOperation,
-            perInstance: reports.map { report in
-                InstanceFigures(
-                    instance: report.instance, ops: report.totalOperations,
-                    opsPerSec: Double(report.totalOperations) / max(report.elapsedSeconds, 0.001),
-                    errors: report.errors,
-                    peakRssKib: report.peakRSSKiB, latencyUs: Latency(report.allLatencies))
-            }, faults: faults, redisBenchmarkC128OpsPerSec: redisBenchmarkC128,
-            ratioToRedisBenchmarkC128: redisBenchmarkC128.map { opsPerSecond / $0 }, instances: instances,
-            tasksPerInstance: tasksPerInstance, elapsedSeconds: elapsedSeconds, mix: mix, chaos: chaos,
-            deployment: deployment, machine: machine,
-            consistencyChecks: total.consistencyChecks, errorSamples: total.errorSamples,
-            unexpectedErrorSamples: total.unexpectedErrorSamples)
-    }
-
+/// The load test's result as tables, for people.
+extension LoadTestResult {
     func render() -> String {
         var out: [String] = []
         out.append(

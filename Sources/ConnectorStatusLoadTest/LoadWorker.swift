@@ -5,16 +5,6 @@ import Logging
 import RedisClient
 import Synchronization
 
-/// The shape of the load: how many lines and connectors, and the operation mix in percent.
-struct LoadShape: Sendable {
-    var lines: Int
-    var connectors: Int
-    /// Percent of readiness checks, CAS updates, cache reads (get-or-compute), cache cleans.
-    var mix: [Int]
-    /// One in this many readiness checks is also an atomic consistency check.
-    var consistencyEvery = 50
-}
-
 /// One task of an instance process: runs the mix until the deadline or the shared operation
 /// budget is used, and keeps its own report (merged by the instance at the end).
 struct LoadWorker {

@@ -1,47 +1,38 @@
 import Foundation
 
 /// Everything one `bench` run measured, as a table for people or JSON for machines.
-struct BenchReport: Codable {
-    var machine: String
-    var redisVersion: String
-    var endpoint: String
-    var poolSize: Int
-    var rounds: Int
-    var results: [BenchResult]
+public struct BenchReport: Codable, Sendable {
+    /// A description of the machine (``BenchEnvironment/machine()``).
+    public var machine: String
+    /// `redis_version` of the server.
+    public var redisVersion: String
+    /// The server's address, as shown.
+    public var endpoint: String
+    /// Connections of our pool.
+    public var poolSize: Int
+    /// Rounds per scenario.
+    public var rounds: Int
+    /// One per scenario.
+    public var results: [BenchResult]
     /// Single figures that are not comparisons (batch timings, memory per status).
-    var facts: [String] = []
+    public var facts: [String] = []
 
-    func table() -> String {
-        var lines: [String] = []
-        lines.append(
-            "Machine: \(machine); Redis \(redisVersion) at \(endpoint); pool \(poolSize); \(rounds) rounds, median (min–max)"
-        )
-        lines.append("")
-        var table = TextTable([
-            "scenario", "reference", "ref ops/s", "ours ops/s", "ratio", "target", "ours p50/p99 µs", "ref p50/p99 µs",
-        ])
-        for result in results {
-            table.add([
-                result.name,
-                result.reference,
-                Self.range(result.referenceSeries),
-                Self.range(result.oursSeries),
-                String(format: "%.2f", result.ratio),
-                result.targetRatio > 0
-                    ? String(format: "≥ %.1f %@", result.targetRatio, result.met ? "met" : "MISSED") : "(info)",
-                String(format: "%.0f / %.0f", result.oursSeries.medianP50, result.oursSeries.medianP99),
-                String(format: "%.0f / %.0f", result.referenceSeries.medianP50, result.referenceSeries.medianP99),
-            ])
-        }
-        lines.append(table.render())
-        if !facts.isEmpty {
-            lines.append("")
-            lines += facts.map { "- " + $0 }
-        }
-        return lines.joined(separator: "\n")
+    /// A report of these figures.
+    public init(
+        machine: String, redisVersion: String, endpoint: String, poolSize: Int, rounds: Int, results: [BenchResult],
+        facts: [String]
+    ) {
+        self.machine = machine
+        self.redisVersion = redisVersion
+        self.endpoint = endpoint
+        self.poolSize = poolSize
+        self.rounds = rounds
+        self.results = results
+        self.facts = facts
     }
 
-    func json() throws -> String {
+    /// The report as pretty-printed JSON, sorted snake-case keys; throws what `JSONEncoder` throws.
+    public func json() throws -> String {
         struct Entry: Encodable {
             var name: String
             var reference: String
@@ -87,21 +78,12 @@ struct BenchReport: Codable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return String(decoding: try encoder.encode(document), as: UTF8.self)
     }
-
-    private static func range(_ series: BenchSeries) -> String {
-        String(
-            format: "%@ (%@–%@)", Self.short(series.medianOpsPerSecond), Self.short(series.minOpsPerSecond),
-            Self.short(series.maxOpsPerSecond))
-    }
-
-    private static func short(_ value: Double) -> String {
-        value >= 1_000_000 ? String(format: "%.2fM", value / 1_000_000) : String(format: "%.1fk", value / 1000)
-    }
 }
 
 /// Facts about the machine and server, for the report header.
-enum BenchEnvironment {
-    static func machine() -> String {
+public enum BenchEnvironment {
+    /// `<CPU model>, <n> cores, <m> GiB`, from `/proc/cpuinfo` and the process.
+    public static func machine() -> String {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let model =
             cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
@@ -111,7 +93,8 @@ enum BenchEnvironment {
         return "\(model), \(cores) cores, \(memory) GiB"
     }
 
-    static func field(_ name: String, in info: String) -> String? {
+    /// The value of `name:` in an `INFO` reply, if it has one.
+    public static func field(_ name: String, in info: String) -> String? {
         info.split(whereSeparator: \.isNewline).first { $0.hasPrefix(name + ":") }
             .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
     }

@@ -1,36 +1,77 @@
 import RedisClient
 
+/// The reference side of a comparison: `redis-benchmark` against the same server (the tool runs
+/// the binary; see `RedisBenchmarkTool` in the executable).
+public protocol ReferenceBenchmark: Sendable {
+    /// Runs `redis-benchmark -c clients -n requests -P pipeline <command…>` and returns its
+    /// figures; throws ``BenchError`` when it cannot run or prints no result.
+    func run(clients: Int, requests: Int, pipeline: Int, command: [String]) async throws -> BenchSample
+}
+
+extension ReferenceBenchmark {
+    /// ``run(clients:requests:pipeline:command:)`` without pipelining.
+    public func run(clients: Int, requests: Int, command: [String]) async throws -> BenchSample {
+        try await run(clients: clients, requests: requests, pipeline: 1, command: command)
+    }
+}
+
+/// A benchmark that could not run, or whose operation did not answer as it should.
+public struct BenchError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public let description: String
+    /// An error saying `description`.
+    public init(_ description: String) { self.description = description }
+}
+
 /// One comparison: the same commands through `redis-benchmark` and through our client.
-struct BenchScenario: Sendable {
+public struct BenchScenario: Sendable {
     /// Short name shown in the table, e.g. `GET serial`.
-    let name: String
+    public let name: String
     /// What the reference side runs, e.g. `redis-benchmark -c 1 -t get`.
-    let referenceDescription: String
+    public let referenceDescription: String
     /// The lowest acceptable ratio ours / reference.
-    let targetRatio: Double
-    let runReference: @Sendable (RedisBenchmarkTool) async throws -> BenchSample
-    let runOurs: @Sendable (RedisConnectionPool) async throws -> BenchSample
+    public let targetRatio: Double
+    /// Runs the reference side once.
+    public let runReference: @Sendable (any ReferenceBenchmark) async throws -> BenchSample
+    /// Runs our side once, through `pool`.
+    public let runOurs: @Sendable (RedisConnectionPool) async throws -> BenchSample
 }
 
 /// The outcome of one scenario over every round.
-struct BenchResult: Codable, Sendable {
-    var name: String
-    var reference: String
-    var targetRatio: Double
-    var referenceSeries = BenchSeries()
-    var oursSeries = BenchSeries()
+public struct BenchResult: Codable, Sendable {
+    /// The scenario's name.
+    public var name: String
+    /// What the reference side ran.
+    public var reference: String
+    /// The lowest acceptable ratio ours / reference (0: for information).
+    public var targetRatio: Double
+    /// The reference side's runs.
+    public var referenceSeries = BenchSeries()
+    /// Our side's runs.
+    public var oursSeries = BenchSeries()
 
-    var ratio: Double {
+    /// No run yet of the scenario named `name`.
+    public init(name: String, reference: String, targetRatio: Double) {
+        self.name = name
+        self.reference = reference
+        self.targetRatio = targetRatio
+    }
+
+    /// Median ops/s ours / reference (0 before the reference ran).
+    public var ratio: Double {
         referenceSeries.medianOpsPerSecond > 0 ? oursSeries.medianOpsPerSecond / referenceSeries.medianOpsPerSecond : 0
     }
-    var met: Bool { ratio >= targetRatio }
+    /// Whether the ratio reached the target.
+    public var met: Bool { ratio >= targetRatio }
 }
 
 /// The scenarios of the client layer (issue 2): GET serial, explicit pipeline, concurrency.
-enum ClientScenarios {
-    static let key = "key:__rand_int__"
+public enum ClientScenarios {
+    /// The key `GET` reads (`redis-benchmark -t get`'s own key); the run sets it first.
+    public static let key = "key:__rand_int__"
 
-    static func all(requests: Int) -> [BenchScenario] {
+    /// Every scenario of the client layer, sized by `requests`.
+    public static func all(requests: Int) -> [BenchScenario] {
         let get = RedisCommand("GET", key)
         return [
             BenchScenario(

@@ -7,19 +7,35 @@ import RedisClient
 /// redis-server (only when there is one: a server of our own to kill) or killing the load test's
 /// client connections (those named `clientName`, on every master of a cluster; other clients of
 /// a shared Redis are left alone) — and measures how long Redis takes to answer again after each.
-final class FaultInjector: @unchecked Sendable {
+///
+/// Redis commands: `CLIENT LIST TYPE normal` and `CLIENT KILL ID … SKIPME yes` on every master
+/// (a cluster: through a pool of its own to each master, from `CLUSTER SLOTS`); then `PING` and
+/// `SET probeKey 1 PX 1000` until both succeed. A restart kills the embedded server's process
+/// and starts it again on the same address and data directory.
+public final class FaultInjector: @unchecked Sendable {
     /// What can be injected.
-    enum Kind: String, Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable {
         /// Kill and restart the embedded redis-server.
         case restart
         /// `CLIENT KILL ID …` of every connection named after the run, on every master.
         case kill
     }
 
-    struct Fault: Codable, Sendable {
-        var kind: String
-        var atSeconds: Double
-        var recoveryMilliseconds: Double
+    /// One injected fault and how long Redis took to answer again.
+    public struct Fault: Codable, Sendable {
+        /// `redis restart` or `client kill`.
+        public var kind: String
+        /// When, in seconds since the injector was made.
+        public var atSeconds: Double
+        /// From the fault to the first `PING` and write that both succeeded.
+        public var recoveryMilliseconds: Double
+
+        /// A fault as measured.
+        public init(kind: String, atSeconds: Double, recoveryMilliseconds: Double) {
+            self.kind = kind
+            self.atSeconds = atSeconds
+            self.recoveryMilliseconds = recoveryMilliseconds
+        }
     }
 
     private let redis: any RedisCommandClient
@@ -27,6 +43,7 @@ final class FaultInjector: @unchecked Sendable {
     private let kinds: Set<Kind>
     private let clientName: String
     private let probeKey: String
+    private let logger: Logger
     private var masterPools: [RedisEndpoint: RedisConnectionPool] = [:]  // guarded by lock
     private let lock = NSLock()
     private var faults: [Fault] = []  // guarded by lock
@@ -36,20 +53,24 @@ final class FaultInjector: @unchecked Sendable {
     ///   - kinds: the faults to pick from; `restart` is left out without `embedded`.
     ///   - clientName: the `CLIENT SETNAME` of every connection of the run (coordinator,
     ///     instances, probe): the connections a `kill` closes.
-    ///   - probeKey: the key (in the run's namespace) written to tell that Redis answers again.
-    init(
+    ///   - probeKey: the key (in the run's namespace: `KeySpace.toolKey("probe")`) written to
+    ///     tell that Redis answers again; it expires after a second.
+    ///   - logger: for the pools made to a cluster's masters.
+    public init(
         redis: any RedisCommandClient, embedded: EmbeddedRedisServer?, kinds: Set<Kind>, clientName: String,
-        probeKey: String
+        probeKey: String, logger: Logger
     ) {
         self.redis = redis
+        self.logger = logger
         self.clientName = clientName
         self.probeKey = probeKey
         self.embedded = embedded
         self.kinds = embedded == nil ? kinds.subtracting([.restart]) : kinds
     }
 
-    /// Runs until cancelled: a fault every 1.5–4 s.
-    func run() async {
+    /// Runs until cancelled: a fault every 1.5–4 s. Never throws: a fault that cannot be
+    /// injected (a master unreachable) is still timed.
+    public func run() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(Int.random(in: 1500...4000)))
             if Task.isCancelled { break }
@@ -72,7 +93,7 @@ final class FaultInjector: @unchecked Sendable {
     }
 
     /// The faults injected so far; closes the connections made to a cluster's masters.
-    func finish() async -> [Fault] {
+    public func finish() async -> [Fault] {
         let (found, pools) = lock.withLock {
             defer { masterPools = [:] }
             return (faults, Array(masterPools.values))
@@ -107,7 +128,7 @@ final class FaultInjector: @unchecked Sendable {
                 configuration.endpoint = master
                 configuration.poolSize = 1
                 configuration.clientName = nil
-                guard let pool = try? RedisConnectionPool(configuration: configuration, logger: Logger(label: "chaos"))
+                guard let pool = try? RedisConnectionPool(configuration: configuration, logger: logger)
                 else { return nil }
                 masterPools[master] = pool
                 return pool

@@ -6,20 +6,32 @@ import RedisClient
 /// Readiness checks (`EVALSHA status_ready`) from many concurrent callers for a fixed time,
 /// against any deployment: the figure the cluster benchmark compares between one server and a
 /// Redis Cluster. Also status writes with and without `WAIT` (the durable option's cost).
-struct ClusterReadinessBench {
+public struct ClusterReadinessBench {
     /// Pairs prepared per run: `lines` lines × `connectorsPerLine` connectors, all ready.
     static let lines = 100
     static let connectorsPerLine = 10
 
-    let callers: Int
-    let duration: Duration
+    /// Concurrent callers of each measurement.
+    public let callers: Int
+    /// How long each measurement runs.
+    public let duration: Duration
 
-    /// Writes the pairs (bring-up) in a fresh namespace and returns the store and its pairs.
-    static func prepare(_ redis: any RedisCommandClient, durability: WriteDurability = .asynchronous) async throws
+    /// A benchmark of `callers` callers for `duration` per figure.
+    public init(callers: Int, duration: Duration) {
+        self.callers = callers
+        self.duration = duration
+    }
+
+    /// Writes the pairs (bring-up) in a fresh namespace and returns the store and its pairs
+    /// (`EVALSHA` of the update script, 100 tasks). Throws `ConnectorStatusError`.
+    public static func prepare(
+        _ redis: any RedisCommandClient, durability: WriteDurability = .asynchronous, logger: Logger
+    )
+        async throws
         -> (StatusStore, [StatusPair])
     {
         let keys = try KeySpace(namespace: "bench" + UUID().uuidString.prefix(8).lowercased())
-        let store = StatusStore(redis: redis, keys: keys, durability: durability, logger: Logger(label: "bench"))
+        let store = StatusStore(redis: redis, keys: keys, durability: durability, logger: logger)
         var pairs: [StatusPair] = []
         for line in 1...lines {
             for index in 0..<connectorsPerLine {
@@ -36,13 +48,14 @@ struct ClusterReadinessBench {
         return (store, pairs)
     }
 
-    /// Removes what ``prepare(_:durability:)`` wrote.
-    static func remove(_ store: StatusStore, _ pairs: [StatusPair]) async throws {
+    /// Removes what ``prepare(_:durability:)`` wrote (the delete-line script per line).
+    /// Throws `ConnectorStatusError`.
+    public static func remove(_ store: StatusStore, _ pairs: [StatusPair]) async throws {
         for line in Set(pairs.map(\.line)) { try await store.deleteAll(line: line) }
     }
 
     /// `callers` tasks each checking readiness of random pairs until `duration` has passed.
-    func readinessOpsPerSecond(_ store: StatusStore, _ pairs: [StatusPair]) async throws -> Double {
+    public func readinessOpsPerSecond(_ store: StatusStore, _ pairs: [StatusPair]) async throws -> Double {
         try await run { index in
             let pair = pairs[index % pairs.count]
             guard try await store.isReady(pair.connector, line: pair.line) else {
@@ -52,7 +65,7 @@ struct ClusterReadinessBench {
     }
 
     /// `callers` tasks each flipping the DATA of random pairs (a real write every time).
-    func updateOpsPerSecond(_ store: StatusStore, _ pairs: [StatusPair]) async throws -> Double {
+    public func updateOpsPerSecond(_ store: StatusStore, _ pairs: [StatusPair]) async throws -> Double {
         try await run { index in
             let pair = pairs[index % pairs.count]
             try await store.update(pair.connector, line: pair.line, StatusChange(data: "{\"n\":\(index)}"))
@@ -82,8 +95,9 @@ struct ClusterReadinessBench {
         return Double(total) / (ContinuousClock.now - start).seconds
     }
 
-    /// `cmdstat_evalsha` calls on each master (to show how the load spread over the nodes).
-    static func evalshaCalls(_ redis: any RedisCommandClient) async -> [String: Int] {
+    /// `cmdstat_evalsha` calls on each master (to show how the load spread over the nodes):
+    /// `INFO commandstats` on every master; a master that does not answer is left out.
+    public static func evalshaCalls(_ redis: any RedisCommandClient) async -> [String: Int] {
         var calls: [String: Int] = [:]
         for (endpoint, result) in await redis.sendToEveryMaster(RedisCommand("INFO", "commandstats")) {
             guard let text = (try? result.get())?.string else { continue }

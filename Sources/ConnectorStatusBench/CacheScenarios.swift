@@ -7,22 +7,26 @@ import RedisClient
 /// The scenarios of the line cache (issue 4): a cache hit next to `redis-benchmark GET`, clean
 /// latency with 10 thousand and 1 million keys in Redis, and another client's GET latency while
 /// 100 thousand entries are reclaimed.
-enum CacheScenarios {
+public enum CacheScenarios {
     /// A namespace of this run's own (a fixed one could hold a user's data), removed at the end.
-    static let keys = try! KeySpace(namespace: "benchcache-" + UUID().uuidString.prefix(8).lowercased())
+    public static let keys = try! KeySpace(namespace: "benchcache-" + UUID().uuidString.prefix(8).lowercased())
     static let line = try! LineID(1)
     static let directory = CacheDirectory.infoConnectorsLine
 
-    static func cache(_ pool: RedisConnectionPool, options: LineCacheOptions = LineCacheOptions()) -> LineCache {
-        LineCache(redis: pool, keys: keys, options: options, logger: Logger(label: "bench"))
+    static func cache(
+        _ pool: RedisConnectionPool, options: LineCacheOptions = LineCacheOptions(), logger: Logger
+    ) -> LineCache {
+        LineCache(redis: pool, keys: keys, options: options, logger: logger)
     }
 
-    /// Stores the entry the hit scenarios read (3 bytes of JSON, like redis-benchmark's value).
-    static func prepare(_ pool: RedisConnectionPool) async throws {
-        try await cache(pool).set("xx", key: "hit", in: directory, line: line)
+    /// Stores the entry the hit scenarios read (3 bytes of JSON, like redis-benchmark's value):
+    /// `EVALSHA` of the cache-set script, in ``keys``' namespace. Throws `ConnectorStatusError`.
+    public static func prepare(_ pool: RedisConnectionPool, logger: Logger) async throws {
+        try await cache(pool, logger: logger).set("xx", key: "hit", in: directory, line: line)
     }
 
-    static func all(requests: Int) -> [BenchScenario] {
+    /// The cache-hit scenarios, sized by `requests`; ``prepare(_:)`` first.
+    public static func all(requests: Int, logger: Logger) -> [BenchScenario] {
         [
             BenchScenario(
                 name: "cache hit, 1 caller, serial", referenceDescription: "redis-benchmark -c 1 -t get",
@@ -31,7 +35,7 @@ enum CacheScenarios {
                     try await $0.run(clients: 1, requests: requests / 10, command: ["GET", ClientScenarios.key])
                 },
                 runOurs: { pool in
-                    let cache = cache(pool)
+                    let cache = cache(pool, logger: logger)
                     return try await ClientWorkload.serial(pool: pool, requests: requests / 10) { _ in
                         guard try await cache.get(String.self, key: "hit", in: directory, line: line) != nil else {
                             throw BenchError("cache miss")
@@ -45,7 +49,7 @@ enum CacheScenarios {
                     try await $0.run(clients: 1, requests: requests / 10, command: ["GET", ClientScenarios.key])
                 },
                 runOurs: { pool in
-                    let cache = cache(pool)
+                    let cache = cache(pool, logger: logger)
                     return try await withTaskExecutorPreference(pool.taskExecutor()) {
                         try await ClientWorkload.serial(pool: pool, requests: requests / 10) { _ in
                             guard try await cache.get(String.self, key: "hit", in: directory, line: line) != nil else {
@@ -58,9 +62,12 @@ enum CacheScenarios {
     }
 
     /// Clean latency with 10k and 1M keys in Redis, and GET p99 of another client during a
-    /// reclaim of 100k entries. Fills Redis with up to 1M keys and removes them afterwards.
-    static func facts(pool: RedisConnectionPool, log: (String) -> Void) async throws -> [String] {
-        let cache = cache(pool)
+    /// reclaim of 100k entries. Fills Redis with up to 1M keys and removes them afterwards
+    /// (pipelined cache writes, the clean and reclaim scripts, `GET`, then `SCAN` + `UNLINK` of
+    /// ``keys``' namespace). Throws the client's errors or ``BenchError``.
+    public static func facts(pool: RedisConnectionPool, logger: Logger, log: (String) -> Void) async throws -> [String]
+    {
+        let cache = cache(pool, logger: logger)
         var facts: [String] = []
         // Clean latency: the same clean with 10 thousand, then 1 million keys in Redis.
         var cleanMedians: [Int: Double] = [:]
@@ -87,7 +94,7 @@ enum CacheScenarios {
         }
         // Reclaim 100k entries of one line while another client GETs serially.
         log("reclaiming 100k entries while another client reads")
-        try await reclaimDuringLoad(pool: pool, facts: &facts, log: log)
+        try await reclaimDuringLoad(pool: pool, facts: &facts, logger: logger, log: log)
         log("removing benchmark keys")
         try await removeAll(pool: pool)
         return facts
@@ -112,7 +119,7 @@ enum CacheScenarios {
     }
 
     private static func reclaimDuringLoad(
-        pool: RedisConnectionPool, facts: inout [String], log: (String) -> Void
+        pool: RedisConnectionPool, facts: inout [String], logger: Logger, log: (String) -> Void
     ) async throws {
         let reclaimLine = try LineID(999_999)
         let commands = (0..<100_000).map { index in
@@ -125,7 +132,7 @@ enum CacheScenarios {
                 _ = try result.get()
             }
         }
-        let cache = cache(pool)
+        let cache = cache(pool, logger: logger)
         try await cache.clean(directory, line: reclaimLine)
         // The other client: its own pool, serial GETs, until the reclaim is done.
         let reader = try RedisConnectionPool(configuration: pool.configuration)

@@ -2,9 +2,9 @@ import ConnectorStatus
 
 /// How fast the near cache's memory answers a hit, alone (no Redis, no freshness checks): the
 /// floor under issue 14's target of 10 million near-cache `isReady` hits per second on one core.
-enum NearCacheStoreCost {
+public enum NearCacheStoreCost {
     /// One fact line: hits per second from one task and from two (median of three runs each).
-    static func fact(lookups: Int = 4_000_000) async -> String {
+    public static func fact(lookups: Int = 4_000_000) async -> String {
         var one: [Double] = []
         var two: [Double] = []
         for _ in 0..<3 {
