@@ -15,7 +15,7 @@ import Tracing
 /// that is missing (never used, evicted, deleted) is created from the server clock in
 /// microseconds, so a number never comes back. A clean of one line frees that line's old
 /// entries at once (from an index of the keys written since the last clean); a clean across
-/// lines leaves them to their TTL or ``reclaim(_:line:from:maxBatches:)``.
+/// lines leaves them to their TTL or ``reclaim(_:line:from:maxBatches:progress:)``.
 ///
 /// ```swift
 /// let cache = LineCache(redis: pool, logger: logger)
@@ -38,9 +38,16 @@ public struct LineCache: Sendable {
 
     /// Creates a cache over `redis`.
     ///
-    /// - Parameter tracer: makes a span per get-or-compute (``value(key:in:line:ttl:staleWhileComputing:compute:)``,
-    ///   with `line_cache.outcome`) and per clean; `nil` uses the Redis client's tracer
-    ///   (``RedisCommandClient/tracer``), and none when that is off.
+    /// - Parameters:
+    ///   - redis: the client every command goes through (one server, a cluster or Sentinel).
+    ///   - keys: the key layout (namespace `imc` by default).
+    ///   - options: lease, TTL, size and reclaim settings.
+    ///   - coder: turns values into bytes and back (JSON by default).
+    ///   - logger: where the cache logs (entries that do not decode, among others). Logging is
+    ///     never bootstrapped here.
+    ///   - tracer: makes a span per get-or-compute (``value(key:in:line:ttl:staleWhileComputing:compute:)``,
+    ///     with `line_cache.outcome`) and per clean; `nil` uses the Redis client's tracer
+    ///     (`RedisCommandClient.tracer`), and none when that is off.
     public init(
         redis: any RedisCommandClient, keys: KeySpace = .standard, options: LineCacheOptions = LineCacheOptions(),
         coder: any CacheValueCoder = JSONCacheCoder(), logger: Logger, tracer: (any Tracer)? = nil
@@ -93,9 +100,15 @@ public struct LineCache: Sendable {
     /// and announces nothing).
     ///
     /// Sends `EVALSHA cache_set` (one round trip).
-    /// - Parameter ifGeneration: the generation from an earlier ``lookup(_:key:in:line:)``:
-    ///   the write is refused if the directory was cleaned since. `nil` writes under the current
-    ///   generation.
+    /// - Parameters:
+    ///   - value: the value to store, encoded by the cache's ``CacheValueCoder``.
+    ///   - key: the entry's name within the directory.
+    ///   - directory: the cache directory.
+    ///   - line: the line the entry belongs to.
+    ///   - ttl: how long the entry lives; `nil` for the directory's default.
+    ///   - ifGeneration: the generation from an earlier ``lookup(_:key:in:line:)``:
+    ///     the write is refused if the directory was cleaned since. `nil` writes under the current
+    ///     generation.
     /// - Returns: `true` when stored, `false` when refused because a clean came first.
     /// - Throws: ``ConnectorStatusError/valueTooLarge(size:limit:)`` and
     ///   ``ConnectorStatusError/encodingFailed(_:)`` before anything is sent;
@@ -218,7 +231,7 @@ public struct LineCache: Sendable {
     /// unlinks only entries not of the current generation), pausing
     /// ``LineCacheOptions/reclaimPause`` between batches, and `UNLINK`s it. No SCAN; cost O(entries of this line), in short steps that keep other
     /// clients' latency. With ``LineCacheOptions/freeOnClean`` `false`, the old entries are left
-    /// to their TTL (or ``reclaim(_:line:from:maxBatches:)``) and this returns 0.
+    /// to their TTL (or ``reclaim(_:line:from:maxBatches:progress:)``) and this returns 0.
     /// - Returns: how many old entries were unlinked.
     /// - Throws: ``ConnectorStatusError/wrongType(key:message:)`` naming the key when the
     ///   generation, index or drain key holds another type (nothing changed);
@@ -241,7 +254,7 @@ public struct LineCache: Sendable {
     /// pipelined `EVALSHA cache_clean` per line found (each announced on its line's channel): O(keys in the database) spread over short
     /// round trips; each line's clean is atomic, the whole is not. Every line a reader or writer
     /// has touched has a generation key, so every line that could serve an entry is cleaned.
-    /// Old entries are left to ``reclaim(_:line:from:maxBatches:)`` and their TTL.
+    /// Old entries are left to ``reclaim(_:line:from:maxBatches:progress:)`` and their TTL.
     ///
     /// A line whose generation key cannot be cleaned (another type, not an integer) does not
     /// stop the others: every other line is cleaned, then the bad keys are reported.
@@ -312,6 +325,9 @@ public struct LineCache: Sendable {
     /// generation prefix, `UNLINK`s the old ones), pausing ``LineCacheOptions/reclaimPause``
     /// between batches. Never `KEYS`, never one long script.
     /// - Parameters:
+    ///   - directory: the cache directory whose old entries are freed.
+    ///   - line: one line, or `nil` for every line.
+    ///   - cursor: where to resume: `"0"` to start, or the cursor of a returned progress.
     ///   - maxBatches: stop after this many SCAN batches (`nil`: run to the end).
     ///   - progress: called after each batch.
     public func reclaim(

@@ -21,7 +21,7 @@ public struct LineCacheOptions: Sendable, Hashable {
     public var cleanDurability: WriteDurability
     /// Whether ``LineCache/clean(_:line:)`` unlinks the line's old entries right away (from the
     /// directory's index of entry keys, in batches) before it returns. Default `true`. With
-    /// `false` they stay, invisible, until their TTL or ``LineCache/reclaim(_:line:from:maxBatches:)``
+    /// `false` they stay, invisible, until their TTL or ``LineCache/reclaim(_:line:from:maxBatches:progress:)``
     /// — which is what `staleWhileComputing` needs to serve the previous value after a clean.
     public var freeOnClean: Bool
     /// Entries unlinked per step when a clean frees a line's old entries (`SSCAN` count, about

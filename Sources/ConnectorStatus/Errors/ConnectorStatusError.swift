@@ -3,7 +3,7 @@ import RedisClient
 /// Why an operation of this library (status, line cache, registry) was refused or failed.
 ///
 /// Input errors (`invalid…`, `dataTooLarge`) are raised before anything is sent, so Redis is
-/// untouched. Redis failures keep the underlying ``RedisClientError`` or ``RedisServerError``.
+/// untouched. Redis failures keep the underlying `RedisClientError` or `RedisServerError`.
 public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The connector id breaks a rule; `reason` says which.
     case invalidConnectorID(String, reason: String)

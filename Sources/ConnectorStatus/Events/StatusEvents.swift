@@ -3,7 +3,7 @@ import RedisClient
 
 /// Status events from every instance, as an `AsyncSequence` of ``StatusNotification``.
 ///
-/// Built on a ``RedisSubscription`` (its own connection). Reads every message of a line's channel
+/// Built on a `RedisSubscription` (its own connection). Reads every message of a line's channel
 /// (status events and line-cache announcements, which share the line's sequence and epoch chain)
 /// and delivers the status events. Reports as ``StatusNotification/resyncNeeded(line:reason:)``
 /// — so the consumer can reread what it caches — a sequence gap, a sequence going back, an epoch

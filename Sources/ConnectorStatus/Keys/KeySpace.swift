@@ -72,7 +72,7 @@ public struct KeySpace: Sendable, Hashable {
     /// The per-line event sequence counter.
     public func lineSequence(_ line: LineID) -> String { "\(linePrefix(line)):seq" }
 
-    /// The line's epoch: the chain token (``EpochToken``, 16 hex digits) of the last event
+    /// The line's epoch: the chain token (16 hex digits) of the last event
     /// published on ``eventChannel(_:)``. Every announced write replaces it and publishes the one it
     /// replaced (`pep`) with the new one (`ep`), so a subscriber sees when the chain broke (a write
     /// or the key itself lost). Missing or empty: no event yet, or lost.

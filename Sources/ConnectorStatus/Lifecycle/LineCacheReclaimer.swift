@@ -24,6 +24,8 @@ public struct LineCacheReclaimer: Service {
     /// Creates the reclaimer; nothing runs before ``run()``.
     ///
     /// - Parameters:
+    ///   - cache: the cache whose directories are reclaimed.
+    ///   - directories: the directories reclaimed, on every line.
     ///   - interval: the pause between rounds (5 minutes by default).
     ///   - batchesPerRound: SCAN batches per directory and round, at least 1.
     public init(

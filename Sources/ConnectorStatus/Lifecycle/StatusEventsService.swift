@@ -27,6 +27,7 @@ public struct StatusEventsService: Service {
     /// Creates the service; nothing is subscribed before ``run()``.
     ///
     /// - Parameters:
+    ///   - store: the store whose events are listened to.
     ///   - lines: the lines to listen to, `nil` for every line.
     ///   - handler: called for every notification, in order, never concurrently.
     public init(

@@ -24,8 +24,11 @@ public struct ConnectorRegistry: Sendable {
 
     /// Creates a registry over `redis`. Nothing is sent until the first call.
     ///
-    /// - Parameter logger: receives a warning for each stored entry that does not decode (skipped
-    ///   by ``list()``). Logging is never bootstrapped here.
+    /// - Parameters:
+    ///   - redis: the client every command goes through (one server, a cluster or Sentinel).
+    ///   - keys: the key layout (namespace `imc` by default).
+    ///   - logger: receives a warning for each stored entry that does not decode (skipped
+    ///     by ``list()``). Logging is never bootstrapped here.
     public init(redis: any RedisCommandClient, keys: KeySpace = .standard, logger: Logger) {
         self.redis = redis
         self.keys = keys

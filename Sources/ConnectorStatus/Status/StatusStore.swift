@@ -40,10 +40,16 @@ public struct StatusStore: Sendable {
     /// Creates a store over `redis`.
     ///
     /// - Parameters:
+    ///   - redis: the client every command goes through (one server, a cluster or Sentinel).
+    ///   - keys: the key layout (namespace `imc` by default).
+    ///   - limits: the DATA size limit (64 KiB by default), checked before anything is sent, and
+    ///     the SCAN batch size of listings.
     ///   - connectorInfoDirectory: the line-cache directory cleaned by status changes; Bitrix's
     ///     `CACHE_DIR_INFO_CONNECTORS_LINE` by default.
+    ///   - durability: whether writes wait for replicas (`WAIT`); asynchronous by default.
+    ///   - logger: where the store logs. Logging is never bootstrapped here.
     ///   - tracer: makes a span per update, delete and readiness check; `nil` uses the Redis
-    ///     client's tracer (``RedisCommandClient/tracer``), and none when that is off.
+    ///     client's tracer (`RedisCommandClient.tracer`), and none when that is off.
     public init(
         redis: any RedisCommandClient, keys: KeySpace = .standard, limits: StatusLimits = StatusLimits(),
         connectorInfoDirectory: String = "/imconnector/infoconnectorsline/",
@@ -154,6 +160,9 @@ public struct StatusStore: Sendable {
     /// Sends `EVALSHA status_update` (one round trip), followed on the same connection by
     /// `WAIT` when ``durability`` asks for replicas.
     /// - Parameters:
+    ///   - connector: the pair's connector.
+    ///   - line: the pair's line.
+    ///   - change: the flags and DATA to set; fields left `nil` are kept.
     ///   - ifVersion: compare-and-set: apply only if the pair's `VERSION` is this (0 = only if
     ///     the pair does not exist yet).
     /// - Throws: ``ConnectorStatusError/versionConflict(expected:actual:)`` when `ifVersion` does not

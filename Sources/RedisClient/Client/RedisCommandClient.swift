@@ -7,7 +7,7 @@ import Tracing
 /// (``RedisClusterClient``).
 ///
 /// Code written against this protocol runs unchanged on all three. Make one from a URL with
-/// ``RedisDeployment/makeClient(logger:metricsLabel:)``.
+/// ``RedisDeployment/makeClient(logger:metricsLabel:tracer:)``.
 ///
 /// Rules that make code portable to a cluster: every key a command or a script touches must
 /// share one hash slot (use a `{hash tag}`), and anything that must see every key uses

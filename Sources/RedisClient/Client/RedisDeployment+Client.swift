@@ -10,8 +10,11 @@ extension RedisDeployment {
     /// let redis = try RedisDeployment(url: "redis-cluster://127.0.0.1:7000").makeClient()
     /// ```
     ///
-    /// - Parameter tracer: spans per command (see ``RedisConnectionPool/init(configuration:logger:metricsLabel:tracer:)``);
-    ///   `nil` takes the bootstrapped tracer, and tracing is off when that is the no-op tracer.
+    /// - Parameters:
+    ///   - logger: where connects, reconnects and failures are logged (never the password).
+    ///   - metricsLabel: the `client` dimension of every metric, to tell clients apart.
+    ///   - tracer: spans per command (see ``RedisConnectionPool/init(configuration:logger:metricsLabel:tracer:)``);
+    ///     `nil` takes the bootstrapped tracer, and tracing is off when that is the no-op tracer.
     /// - Throws: ``RedisClientError`` of kind `invalidArgument` for impossible settings.
     public func makeClient(
         logger: Logger = Logger(label: "redis-client"), metricsLabel: String = "default", tracer: (any Tracer)? = nil

@@ -19,7 +19,7 @@ extension RedisClusterClient {
     ///
     /// - Throws: as ``send(_:)``; ``RedisClientError`` of kind `invalidArgument` for a cursor that
     ///   is not from a cluster scan, `clusterUnavailable` when slots kept moving through
-    ///   ``maxScanRestarts`` passes.
+    ///   200 passes.
     public func scan(cursor: String, matching pattern: String, count: Int, type: String?) async throws -> (
         cursor: String, keys: [String]
     ) {

@@ -123,7 +123,7 @@ public final class RedisClusterClient: RedisCommandClient {
     /// Sends one command to the master that serves its key (any master for a keyless command).
     ///
     /// Follows `MOVED` and `ASK`, retries after `TRYAGAIN`/`CLUSTERDOWN` and after a refused
-    /// connection (the command was not sent), at most ``maxAttempts`` times in all.
+    /// connection (the command was not sent), at most 10 times in all.
     ///
     /// - Throws: ``RedisServerError`` for an error reply; ``RedisClientError`` for connection
     ///   failures (as ``RedisConnectionPool/send(_:)``) or `clusterUnavailable` when no node
@@ -172,7 +172,7 @@ public final class RedisClusterClient: RedisCommandClient {
 
     /// Runs `operation` on the pool of the master that serves `slot` (any master when `nil`),
     /// following `MOVED` and `ASK` (then `asking` is `true`: send `ASKING` first), retrying after
-    /// `TRYAGAIN`/`CLUSTERDOWN` and after a refused connection, at most ``maxAttempts`` times.
+    /// `TRYAGAIN`/`CLUSTERDOWN` and after a refused connection, at most 10 times.
     private func routed<Value: Sendable>(
         slot: Int?, span: (any Span)?, _ operation: (RedisConnectionPool, _ asking: Bool) async throws -> Value
     ) async throws -> Value {

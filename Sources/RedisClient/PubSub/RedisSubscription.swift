@@ -52,6 +52,8 @@ extension RedisConnectionPool {
     /// connection with the pool's configuration (behind Sentinel: to the current master).
     ///
     /// - Parameters:
+    ///   - channels: channel names to `SUBSCRIBE` to.
+    ///   - patterns: glob patterns to `PSUBSCRIBE` to.
     ///   - bufferSize: events held for a slow consumer; beyond it messages are dropped and
     ///     counted in a ``RedisSubscriptionEvent/messagesDropped(count:)`` event.
     ///   - healthCheckInterval: how long the connection may stay silent before a `PING`.

@@ -67,8 +67,13 @@ extension RedisConnectionPool {
     /// sentinel announces a new master (`+switch-master`), so the pool follows a failover.
     ///
     /// - Parameters:
+    ///   - sentinels: the sentinels to ask, in order (at least one; the first that names a master wins).
+    ///   - masterName: the master's name in the sentinels' configuration (`mymaster`).
     ///   - template: settings of the master connections (credentials, database, timeouts, pool
     ///     size); its endpoint is ignored.
+    ///   - logger: where connects, reconnects, failovers and failures are logged (never the
+    ///     password).
+    ///   - metricsLabel: the `client` dimension of every metric, to tell pools apart.
     ///   - tracer: as for ``init(configuration:logger:metricsLabel:tracer:)``; spans carry no
     ///     `server.address` (the master changes with failovers).
     /// - Throws: ``RedisClientError`` of kind `invalidArgument` for no sentinels, an empty name
