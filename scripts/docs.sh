@@ -22,7 +22,9 @@ done
 
 mkdir -p .build
 rm -rf "$output"
-swift package --disable-sandbox --allow-writing-to-directory "$output" \
+# -Xswiftc -warnings-as-errors: the flags scripts/test.sh builds with, so the plugin's build and
+# the test build share their objects (either one compiles, the other reuses).
+swift package -Xswiftc -warnings-as-errors --disable-sandbox --allow-writing-to-directory "$output" \
     generate-documentation "${target_args[@]}" \
     --warnings-as-errors \
     --output-path "$output"
