@@ -86,6 +86,11 @@ final class PendingWork: @unchecked Sendable {
     let waiter = Atomic<Int>(Waiter.fast)
     /// The outcome delivered while parked; written before `waiter` moves to `delivered`.
     private var kept: Outcome?
+    /// Set (releasing) once the fast continuation has been read for the last time, by whoever
+    /// resumes it with ``Rearm``; ``arm(_:)`` reads it (acquiring) before it overwrites
+    /// ``continuation``. The resume itself orders the two in practice, but through the Swift
+    /// runtime, which neither the memory model's rules we rely on nor ThreadSanitizer can see.
+    private let fastWaitOver = Atomic<Bool>(false)
     /// When it was queued, on the coarse monotonic clock (`chiredis_coarse_monotonic_ns`), for
     /// the queue deadline; set by ``RedisConnection/submit(_:)``.
     var enqueuedAt: UInt64 = 0
@@ -153,6 +158,7 @@ final class PendingWork: @unchecked Sendable {
     /// finished nor parked yet (in the fast phase nobody else can finish it).
     func park() {
         let waiting = continuation
+        fastWaitOver.store(true, ordering: .releasing)
         waiter.store(Waiter.parked, ordering: .releasing)
         resume(waiting, with: .failure(Rearm()))
     }
@@ -161,6 +167,7 @@ final class PendingWork: @unchecked Sendable {
     /// marked `parked` before queueing it. Called once, by that submit.
     func resumeParked() {
         guard case .some(let waiting) = continuation else { return }
+        fastWaitOver.store(true, ordering: .releasing)
         switch waiting {
         case .single(let continuation): continuation.resume(throwing: Rearm())
         case .batch(let continuation): continuation.resume(throwing: Rearm())
@@ -170,6 +177,9 @@ final class PendingWork: @unchecked Sendable {
     /// Sets the continuation of the second wait (inside a cancellation handler); resumes it at
     /// once with an outcome that came while the caller was parked.
     func arm(_ continuation: Continuation) {
+        // Pairs with the store in `park`/`resumeParked`: their read of the fast continuation
+        // happens before this write of the second one.
+        _ = fastWaitOver.load(ordering: .acquiring)
         self.continuation = continuation
         if waiter.compareExchange(expected: Waiter.parked, desired: Waiter.armed, ordering: .acquiringAndReleasing)
             .exchanged
