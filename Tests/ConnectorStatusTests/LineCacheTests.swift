@@ -227,9 +227,10 @@ struct LineCacheTests {
         let eight = try line(8)
         try await cache.set("previous", key: "k", in: .component, line: eight)
         try await cache.clean(.component, line: eight)
-        // Another instance holds the lease (simulated by taking it directly).
+        // Another instance holds the lease (simulated by taking it directly), long enough that a
+        // stalled test process cannot outlive it (5 s once expired under TSan before the read).
         let lease = fixture.keys.cacheLease(directory: CacheDirectory.component.name, line: eight, key: "k")
-        try await fixture.pool.send("SET", lease, "someone-else", "PX", 5000)
+        try await fixture.pool.send("SET", lease, "someone-else", "PX", 120_000)
         let value: String = try await cache.value(key: "k", in: .component, line: eight, staleWhileComputing: true) {
             Issue.record("must not compute while another instance holds the lease")
             return "computed"

@@ -131,8 +131,11 @@ struct OverloadTests {
             print(
                 "RSS with 10,000 callers on a paused server: before \(Int(before)) MB, peak \(Int(peakMB)) MB, "
                     + "after \(Int(after)) MB; \(results) answered, \(10_000 - results) refused (overloaded)")
-            // Generous: ThreadSanitizer's shadow memory counts too.
-            #expect(peakMB - before < 512)
+            // Generous: the process's RSS also holds the suites running beside this one, and under
+            // ThreadSanitizer its shadow memory (CI's TSan pass once measured 514 MB there, 250 MB
+            // without TSan beside other suites, 49 MB alone).
+            let underTSan = ProcessInfo.processInfo.environment["TSAN_OPTIONS"] != nil
+            #expect(peakMB - before < (underTSan ? 1536 : 512))
         }
     }
 
