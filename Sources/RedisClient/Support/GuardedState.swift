@@ -3,16 +3,17 @@
 /// Used instead of `Synchronization.Mutex`: on Linux ThreadSanitizer does not see `Mutex`'s
 /// futex-based locking and reports races inside `withLock` under contention (seen in CI), which
 /// would hide real ones. A pthread mutex it understands.
-final class GuardedState<Value>: @unchecked Sendable {
+package final class GuardedState<Value>: @unchecked Sendable {
     private let lock = ConditionLock()
     private var value: Value  // guarded by lock
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
     }
 
     /// Runs `body` with exclusive access to the value.
-    func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+    @inline(__always)
+    package func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)
