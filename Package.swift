@@ -95,6 +95,8 @@ let package = Package(
                 .embedInCode("../../lua/cache_clean.lua"),
                 .embedInCode("../../lua/cache_remove.lua"),
                 .embedInCode("../../lua/registry_register.lua"),
+                .embedInCode("../../lua/near_status_get.lua"),
+                .embedInCode("../../lua/near_barrier.lua"),
                 // Joined into the write scripts at load time (Redis scripts cannot `require`).
                 .embedInCode("../../lua/lib/prelude.lua"),
             ],

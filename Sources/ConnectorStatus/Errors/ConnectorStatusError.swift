@@ -45,6 +45,8 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
     /// The calling task was cancelled while it waited for Redis. A command already written may
     /// have run; nothing not yet written was sent.
     case cancelled
+    /// An option given to the library is out of its range (the text says which and why).
+    case invalidOption(String)
 
     public var description: String {
         switch self {
@@ -70,6 +72,7 @@ public enum ConnectorStatusError: Error, Sendable, Equatable, CustomStringConver
 
         case .server(let error): return error.description
         case .cancelled: return "cancelled while waiting for Redis (a command already written may have run)"
+        case .invalidOption(let reason): return "invalid option: \(reason)"
         case .cleanIncomplete(let cleaned, let badKeys):
             return
                 "cleaned \(cleaned) lines, but \(badKeys.count) could not be cleaned (a key of the line holds "

@@ -85,6 +85,13 @@ public struct KeySpace: Sendable, Hashable {
     /// The `PSUBSCRIBE` pattern matching every line's event channel.
     public var eventChannelPattern: String { "\(Self.escapeGlob(namespace)):{L*}:ev" }
 
+    /// The channel one process's near cache hears its barrier heartbeats on
+    /// (`ns:nc:hb:<instance>`): each heartbeat is published by `lua/near_barrier.lua` on the master
+    /// that holds the lines it reports. A channel, never a key.
+    public func nearCacheHeartbeatChannel(instance: String) -> String {
+        "\(namespace):nc:hb:\(Self.encodeName(instance))"
+    }
+
     /// The `SCAN MATCH` pattern of every status hash; with `connector`, only that connector's.
     public func statusScanPattern(connector: ConnectorID? = nil) -> String {
         "\(Self.escapeGlob(namespace)):{L*}:st:\(connector?.rawValue ?? "*")"

@@ -20,7 +20,9 @@ extension StatusStore {
 
     /// Every script of this library (status and line cache), with its name and SHA1 (for
     /// `doctor` and benchmarks).
-    public static var scripts: [RedisScript] { StatusScripts.all + LineCacheScripts.all + RegistryScripts.all }
+    public static var scripts: [RedisScript] {
+        StatusScripts.all + LineCacheScripts.all + RegistryScripts.all + NearCacheScripts.all
+    }
 
     /// Loads every script into the script cache of every master (one server, or each master of
     /// a cluster): `SCRIPT LOAD` each. Optional: scripts are loaded on first use anyway (after

@@ -31,6 +31,7 @@ extension StatusStore {
                 ] + connectors.map(\.rawValue)
             let reply: RedisValue
             do {
+                defer { nearCache?.noteLocalWrite(line: line, connector: nil) }
                 reply = try await runWrite(StatusScripts.deleteLine, keys: scriptKeys, arguments: arguments)
             } catch {
                 throw ConnectorStatusError.wrap(error, key: index)

@@ -34,6 +34,8 @@ public struct StatusStore: Sendable {
     /// The tracer of this store's spans (one per update, delete and readiness check, with the
     /// Redis client's spans nested inside), or `nil` when tracing is off.
     public let tracer: (any Tracer)?
+    /// The near cache that answers bounded reads (``ReadConsistency/bounded``), or `nil`.
+    public let nearCache: NearCache?
     let logger: Logger
     let metrics: StatusMetrics
 
@@ -47,13 +49,17 @@ public struct StatusStore: Sendable {
     ///   - connectorInfoDirectory: the line-cache directory cleaned by status changes; Bitrix's
     ///     `CACHE_DIR_INFO_CONNECTORS_LINE` by default.
     ///   - durability: whether writes wait for replicas (`WAIT`); asynchronous by default.
+    ///   - nearCache: answers ``isReady(_:line:consistency:)`` and ``status(_:line:consistency:)``
+    ///     from memory once it has proven a line fresh (see ``NearCache``); ignored, with a
+    ///     warning, when its key layout is not `keys` (it would watch other keys).
     ///   - logger: where the store logs. Logging is never bootstrapped here.
     ///   - tracer: makes a span per update, delete and readiness check; `nil` uses the Redis
     ///     client's tracer (`RedisCommandClient.tracer`), and none when that is off.
     public init(
         redis: any RedisCommandClient, keys: KeySpace = .standard, limits: StatusLimits = StatusLimits(),
         connectorInfoDirectory: String = "/imconnector/infoconnectorsline/",
-        durability: WriteDurability = .asynchronous, logger: Logger, tracer: (any Tracer)? = nil
+        durability: WriteDurability = .asynchronous, nearCache: NearCache? = nil, logger: Logger,
+        tracer: (any Tracer)? = nil
     ) {
         self.redis = redis
         self.tracer = tracer ?? redis.tracer
@@ -63,16 +69,35 @@ public struct StatusStore: Sendable {
         self.connectorInfoDirectory = connectorInfoDirectory
         self.logger = logger
         metrics = StatusMetrics()
+        if let nearCache, nearCache.keys != keys {
+            logger.warning(
+                "near cache ignored: its key layout differs from the store's",
+                metadata: ["store": "\(keys.namespace)", "nearCache": "\(nearCache.keys.namespace)"])
+            self.nearCache = nil
+        } else {
+            self.nearCache = nearCache
+        }
     }
 
     // MARK: Reads
 
     /// The status of one pair, or `nil` when it was never written (or was deleted).
     ///
-    /// Sends `HGETALL` on the pair's hash (one round trip, atomic).
+    /// With a running ``nearCache`` and `.bounded` consistency (the default), answered from memory
+    /// when the line is proven fresh; a miss sends `EVALSHA near_status_get` (the status with the
+    /// line's position) and caches it. Otherwise sends `HGETALL` on the pair's hash (one round
+    /// trip, atomic).
     /// - Throws: ``ConnectorStatusError/wrongType(key:message:)`` when another type sits at the key;
     ///   ``ConnectorStatusError/redis(_:)`` for connection failures.
-    public func status(_ connector: ConnectorID, line: LineID) async throws(ConnectorStatusError) -> StatusSnapshot? {
+    public func status(
+        _ connector: ConnectorID, line: LineID, consistency: ReadConsistency = .bounded
+    ) async throws(ConnectorStatusError) -> StatusSnapshot? {
+        if consistency == .bounded, let nearCache {
+            if let cached = nearCache.lines.status(line: line.rawValue, connector: connector, now: CoarseClock.now()) {
+                return cached
+            }
+            if nearCache.isServing { return try await nearCache.fillStatus(connector, line: line) }
+        }
         let key = keys.status(connector, line: line)
         let reply = try await send(RedisCommand("HGETALL", key), key: key)
         guard let fields = reply.array else { throw .unexpectedReply("HGETALL returned \(reply)") }
@@ -82,9 +107,29 @@ public struct StatusStore: Sendable {
     /// Whether the pair is ready (Bitrix `isStatus`): active, connection, register and no error.
     /// A pair that was never written is not ready.
     ///
-    /// Sends `EVALSHA status_ready` (one round trip; atomic against any concurrent update).
+    /// With a running ``nearCache`` and `.bounded` consistency (the default), answered from memory
+    /// when the line is proven fresh (no span, no Redis command); a miss sends `EVALSHA
+    /// near_status_get` and caches the status. Otherwise sends `EVALSHA status_ready` (one round
+    /// trip; atomic against any concurrent update).
     /// - Throws: ``ConnectorStatusError/wrongType(key:message:)``, ``ConnectorStatusError/redis(_:)``.
-    public func isReady(_ connector: ConnectorID, line: LineID) async throws(ConnectorStatusError) -> Bool {
+    public func isReady(
+        _ connector: ConnectorID, line: LineID, consistency: ReadConsistency = .bounded
+    ) async throws(ConnectorStatusError) -> Bool {
+        if consistency == .bounded, let nearCache {
+            if let ready = nearCache.lines.readiness(line: line.rawValue, connector: connector, now: CoarseClock.now())
+            {
+                return ready
+            }
+            if nearCache.isServing {
+                metrics.readinessChecks.increment()
+                return try await nearCache.fillStatus(connector, line: line)?.isReady ?? false
+            }
+        }
+        return try await isReadyInRedis(connector, line: line)
+    }
+
+    /// `EVALSHA status_ready`, in a span.
+    private func isReadyInRedis(_ connector: ConnectorID, line: LineID) async throws(ConnectorStatusError) -> Bool {
         try await DomainSpan.run(tracer, "StatusStore.isReady", connector: connector, line: line) {
             (span: (any Span)?) async throws(ConnectorStatusError) -> Bool in
             let key = keys.status(connector, line: line)
@@ -194,6 +239,7 @@ public struct StatusStore: Sendable {
             ]
             arguments += change.scriptArguments.map { $0 as any RedisArgumentConvertible }
             let reply: RedisValue
+            defer { nearCache?.noteLocalWrite(line: line, connector: connector) }
             do {
                 reply = try await runWrite(StatusScripts.update, keys: scriptKeys, arguments: arguments)
             } catch {
@@ -239,6 +285,7 @@ public struct StatusStore: Sendable {
             (span: (any Span)?) async throws(ConnectorStatusError) -> Bool in
             let key = keys.status(connector, line: line)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
+            defer { nearCache?.noteLocalWrite(line: line, connector: connector) }
             do {
                 let reply = try await runWrite(
                     StatusScripts.delete,

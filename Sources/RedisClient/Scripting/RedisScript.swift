@@ -40,6 +40,19 @@ public struct RedisScript: Sendable, Hashable, CustomStringConvertible {
         return command
     }
 
+    /// The `EVALSHA` command for keys that may span cluster slots, for a deployment that is not a
+    /// cluster (one server, or Sentinel's master): there every key lives on one server. A cluster
+    /// refuses it with `CROSSSLOT`; use ``command(keys:arguments:)`` there.
+    public func crossSlotCommand(
+        keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible] = []
+    ) -> RedisCommand {
+        var command = RedisCommand("EVALSHA", arguments: [sha1, keys.count])
+        for key in keys { command.append(key) }
+        for argument in arguments { command.append(argument) }
+        command.script = self
+        return command
+    }
+
     public var description: String { "script \(name) (\(sha1))" }
 }
 

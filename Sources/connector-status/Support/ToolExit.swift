@@ -37,7 +37,7 @@ enum ToolExit {
         case let error as ConnectorStatusError:
             switch error {
             case .invalidConnectorID, .invalidLineID, .dataTooLarge, .invalidData, .invalidName, .valueTooLarge,
-                .encodingFailed, .invalidDescriptor:
+                .encodingFailed, .invalidDescriptor, .invalidOption:
                 return (badInput, error.description)
             case .versionConflict, .registryConflict:
                 return (no, error.description)

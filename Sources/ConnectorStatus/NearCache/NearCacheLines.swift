@@ -1,0 +1,352 @@
+import RedisClient
+
+/// The memory of a ``NearCache``: lines (``NearLine``) in stripes chosen by line id, each stripe
+/// behind its own lock (``GuardedState``, a pthread mutex that ThreadSanitizer understands), bounded
+/// in entries and estimated bytes by evicting whole lines in CLOCK order (an approximate LRU: a read
+/// sets a line's bit, the hand clears bits and evicts a line found without one).
+///
+/// It decides what may be served: a status is a hit only on a line proven by a barrier within the
+/// staleness bound. Every rule that keeps values fresh lives in ``NearLine`` and here; the
+/// ``NearCache`` feeds it events, fills and barrier results.
+final class NearCacheLines: Sendable {
+    /// A fill's claim on a line: the line's identity and local-write count when the read began.
+    struct FillTicket: Sendable {
+        var line: Int64
+        var identity: UInt64
+        var localWrites: UInt64
+    }
+
+    /// Counters the cache reports as metrics, taken (and reset) each barrier tick.
+    struct Counters: Sendable, Equatable {
+        var hits = 0
+        var misses = 0
+        var evictions = 0
+    }
+
+    /// What the cache holds now.
+    struct Usage: Sendable, Equatable {
+        var entries = 0
+        var bytes = 0
+        var lines = 0
+        var provenLines = 0
+    }
+
+    private struct Stripe {
+        var lines: [Int64: NearLine] = [:]
+        /// Line ids in CLOCK order (may hold ids already dropped: skipped when met).
+        var clock: [Int64] = []
+        var hand = 0
+        var entries = 0
+        var bytes = 0
+        var nextIdentity: UInt64 = 1
+        var counters = Counters()
+    }
+
+    private let stripes: [GuardedState<Stripe>]
+    private let stripeMask: Int
+    private let entriesPerStripe: Int
+    private let bytesPerStripe: Int
+    /// The staleness bound in coarse-clock nanoseconds, less the coarse clock's resolution.
+    let servableAge: UInt64
+
+    init(options: NearCacheOptions, stripeCount: Int = 64) {
+        var count = 1
+        while count < max(1, stripeCount) { count <<= 1 }
+        stripeMask = count - 1
+        stripes = (0..<count).map { _ in GuardedState(Stripe()) }
+        entriesPerStripe = max(1, options.maxEntries / count)
+        bytesPerStripe = max(256, options.maxBytes / count)
+        let bound = UInt64(options.maxStaleness.nanoseconds)
+        servableAge = bound > CoarseClock.resolution ? bound - CoarseClock.resolution : 0
+    }
+
+    @inline(__always)
+    private func stripe(_ line: Int64) -> GuardedState<Stripe> {
+        let mixed = UInt64(bitPattern: line) &* 0x9E37_79B9_7F4A_7C15
+        return stripes[Int(truncatingIfNeeded: mixed >> 32) & stripeMask]
+    }
+
+    // MARK: Reads
+
+    /// The cached readiness of a pair when its line is proven fresh, else `nil` (a miss).
+    @inline(__always)
+    func readiness(line: Int64, connector: ConnectorID, now: UInt64) -> Bool? {
+        let servableAge = servableAge
+        return stripe(line).withLock { stripe -> Bool? in
+            guard let slot = stripe.lines[line] else {
+                stripe.counters.misses += 1
+                return nil
+            }
+            slot.lastRead = now
+            slot.referenced = true
+            guard slot.provenAt != 0, now &- slot.provenAt <= servableAge, let entry = slot.statuses[connector] else {
+                stripe.counters.misses += 1
+                return nil
+            }
+            stripe.counters.hits += 1
+            return entry.ready
+        }
+    }
+
+    /// The cached status of a pair when its line is proven fresh: `.some(nil)` when the pair has no
+    /// status; `nil` on a miss.
+    func status(line: Int64, connector: ConnectorID, now: UInt64) -> StatusSnapshot?? {
+        let servableAge = servableAge
+        return stripe(line).withLock { stripe -> StatusSnapshot?? in
+            guard let slot = stripe.lines[line] else {
+                stripe.counters.misses += 1
+                return nil
+            }
+            slot.lastRead = now
+            slot.referenced = true
+            guard slot.provenAt != 0, now &- slot.provenAt <= servableAge, let entry = slot.statuses[connector] else {
+                stripe.counters.misses += 1
+                return nil
+            }
+            stripe.counters.hits += 1
+            return .some(entry.snapshot)
+        }
+    }
+
+    // MARK: Fills
+
+    /// Registers `line` (when absent) before its read from Redis begins, so events that arrive
+    /// during the read are applied or buffered.
+    func beginFill(line: Int64, now: UInt64) -> FillTicket {
+        stripe(line).withLock { stripe in
+            let slot: NearLine
+            if let existing = stripe.lines[line] {
+                slot = existing
+            } else {
+                slot = NearLine(identity: stripe.nextIdentity, now: now)
+                stripe.nextIdentity += 1
+                stripe.lines[line] = slot
+                stripe.clock.append(line)
+            }
+            return FillTicket(line: line, identity: slot.identity, localWrites: slot.localWrites)
+        }
+    }
+
+    /// Caches what a fill read — `snapshot` read together with the line's position `link` — when it
+    /// is still current: the line was not dropped or written by this process since the read began,
+    /// the read is not older than the events applied since, and it belongs to the same history.
+    ///
+    /// - Returns: what happened, for metrics and tests.
+    @discardableResult
+    func completeFill(_ ticket: FillTicket, connector: ConnectorID, link: ChainLink?, snapshot: StatusSnapshot?)
+        -> FillOutcome
+    {
+        stripe(ticket.line).withLock { stripe -> FillOutcome in
+            guard let slot = stripe.lines[ticket.line], slot.identity == ticket.identity else { return .lineReplaced }
+            guard slot.localWrites == ticket.localWrites else { return .localWrite }
+            guard let link else { return .unprovable }
+            if slot.head == nil, case .doubt(let reason) = slot.start(at: link) {
+                Self.drop(ticket.line, in: &stripe)
+                return .doubted(reason)
+            }
+            guard let head = slot.head, link.sequence >= head.sequence else { return .olderThanEvents }
+            if link.sequence == head.sequence && link.epoch != head.epoch {
+                Self.drop(ticket.line, in: &stripe)
+                return .doubted(.fillMismatch)
+            }
+            let bytes = 192 + connector.rawValue.utf8.count + (snapshot?.data?.utf8.count ?? 0)
+            if let old = slot.statuses[connector] {
+                slot.bytes -= old.bytes
+                stripe.bytes -= old.bytes
+                stripe.entries -= 1
+            }
+            slot.statuses[connector] = NearStatus(
+                snapshot: snapshot, ready: snapshot?.isReady ?? false, sequence: link.sequence, bytes: bytes)
+            slot.bytes += bytes
+            stripe.bytes += bytes
+            stripe.entries += 1
+            slot.referenced = true
+            if slot.statuses.count > entriesPerStripe || slot.bytes > bytesPerStripe {
+                Self.drop(ticket.line, in: &stripe)  // one line larger than a whole stripe: not cached
+                stripe.counters.evictions += 1
+                return .tooLarge
+            }
+            while stripe.entries > entriesPerStripe || stripe.bytes > bytesPerStripe {
+                guard Self.evictOne(sparing: ticket.line, in: &stripe) else { break }
+            }
+            return .cached
+        }
+    }
+
+    /// What ``completeFill(_:connector:link:snapshot:)`` did.
+    enum FillOutcome: Equatable {
+        case cached
+        case lineReplaced
+        case localWrite
+        case unprovable
+        case olderThanEvents
+        case tooLarge
+        case doubted(NearCacheDoubt)
+    }
+
+    // MARK: Events, writes, barriers
+
+    /// Applies one event to its line (when the line is cached); a doubt drops the line.
+    ///
+    /// - Returns: the doubt, when the event made one.
+    func apply(_ message: LineEventMessage) -> NearCacheDoubt? {
+        let line = message.line.rawValue
+        return stripe(line).withLock { stripe -> NearCacheDoubt? in
+            guard let slot = stripe.lines[line] else { return nil }
+            let entriesBefore = slot.statuses.count
+            let bytesBefore = slot.bytes
+            let step = slot.apply(message)
+            stripe.entries += slot.statuses.count - entriesBefore
+            stripe.bytes += slot.bytes - bytesBefore
+            guard case .doubt(let reason) = step else { return nil }
+            Self.drop(line, in: &stripe)
+            return reason
+        }
+    }
+
+    /// This process wrote `connector`'s status on `line` (or, with `nil`, every status of the line):
+    /// drops what is cached for it and refuses fills that began before.
+    func noteLocalWrite(line: Int64, connector: ConnectorID?) {
+        stripe(line).withLock { stripe in
+            guard let slot = stripe.lines[line] else { return }
+            slot.localWrites += 1
+            let removed: [NearStatus]
+            if let connector {
+                removed = slot.statuses.removeValue(forKey: connector).map { [$0] } ?? []
+            } else {
+                removed = Array(slot.statuses.values)
+                slot.statuses = [:]
+            }
+            for entry in removed {
+                slot.bytes -= entry.bytes
+                stripe.bytes -= entry.bytes
+                stripe.entries -= 1
+            }
+        }
+    }
+
+    /// The lines a barrier should prove: those whose first fill completed and that were read
+    /// within `idleAfter`. Lines idle longer are dropped here.
+    func barrierCandidates(now: UInt64, idleAfter: UInt64) -> [(line: Int64, identity: UInt64)] {
+        var candidates: [(line: Int64, identity: UInt64)] = []
+        for stripe in stripes {
+            stripe.withLock { stripe in
+                var idle: [Int64] = []
+                for (line, slot) in stripe.lines {
+                    if now > slot.lastRead && now - slot.lastRead > idleAfter {
+                        idle.append(line)
+                    } else if slot.head != nil {
+                        candidates.append((line, slot.identity))
+                    }
+                }
+                for line in idle { Self.drop(line, in: &stripe) }
+                // Dropped lines leave their ids in the CLOCK ring until the hand meets them: keep
+                // the ring proportional to the lines held.
+                if stripe.clock.count > 2 * stripe.lines.count + 16 {
+                    stripe.clock = Array(stripe.lines.keys)
+                    stripe.hand = 0
+                }
+            }
+        }
+        return candidates
+    }
+
+    /// A barrier read `link` for `line` after `startedAt`, and every event published before that
+    /// read has been applied: the line is proven when its head is that link; otherwise its history
+    /// is not the one cached and it is dropped.
+    ///
+    /// - Returns: the doubt, when there was one.
+    func confirm(line: Int64, identity: UInt64, link: ChainLink?, startedAt: UInt64) -> NearCacheDoubt? {
+        stripe(line).withLock { stripe -> NearCacheDoubt? in
+            guard let slot = stripe.lines[line], slot.identity == identity, let head = slot.head else { return nil }
+            guard let link, link == head else {
+                Self.drop(line, in: &stripe)
+                return .barrierMismatch
+            }
+            if startedAt > slot.provenAt { slot.provenAt = startedAt }
+            return nil
+        }
+    }
+
+    /// Drops every line; returns how many entries went.
+    @discardableResult
+    func dropAll() -> Int {
+        var dropped = 0
+        for stripe in stripes {
+            stripe.withLock { stripe in
+                dropped += stripe.entries
+                stripe.lines = [:]
+                stripe.clock = []
+                stripe.hand = 0
+                stripe.entries = 0
+                stripe.bytes = 0
+            }
+        }
+        return dropped
+    }
+
+    /// Entries, estimated bytes and lines held now (takes every stripe's lock in turn).
+    func usage(now: UInt64) -> Usage {
+        var usage = Usage()
+        for stripe in stripes {
+            stripe.withLock { stripe in
+                usage.entries += stripe.entries
+                usage.bytes += stripe.bytes
+                usage.lines += stripe.lines.count
+                for slot in stripe.lines.values where slot.provenAt != 0 && now &- slot.provenAt <= servableAge {
+                    usage.provenLines += 1
+                }
+            }
+        }
+        return usage
+    }
+
+    /// The counters since the last call (and resets them).
+    func takeCounters() -> Counters {
+        var total = Counters()
+        for stripe in stripes {
+            stripe.withLock { stripe in
+                total.hits += stripe.counters.hits
+                total.misses += stripe.counters.misses
+                total.evictions += stripe.counters.evictions
+                stripe.counters = Counters()
+            }
+        }
+        return total
+    }
+
+    // MARK: Stripe internals (called with the stripe's lock held)
+
+    private static func drop(_ line: Int64, in stripe: inout Stripe) {
+        guard let slot = stripe.lines.removeValue(forKey: line) else { return }
+        stripe.entries -= slot.statuses.count
+        stripe.bytes -= slot.bytes
+        // Its id stays in `clock` until the hand meets it.
+    }
+
+    /// Moves the CLOCK hand until it evicts one line other than `sparing`; `false` when there is none.
+    private static func evictOne(sparing: Int64, in stripe: inout Stripe) -> Bool {
+        var steps = 0
+        while !stripe.clock.isEmpty && steps < 2 * stripe.clock.count + 2 {
+            steps += 1
+            if stripe.hand >= stripe.clock.count { stripe.hand = 0 }
+            let line = stripe.clock[stripe.hand]
+            guard let slot = stripe.lines[line] else {
+                stripe.clock.swapAt(stripe.hand, stripe.clock.count - 1)
+                stripe.clock.removeLast()
+                continue
+            }
+            if line == sparing || slot.referenced {
+                slot.referenced = false
+                stripe.hand += 1
+                continue
+            }
+            drop(line, in: &stripe)
+            stripe.clock.swapAt(stripe.hand, stripe.clock.count - 1)
+            stripe.clock.removeLast()
+            stripe.counters.evictions += 1
+            return true
+        }
+        return false
+    }
+}

@@ -1,0 +1,134 @@
+/// A position in a line's event stream: the line's sequence and its epoch (chain token) after an
+/// event, as Redis stores them in ``KeySpace/lineSequence(_:)`` and ``KeySpace/lineEpoch(_:)``.
+struct ChainLink: Sendable, Hashable {
+    var sequence: Int64
+    var epoch: String
+}
+
+/// Why the near cache stopped trusting a line (or every line) and dropped what it held.
+enum NearCacheDoubt: String, Sendable, CaseIterable {
+    /// An event skipped a sequence: an event was lost.
+    case gap
+    /// An event's previous epoch is not the one applied: the line's history is not the one cached.
+    case chainBroken = "chain_broken"
+    /// An event without a chain link (a writer of an older release).
+    case legacyEvent = "legacy_event"
+    /// An event of a kind this release does not know.
+    case unknownEvent = "unknown_event"
+    /// Too many events arrived while the line's first read was in flight.
+    case bufferFull = "buffer_full"
+    /// The barrier read a sequence and epoch other than the ones applied.
+    case barrierMismatch = "barrier_mismatch"
+    /// A read found the line's history other than the one applied.
+    case fillMismatch = "fill_mismatch"
+    /// The subscription was lost or resubscribed.
+    case disconnected
+    /// The subscription dropped messages (its buffer overflowed).
+    case overflow
+    /// ``NearCache/invalidateAll()`` was called.
+    case manual
+}
+
+/// One status a near cache holds.
+struct NearStatus {
+    /// `nil`: the pair had no status.
+    var snapshot: StatusSnapshot?
+    var ready: Bool
+    /// The line's sequence when it was read: events up to it are reflected.
+    var sequence: Int64
+    var bytes: Int
+}
+
+/// What the near cache knows of one line: where its event stream stands, when it was last proven
+/// to agree with Redis, and the statuses read under that proof.
+///
+/// A reference type touched only under its stripe's lock (``NearCacheLines``): a hit finds it with
+/// one hash lookup and changes it in place.
+final class NearLine {
+    /// Tells this line apart from one dropped and made again under the same id, so a fill or a
+    /// barrier that began before the drop changes nothing.
+    let identity: UInt64
+    /// The last event applied, or the line's position read by the first fill; `nil` until that
+    /// fill completes.
+    var head: ChainLink?
+    /// The last applied events, to recognise one delivered twice.
+    var recent: [ChainLink] = []
+    /// Events that arrived before the first fill completed (replayed then).
+    var buffered: [LineEventMessage] = []
+    /// Coarse time of the start of the last barrier that proved the line; 0 = never proven.
+    var provenAt: UInt64 = 0
+    /// Bumped after each write this process made on the line: a fill that began before it caches
+    /// nothing.
+    var localWrites: UInt64 = 0
+    var lastRead: UInt64
+    /// CLOCK's bit: read since the hand last passed.
+    var referenced = true
+    var statuses: [ConnectorID: NearStatus] = [:]
+    var bytes = 0
+
+    /// How many applied events are remembered, and how many early events are buffered.
+    static let remembered = 16
+
+    init(identity: UInt64, now: UInt64) {
+        self.identity = identity
+        lastRead = now
+    }
+
+    /// What applying an event did.
+    enum Step: Equatable {
+        case applied
+        /// Already reflected (delivered twice, or read by the first fill before it arrived).
+        case ignored
+        case buffered
+        /// The line must be dropped.
+        case doubt(NearCacheDoubt)
+    }
+
+    /// Applies one event of this line: the chain rule. The next event (sequence + 1, previous
+    /// epoch = the head's) moves the head and drops the statuses it may have changed; an event
+    /// already applied is ignored; anything else means the line's history is not the one cached.
+    func apply(_ message: LineEventMessage) -> Step {
+        guard let epoch = message.epoch, let previousEpoch = message.previousEpoch else { return .doubt(.legacyEvent) }
+        let link = ChainLink(sequence: message.sequence, epoch: epoch)
+        guard let head else {
+            guard buffered.count < Self.remembered else { return .doubt(.bufferFull) }
+            buffered.append(message)
+            return .buffered
+        }
+        if link == head || recent.contains(link) { return .ignored }
+        // Until the first barrier proves the line, an event older than the head was published before
+        // the first fill read the line (which reflects it): delivered late, already reflected. The
+        // barrier will compare the head with Redis exactly.
+        if message.sequence <= head.sequence && provenAt == 0 { return .ignored }
+        guard message.sequence == head.sequence + 1 else {
+            return .doubt(message.sequence > head.sequence ? .gap : .chainBroken)
+        }
+        guard previousEpoch == head.epoch else { return .doubt(.chainBroken) }
+        self.head = link
+        recent.append(link)
+        if recent.count > Self.remembered { recent.removeFirst() }
+        switch message.body {
+        case .status(let event):
+            if let entry = statuses[event.connector], entry.sequence < message.sequence {
+                statuses[event.connector] = nil
+                bytes -= entry.bytes
+            }
+        case .cache:
+            break  // line-cache entries are not near-cached (yet): the chain moves, no status changes
+        case .other:
+            return .doubt(.unknownEvent)
+        }
+        return .applied
+    }
+
+    /// Sets the head from the first fill's read and replays the events buffered meanwhile.
+    func start(at link: ChainLink) -> Step {
+        head = link
+        let early = buffered
+        buffered = []
+        for message in early {
+            if case .doubt(let reason) = apply(message) { return .doubt(reason) }
+        }
+        return .applied
+    }
+}

@@ -1,0 +1,247 @@
+import ConnectorStatus
+import Foundation
+import Logging
+import RedisClient
+import Testing
+
+/// The near cache against a real Redis (one server, the cluster or Sentinel, whichever the run
+/// points at): another instance's writes are seen within the bound, a process sees its own writes
+/// at once, and a lost subscription, a lost or replaced line position, or a cache that is not
+/// running never serve an old value.
+@Suite("Near cache", .timeLimit(.minutes(3)))
+struct NearCacheTests {
+    /// A reader instance: its own client (named, so its subscription can be found and killed), a
+    /// running near cache and a store that uses it.
+    struct Reader {
+        let pool: any RedisCommandClient
+        let near: NearCache
+        let store: StatusStore
+        let task: Task<Void, Never>
+        let name: String
+
+        init(keys: KeySpace, options: NearCacheOptions = NearCacheOptions()) throws {
+            name = "nc-" + UUID().uuidString.prefix(8).lowercased()
+            let name = name
+            pool = try RedisDeployment(url: StatusTestRedis.url).withConfiguration {
+                $0.poolSize = 2
+                $0.clientName = name
+            }.makeClient()
+            near = try NearCache(redis: pool, keys: keys, options: options, logger: Logger(label: "test.near"))
+            store = StatusStore(redis: pool, keys: keys, nearCache: near, logger: Logger(label: "test"))
+            let near = near
+            task = Task { await near.run() }
+        }
+
+        /// Waits until the cache is subscribed, then reads `pair` until the read is a hit.
+        func warm(_ connector: ConnectorID, line: LineID) async throws -> Bool {
+            #expect(await eventually(timeout: .seconds(10)) { near.state.subscribed })
+            return try await eventually(timeout: .seconds(10)) {
+                let before = near.state.hits
+                _ = try await store.isReady(connector, line: line)
+                return near.state.hits > before
+            }
+        }
+
+        func close() async {
+            near.close()
+            task.cancel()
+            await task.value
+            await pool.close()
+        }
+    }
+
+    @Test func anotherInstancesWriteIsSeenWithinTheBoundAndNeverOlderAfterIt() async throws {
+        try await Self.withWriterAndReader { writer, reader in
+            let telegram = try connector("telegram")
+            let line = try line(31)
+            try await writer.store.update(telegram, line: line, .bringUp)
+            #expect(try await reader.warm(telegram, line: line))
+            #expect(try await reader.store.isReady(telegram, line: line) == true)
+
+            try await writer.store.update(telegram, line: line, StatusChange(error: true))
+            let acknowledged = ContinuousClock.now
+            var sawNew = false
+            while ContinuousClock.now < acknowledged + .seconds(5) {
+                if try await reader.store.isReady(telegram, line: line) == false {
+                    sawNew = true
+                    break
+                }
+            }
+            #expect(sawNew)
+            // After the bound, every read is the new value (from memory or from Redis).
+            let bound = acknowledged + reader.near.options.maxStaleness
+            if ContinuousClock.now < bound { try await Task.sleep(until: bound) }
+            for _ in 0..<2_000 {
+                #expect(try await reader.store.isReady(telegram, line: line) == false)
+            }
+            #expect(reader.near.state.hits > 0)
+        }
+    }
+
+    @Test func aProcessReadsItsOwnWritesAtOnce() async throws {
+        try await Self.withWriterAndReader { _, reader in
+            let viber = try connector("viber")
+            let line = try line(32)
+            try await reader.store.update(viber, line: line, .bringUp)
+            #expect(try await reader.warm(viber, line: line))
+            for round in 0..<20 {
+                let broken = round % 2 == 0
+                try await reader.store.update(viber, line: line, StatusChange(error: broken))
+                #expect(try await reader.store.isReady(viber, line: line) == !broken)
+                #expect(try await reader.store.status(viber, line: line)?.error == broken)
+            }
+            try await reader.store.delete(viber, line: line)
+            #expect(try await reader.store.status(viber, line: line) == nil)
+            #expect(try await reader.store.isReady(viber, line: line) == false)
+        }
+    }
+
+    @Test func strictReadsAlwaysAskRedis() async throws {
+        try await Self.withWriterAndReader { writer, reader in
+            let bot = try connector("bot")
+            let line = try line(33)
+            try await writer.store.update(bot, line: line, .bringUp)
+            #expect(try await reader.warm(bot, line: line))
+            // An edit made outside the library publishes nothing: a bounded read may keep the cached
+            // value (the README's stated exception); a strict read sees Redis.
+            try await writer.pool.send("HSET", writer.keys.status(bot, line: line), "ERROR", "Y")
+            let hits = reader.near.state.hits
+            #expect(try await reader.store.isReady(bot, line: line, consistency: .strict) == false)
+            #expect(try await reader.store.status(bot, line: line, consistency: .strict)?.error == true)
+            #expect(reader.near.state.hits == hits)
+        }
+    }
+
+    @Test func aKilledSubscriptionDropsEverythingBeforeAWriteCanBeMissed() async throws {
+        try await Self.withWriterAndReader { writer, reader in
+            let telegram = try connector("telegram")
+            let line = try line(34)
+            try await writer.store.update(telegram, line: line, .bringUp)
+            #expect(try await reader.warm(telegram, line: line))
+            // Kill the reader's subscription connection(s) and write at once, racing the resubscribe.
+            let killed = try await Self.killSubscriptions(named: reader.name, via: writer.pool)
+            #expect(killed > 0)
+            try await writer.store.update(telegram, line: line, StatusChange(error: true))
+            let acknowledged = ContinuousClock.now
+            let bound = acknowledged + reader.near.options.maxStaleness
+            if ContinuousClock.now < bound { try await Task.sleep(until: bound) }
+            for _ in 0..<500 {
+                #expect(try await reader.store.isReady(telegram, line: line) == false)
+            }
+            #expect(
+                await eventually(timeout: .seconds(10)) { reader.near.state.resyncs["disconnected", default: 0] > 0 })
+            // And it serves from memory again afterwards.
+            #expect(try await reader.warm(telegram, line: line))
+        }
+    }
+
+    @Test func aLostOrReplacedLinePositionStopsServingWithinOneBarrier() async throws {
+        try await Self.withWriterAndReader { writer, reader in
+            let telegram = try connector("telegram")
+            let line = try line(35)
+            try await writer.store.update(telegram, line: line, .bringUp)
+            #expect(try await reader.warm(telegram, line: line))
+            // What a promoted replica that missed the last writes would hold: another status, another
+            // position, and no event about it.
+            _ = try await writer.pool.transaction([
+                RedisCommand("HSET", writer.keys.status(telegram, line: line), "ERROR", "Y"),
+                RedisCommand("SET", writer.keys.lineEpoch(line), "00000000deadbeef"),
+            ])
+            let changed = ContinuousClock.now
+            let bound = changed + reader.near.options.maxStaleness
+            if ContinuousClock.now < bound { try await Task.sleep(until: bound) }
+            for _ in 0..<500 {
+                #expect(try await reader.store.isReady(telegram, line: line) == false)
+            }
+            #expect(reader.near.state.resyncs["barrier_mismatch", default: 0] > 0)
+            // A lost sequence key: the same.
+            try await writer.store.update(telegram, line: line, StatusChange(error: false))
+            #expect(try await reader.warm(telegram, line: line))
+            _ = try await writer.pool.transaction([
+                RedisCommand("HSET", writer.keys.status(telegram, line: line), "ACTIVE", "N"),
+                RedisCommand("DEL", writer.keys.lineSequence(line)),
+            ])
+            try await Task.sleep(for: reader.near.options.maxStaleness)
+            #expect(try await reader.store.isReady(telegram, line: line) == false)
+        }
+    }
+
+    @Test func aCacheThatIsNotRunningServesNothing() async throws {
+        let writer = try StatusFixture()
+        let near = try NearCache(redis: writer.pool, keys: writer.keys, logger: Logger(label: "test.near"))
+        let store = StatusStore(redis: writer.pool, keys: writer.keys, nearCache: near, logger: Logger(label: "test"))
+        let telegram = try connector("telegram")
+        let line = try line(36)
+        try await writer.store.update(telegram, line: line, .bringUp)
+        #expect(try await store.isReady(telegram, line: line))
+        try await writer.store.update(telegram, line: line, StatusChange(error: true))
+        #expect(try await store.isReady(telegram, line: line) == false)
+        #expect(near.state.entries == 0)
+        #expect(near.state.running == false)
+        await writer.close()
+    }
+
+    @Test func theCacheStaysWithinItsEntryBound() async throws {
+        try await Self.withWriterAndReader(NearCacheOptions(maxEntries: 64)) { writer, reader in
+            let telegram = try connector("telegram")
+            #expect(await eventually(timeout: .seconds(10)) { reader.near.state.subscribed })
+            let lines = try (1...400).map { try LineID(Int64(1_000 + $0)) }
+            for line in lines { try await writer.store.update(telegram, line: line, .bringUp) }
+            for line in lines { #expect(try await reader.store.isReady(telegram, line: line)) }
+            let state = reader.near.state
+            #expect(state.entries <= 64)
+            #expect(state.entries > 0)
+        }
+    }
+
+    @Test func invalidOptionsAreRefused() async throws {
+        let pool = try StatusFixture.makeClient()
+        defer { Task { await pool.close() } }
+        #expect(throws: ConnectorStatusError.self) {
+            try NearCache(redis: pool, options: NearCacheOptions(maxEntries: 0), logger: Logger(label: "test"))
+        }
+        #expect(throws: ConnectorStatusError.self) {
+            try NearCache(
+                redis: pool, options: NearCacheOptions(maxStaleness: .milliseconds(100)), logger: Logger(label: "test"))
+        }
+        #expect(throws: ConnectorStatusError.self) {
+            try NearCache(
+                redis: pool, options: NearCacheOptions(reconcileInterval: .zero), logger: Logger(label: "test"))
+        }
+    }
+
+    /// Runs `body` with a writer (a plain store) and a reader (a store with a running near cache) on
+    /// one fresh namespace, and closes both whatever happens.
+    static func withWriterAndReader(
+        _ options: NearCacheOptions = NearCacheOptions(), _ body: (StatusFixture, Reader) async throws -> Void
+    ) async throws {
+        let writer = try StatusFixture()
+        let reader = try Reader(keys: writer.keys, options: options)
+        do {
+            try await body(writer, reader)
+        } catch {
+            await reader.close()
+            await writer.close()
+            throw error
+        }
+        await reader.close()
+        await writer.close()
+    }
+
+    /// `CLIENT KILL ID` of every subscribed connection named `name` on every master; how many went.
+    static func killSubscriptions(named name: String, via pool: any RedisCommandClient) async throws -> Int {
+        var killed = 0
+        for (_, result) in await pool.sendToEveryMaster(RedisCommand("CLIENT", "LIST", "TYPE", "pubsub")) {
+            guard let text = try result.get().string else { continue }
+            for entry in text.split(separator: "\n") where entry.contains(" name=\(name) ") {
+                guard let id = entry.split(separator: " ").first(where: { $0.hasPrefix("id=") })?.dropFirst(3) else {
+                    continue
+                }
+                for (_, kill) in await pool.sendToEveryMaster(RedisCommand("CLIENT", "KILL", "ID", String(id))) {
+                    if (try? kill.get())?.int == 1 { killed += 1 }
+                }
+            }
+        }
+        return killed
+    }
+}
