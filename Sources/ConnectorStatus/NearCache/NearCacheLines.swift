@@ -79,12 +79,12 @@ final class NearCacheLines: Sendable {
             }
             slot.lastRead = now
             slot.referenced = true
-            guard slot.provenAt != 0, now &- slot.provenAt <= servableAge, let entry = slot.statuses[connector] else {
+            guard slot.provenAt != 0, now &- slot.provenAt <= servableAge, let index = slot.index(of: connector) else {
                 stripe.counters.misses += 1
                 return nil
             }
             stripe.counters.hits += 1
-            return entry.ready
+            return slot.statuses[index].ready
         }
     }
 
@@ -99,12 +99,12 @@ final class NearCacheLines: Sendable {
             }
             slot.lastRead = now
             slot.referenced = true
-            guard slot.provenAt != 0, now &- slot.provenAt <= servableAge, let entry = slot.statuses[connector] else {
+            guard slot.provenAt != 0, now &- slot.provenAt <= servableAge, let index = slot.index(of: connector) else {
                 stripe.counters.misses += 1
                 return nil
             }
             stripe.counters.hits += 1
-            return .some(entry.snapshot)
+            return .some(slot.statuses[index].snapshot)
         }
     }
 
@@ -150,13 +150,15 @@ final class NearCacheLines: Sendable {
                 return .doubted(.fillMismatch)
             }
             let bytes = 192 + connector.rawValue.utf8.count + (snapshot?.data?.utf8.count ?? 0)
-            if let old = slot.statuses[connector] {
-                slot.bytes -= old.bytes
+            if let index = slot.index(of: connector) {
+                let old = slot.remove(at: index)
                 stripe.bytes -= old.bytes
                 stripe.entries -= 1
             }
-            slot.statuses[connector] = NearStatus(
-                snapshot: snapshot, ready: snapshot?.isReady ?? false, sequence: link.sequence, bytes: bytes)
+            slot.statuses.append(
+                NearStatus(
+                    connector: connector, snapshot: snapshot, ready: snapshot?.isReady ?? false,
+                    sequence: link.sequence, bytes: bytes))
             slot.bytes += bytes
             stripe.bytes += bytes
             stripe.entries += 1
@@ -210,18 +212,16 @@ final class NearCacheLines: Sendable {
         stripe(line).withLock { stripe in
             guard let slot = stripe.lines[line] else { return }
             slot.localWrites += 1
-            let removed: [NearStatus]
+            let entriesBefore = slot.statuses.count
+            let bytesBefore = slot.bytes
             if let connector {
-                removed = slot.statuses.removeValue(forKey: connector).map { [$0] } ?? []
+                if let index = slot.index(of: connector) { slot.remove(at: index) }
             } else {
-                removed = Array(slot.statuses.values)
-                slot.statuses = [:]
+                slot.statuses = []
+                slot.bytes = 0
             }
-            for entry in removed {
-                slot.bytes -= entry.bytes
-                stripe.bytes -= entry.bytes
-                stripe.entries -= 1
-            }
+            stripe.entries += slot.statuses.count - entriesBefore
+            stripe.bytes += slot.bytes - bytesBefore
         }
     }
 

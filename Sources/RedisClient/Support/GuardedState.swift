@@ -5,7 +5,8 @@
 /// would hide real ones. A pthread mutex it understands.
 package final class GuardedState<Value>: @unchecked Sendable {
     private let lock = ConditionLock()
-    private var value: Value  // guarded by lock
+    /// Guarded by `lock`; no runtime exclusivity check (the lock makes every access exclusive).
+    @exclusivity(unchecked) private var value: Value
 
     package init(_ value: Value) {
         self.value = value

@@ -90,7 +90,8 @@ struct BenchCommand: AsyncParsableCommand {
 
             let scenarios =
                 (ClientScenarios.all(requests: requests) + StatusScenarios.all(requests: requests, logger: benchLogger)
-                + CacheScenarios.all(requests: requests, logger: benchLogger)).filter {
+                + CacheScenarios.all(requests: requests, logger: benchLogger)
+                + NearCacheScenarios.all(requests: requests, logger: benchLogger)).filter {
                     scenario in
                     filter.map { scenario.name.localizedCaseInsensitiveContains($0) } ?? true
                 }
@@ -106,9 +107,6 @@ struct BenchCommand: AsyncParsableCommand {
             // `--filter cancellation`.
             if !skipFacts && (filter == nil || "cancellation".localizedCaseInsensitiveContains(filter ?? "")) {
                 facts.append(await CancellationCost.fact())
-            }
-            if !skipFacts && (filter == nil || "near cache".localizedCaseInsensitiveContains(filter ?? "")) {
-                facts.append(await NearCacheStoreCost.fact())
             }
             try await pool.send("DEL", ClientScenarios.key)
             try await NamespaceGuard.removeAll(StatusScenarios.keys, redis: pool)
