@@ -84,7 +84,7 @@ else
     export REDIS_CLUSTER_URL
     cluster_suites="ClusterTests|ClusterSafetyTests|StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
     cluster_suites+="|AllOrNothingWriteTests|VersionAndCleanTests|EventEdgeTests|LargestLineTests|ExactToolTests"
-    cluster_suites+="|HostileRedisTests|LineChainTests"
+    cluster_suites+="|HostileRedisTests|LineChainTests|NearCacheTests"
     cluster_suites+="|TracingTests|LifecycleServiceTests"
     echo "== swift test --filter $cluster_suites (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
     # The slot storm (one slot migrated round the masters for 6 s) runs alone after them: beside
@@ -119,7 +119,7 @@ else
     export REDIS_SENTINEL_URL
     domain_suites="StatusStoreTests|StatusEventTests|ConnectorRegistryTests|LineCacheTests|CLITests"
     domain_suites+="|AllOrNothingWriteTests|VersionAndCleanTests|EventEdgeTests"
-    domain_suites+="|HostileRedisTests|LineChainTests"
+    domain_suites+="|HostileRedisTests|LineChainTests|NearCacheTests"
     echo "== swift test --filter $domain_suites (REDIS_TEST_URL=$REDIS_SENTINEL_URL)"
     REDIS_TEST_URL="$REDIS_SENTINEL_URL" swift test --skip-build "${swift_flags[@]}" --filter "$domain_suites" ||
         status=$?
