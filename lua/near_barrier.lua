@@ -9,18 +9,14 @@
 -- ARGV[1]  heartbeat channel   imc:nc:hb:<instance>
 -- ARGV[2]  tick number
 -- ARGV[3…] the lines' ids, in the order of KEYS
--- Publishes "<tick> <line>:<seq>:<ep> <line>:<seq>:<ep> ...": seq '0' and ep '' when missing,
--- '?' when the key holds another type. Returns the number of lines.
-local function text(key, missing)
-  local kind = redis.call('TYPE', key).ok
-  if kind == 'none' then return missing end
-  if kind ~= 'string' then return '?' end
-  return redis.call('GET', key)
-end
+-- Publishes "<tick> <line>:<seq>:<ep> <line>:<seq>:<ep> ...": seq '0' and ep '' when missing or
+-- holding another type (MGET answers nil for both; the reader then finds no match and drops the
+-- line). Returns the number of lines.
+local values = redis.call('MGET', unpack(KEYS))
 local parts = {ARGV[2]}
 for i = 1, #KEYS, 2 do
   local line = ARGV[2 + (i + 1) / 2]
-  parts[#parts + 1] = line .. ':' .. text(KEYS[i], '0') .. ':' .. text(KEYS[i + 1], '')
+  parts[#parts + 1] = line .. ':' .. (values[i] or '0') .. ':' .. (values[i + 1] or '')
 end
 redis.call('PUBLISH', ARGV[1], table.concat(parts, ' '))
 return #parts - 1

@@ -5,16 +5,11 @@
 -- KEYS[2]  line sequence   imc:{L<line>}:seq
 -- KEYS[3]  line epoch      imc:{L<line>}:ep
 -- Returns  {seq, ep, fields}: seq as text ('0' when the key is missing), ep ('' when missing);
---          both '' and '?' when either key holds another type (the reader then caches nothing).
 --          fields = HGETALL of the status hash (a WRONGTYPE error when it is not a hash).
-local function text(key)
-  local kind = redis.call('TYPE', key).ok
-  if kind == 'none' then return nil end
-  if kind ~= 'string' then return false end
-  return redis.call('GET', key)
-end
-local seq = text(KEYS[2])
-local ep = text(KEYS[3])
+-- MGET answers nil for a key of another type too: such a line reads as never written, which is
+-- safe to cache, because every write script refuses to touch a line while one of its keys holds
+-- another type (nothing can change what was read), and the barrier drops the line once the keys
+-- change.
+local position = redis.call('MGET', KEYS[2], KEYS[3])
 local fields = redis.call('HGETALL', KEYS[1])
-if seq == false or ep == false then return {'', '?', fields} end
-return {seq or '0', ep or '', fields}
+return {position[1] or '0', position[2] or '', fields}

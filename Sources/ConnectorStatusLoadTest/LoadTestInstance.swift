@@ -18,6 +18,7 @@ import RedisClient
 /// `HGETALL`), of `LineCache` (`EVALSHA` of the cache scripts), `MULTI`/`HGETALL`/`EXEC` for the
 /// consistency checks (on a cluster through a pool of its own to the key's master), `INCR`,
 /// `GET`, `ZADD … GT` and `ZSCORE` of the bookkeeping keys; with durable writes, `WAIT 1 200`.
+/// With a near cache, those of `NearCache` and of the ``StalenessProbe`` (`HSET`, `HGETALL`).
 public struct LoadTestInstance: Sendable {
     /// How one instance runs.
     public struct Options: Sendable {
@@ -32,6 +33,9 @@ public struct LoadTestInstance: Sendable {
         public var chaos: Bool
         /// Status writes and cache cleans wait for one replica (``LoadTestInstance/durableWrites``).
         public var durable: Bool
+        /// Readiness checks and status reads go through a ``NearCache`` (its default bounds), and
+        /// the ``StalenessProbe`` runs: instance 1 writes the probe, the others read it.
+        public var nearCache = false
         /// Test hook: cleans are recorded as completed without cleaning and this instance reads
         /// no cache, so only the other instances can see the stale values.
         package var plantStaleRead = false
@@ -80,7 +84,22 @@ public struct LoadTestInstance: Sendable {
         let durability = options.durable ? Self.durableWrites : .asynchronous
         let cache = LineCache(
             redis: redis, keys: keys, options: LineCacheOptions(cleanDurability: durability), logger: logger)
-        let store = StatusStore(redis: redis, keys: keys, durability: durability, logger: logger)
+        let near = options.nearCache ? try? NearCache(redis: redis, keys: keys, logger: logger) : nil
+        let nearTask = near.map { near in Task { await near.run() } }
+        let store = StatusStore(redis: redis, keys: keys, durability: durability, nearCache: near, logger: logger)
+        let stopProbe = StalenessProbe.Stop()
+        let probe = near.map { near in
+            Task { () -> StalenessFigures? in
+                let line = StalenessProbe.line(options.shape)
+                if options.instance == 1 {
+                    await StalenessProbe.write(store: store, keys: keys, line: line, until: deadline, stop: stopProbe)
+                    return nil
+                }
+                return await StalenessProbe.read(
+                    store: store, keys: keys, line: line, bound: near.options.maxStaleness, until: deadline,
+                    stop: stopProbe)
+            }
+        }
         let counter = OperationCounter()
         let transaction = KeyTransaction(redis: redis, logger: logger)
         let shape = options.shape
@@ -106,6 +125,15 @@ public struct LoadTestInstance: Sendable {
             for await taskReport in group { report.merge(taskReport) }
         }
         reporter?.cancel()
+        stopProbe.set()
+        if let figures = await probe?.value {
+            report.staleness = figures
+            report.violations.staleNearCacheReads = figures.violations
+        }
+        report.nearCache = near?.state
+        near?.close()
+        nearTask?.cancel()
+        await nearTask?.value
         await transaction.close()
         report.elapsedSeconds = (ContinuousClock.now - started).seconds
         return report

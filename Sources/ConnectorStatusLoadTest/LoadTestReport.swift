@@ -23,6 +23,9 @@ public struct LoadViolations: Codable, Sendable, Equatable {
     public var readinessInconsistent = 0
     /// Errors that no fault explains (without chaos: every error).
     public var unexpectedErrors = 0
+    /// Probe versions an instance still served after the next one had been acknowledged for
+    /// longer than the near cache's bound (``StalenessProbe``).
+    public var staleNearCacheReads = 0
 
     /// No violation.
     public init() {}
@@ -33,10 +36,13 @@ public struct LoadViolations: Codable, Sendable, Equatable {
         staleCacheReads += other.staleCacheReads
         readinessInconsistent += other.readinessInconsistent
         unexpectedErrors += other.unexpectedErrors
+        staleNearCacheReads += other.staleNearCacheReads
     }
 
     /// The sum of every count: 0 when every invariant held.
-    public var total: Int { lostUpdates + staleCacheReads + readinessInconsistent + unexpectedErrors }
+    public var total: Int {
+        lostUpdates + staleCacheReads + readinessInconsistent + unexpectedErrors + staleNearCacheReads
+    }
 }
 
 /// What one instance (or one task of it) measured; the tool's instance processes print it as
@@ -69,6 +75,11 @@ public struct InstanceReport: Codable, Sendable {
     public var elapsedSeconds = 0.0
     /// The instance process's peak resident set (`VmHWM`), in KiB, when its runner measured it.
     public var peakRSSKiB = 0
+    /// What this instance measured as a reader of the ``StalenessProbe`` (instances 2… of a run
+    /// with a near cache), else `nil`.
+    public var staleness: StalenessFigures?
+    /// The instance's near cache at the end (hits, misses, lines dropped by reason), when it had one.
+    public var nearCache: NearCacheState?
 
     /// An empty report of instance `instance`.
     public init(instance: Int) {
@@ -96,6 +107,11 @@ public struct InstanceReport: Codable, Sendable {
         for (key, value) in other.acknowledged { acknowledged[key, default: 0] += value }
         for (key, value) in other.outcomeUnknown { outcomeUnknown[key, default: 0] += value }
         violations.add(other.violations)
+        if let figures = other.staleness {
+            var merged = staleness ?? StalenessFigures()
+            merged.merge(figures)
+            staleness = merged
+        }
     }
 
     /// Every operation of every kind.

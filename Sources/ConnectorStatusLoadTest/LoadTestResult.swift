@@ -97,6 +97,16 @@ public struct LoadTestResult: Sendable {
         /// Up to 10 errors as text (faults included), and up to 10 that broke an invariant.
         var errorSamples: [String]
         var unexpectedErrorSamples: [String]
+        /// The near cache's staleness across instances (``StalenessProbe``), µs, when measured.
+        var nearCacheStalenessUs: Staleness?
+    }
+
+    /// The ``StalenessProbe``'s figures in ``Document``.
+    public struct Staleness: Encodable, Sendable {
+        var latency: Latency
+        var versions: Int
+        var reads: Int
+        var violations: Int
     }
 
     /// One operation's figures in ``Document``.
@@ -138,6 +148,10 @@ public struct LoadTestResult: Sendable {
             tasksPerInstance: tasksPerInstance, elapsedSeconds: elapsedSeconds, mix: mix, chaos: chaos,
             deployment: deployment, machine: machine,
             consistencyChecks: total.consistencyChecks, errorSamples: total.errorSamples,
-            unexpectedErrorSamples: total.unexpectedErrorSamples)
+            unexpectedErrorSamples: total.unexpectedErrorSamples,
+            nearCacheStalenessUs: total.staleness.map {
+                Staleness(
+                    latency: Latency($0.histogram), versions: $0.versions, reads: $0.reads, violations: $0.violations)
+            })
     }
 }

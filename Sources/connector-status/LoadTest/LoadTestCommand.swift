@@ -66,6 +66,11 @@ struct LoadTestCommand: AsyncParsableCommand {
             "Status writes and cache cleans wait for one replica (WAIT 1, 200 ms): one the replica did not confirm fails as not replicated instead of being acknowledged."
     )
     var durable = false
+    @Flag(
+        help:
+            "Readiness checks and status reads go through a near cache in every instance; instance 1 writes a probe pair every 20 ms and the others measure how long after each acknowledged write they serve it (printed as a histogram; a read older than the near cache's bound is a violation)."
+    )
+    var nearCache = false
     @Option(help: "With --chaos, the faults: restart, kill, or restart,kill (default: all that apply).")
     var faults: String?
     @Flag(help: "Print one JSON object instead of tables.") var json = false
@@ -213,6 +218,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         if let ops { common += ["--ops", String(max(1, ops / instances))] }
         if chaos || externalFaults { common.append("--chaos") }
         if durable { common.append("--durable") }
+        if nearCache { common.append("--near-cache") }
         let started = ContinuousClock.now
         var spawned: [ChildProcess] = []
         do {

@@ -21,6 +21,7 @@ struct LoadTestInstanceCommand: AsyncParsableCommand {
     @Option var mix: String
     @Flag var chaos = false
     @Flag var durable = false
+    @Flag var nearCache = false
     /// See ``LoadTestCommand/plantStaleRead``.
     @Flag var plantStaleRead = false
 
@@ -42,6 +43,7 @@ struct LoadTestInstanceCommand: AsyncParsableCommand {
             shape: try LoadTestCommand.shape(lines: lines, connectors: connectors, mix: mix), chaos: chaos,
             durable: durable)
         options.plantStaleRead = plantStaleRead
+        options.nearCache = nearCache
         var logger = toolLogger()
         logger.logLevel = .critical  // injected faults would flood stderr; they are counted instead
         try await store.withSession(logger: logger) { session in

@@ -1,3 +1,4 @@
+import ConnectorStatus
 import ConnectorStatusLoadTest
 import Foundation
 import Histogram
@@ -53,7 +54,26 @@ extension LoadTestResult {
         out.append(
             "Invariant violations: lost updates \(violations.lostUpdates), stale cache reads \(violations.staleCacheReads), "
                 + "readiness inconsistent \(violations.readinessInconsistent), unexpected errors \(violations.unexpectedErrors)"
+                + (total.staleness != nil
+                    ? ", near-cache reads older than the bound \(violations.staleNearCacheReads)" : "")
         )
+        if let staleness = total.staleness {
+            let histogram = staleness.histogram
+            out.append(
+                "Near-cache staleness (a write acknowledged on instance 1 → first served by another instance), µs: "
+                    + "p50 \(histogram.valueAtPercentile(50)), p99 \(histogram.valueAtPercentile(99)), "
+                    + "p99.9 \(histogram.valueAtPercentile(99.9)), max \(histogram.max) over \(staleness.versions) "
+                    + "versions (\(staleness.reads) probe reads); served after the bound: \(staleness.violations)"
+                    + (staleness.violations > 0 ? " (worst \(staleness.worstOverBoundMicroseconds) µs over)" : ""))
+        }
+        for report in reports {
+            guard let near = report.nearCache else { continue }
+            let resyncs = near.resyncs.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            out.append(
+                "Near cache of instance \(report.instance): \(near.hits) hits, \(near.misses) misses, "
+                    + "\(near.lines) lines (\(near.provenLines) proven), \(near.entries) entries; lines dropped: "
+                    + (resyncs.isEmpty ? "none" : resyncs.joined(separator: ", ")))
+        }
         if !faults.isEmpty {
             out.append("")
             var table = TextTable(["fault", "at (s)", "recovered after (ms)"])
