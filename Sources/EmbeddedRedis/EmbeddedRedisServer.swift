@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 
 /// A private `redis-server` for this process: a unix socket in a fresh temporary directory, no
 /// persistence, no TCP port, stopped (and its directory removed) by ``stop()``.
@@ -11,7 +12,7 @@ import Foundation
 /// defer { server.stop() }
 /// let url = server.url   // "unix:///tmp/embedded-redis-…/redis.sock"
 /// ```
-public final class EmbeddedRedisServer: @unchecked Sendable {
+public final class EmbeddedRedisServer: Sendable {
     /// The socket path; it stays the same across ``restart()``.
     public let socketPath: String
     /// The temporary directory holding the socket and the server log.
@@ -19,15 +20,16 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
     /// The `redis-server` binary used.
     public let executable: String
     private let extraArguments: [String]
-    private let lock = NSLock()
-    private var process: Process?  // guarded by lock
-    private var watchdog: Watchdog?  // guarded by lock
+    private struct Running {
+        var process: Process?
+        var watchdog: Watchdog?
+    }
+
+    private let running = GuardedState(Running())
 
     /// The server's process id while it runs (for pinning it to CPUs in benchmarks).
     public var processIdentifier: Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return process?.processIdentifier
+        running.withLock { $0.process?.processIdentifier }
     }
 
     /// A `unix://` URL for ``socketPath``.
@@ -91,9 +93,9 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
     public func stop() {
         stopProcess()
         try? FileManager.default.removeItem(at: directory)
-        let watchdog = lock.withLock { () -> Watchdog? in
-            defer { self.watchdog = nil }
-            return self.watchdog
+        let watchdog = running.withLock { running -> Watchdog? in
+            defer { running.watchdog = nil }
+            return running.watchdog
         }
         watchdog?.dismiss()
     }
@@ -137,7 +139,7 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
                 message: "cannot run /bin/sh (the server's watchdog): \(error.localizedDescription)")
         }
         try? pipe.fileHandleForReading.close()  // the shell holds its own copy
-        lock.withLock { watchdog = Watchdog(process: process, pipe: pipe) }
+        running.withLock { $0.watchdog = Watchdog(process: process, pipe: pipe) }
     }
 
     /// Ends the server with SIGKILL and reaps it. The server holds only throwaway data (no
@@ -145,15 +147,15 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
     /// `Process` inherits the parent's blocked signals, so a Swift process that blocks SIGTERM
     /// (as test runners do) would leave it pending forever.
     private func stopProcess() {
-        lock.lock()
-        let running = process
-        process = nil
-        lock.unlock()
-        guard let running else { return }
-        if running.isRunning {
-            Foundation.kill(running.processIdentifier, SIGKILL)
+        let process = running.withLock { running -> Process? in
+            defer { running.process = nil }
+            return running.process
         }
-        running.waitUntilExit()
+        guard let process else { return }
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
     }
 
     private func launch(timeout: Duration) throws {
@@ -180,9 +182,7 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
         } catch {
             throw EmbeddedRedisError(message: "cannot run \(executable): \(error.localizedDescription)")
         }
-        lock.lock()
-        self.process = process
-        lock.unlock()
+        running.withLock { $0.process = process }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if !process.isRunning { break }
