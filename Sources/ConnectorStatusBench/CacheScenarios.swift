@@ -26,7 +26,7 @@ public enum CacheScenarios {
         try await cache(pool, logger: logger).set("xx", key: "hit", in: directory, line: line)
     }
 
-    /// The cache-hit scenarios, sized by `requests`; ``prepare(_:)`` first.
+    /// The cache-hit scenarios, sized by `requests`; ``prepare(_:logger:)`` first.
     public static func all(requests: Int, logger: Logger) -> [BenchScenario] {
         [
             BenchScenario(

@@ -53,6 +53,8 @@ public final class FaultInjector: Sendable {
     private let started = ContinuousClock.now
 
     /// - Parameters:
+    ///   - redis: the run's client: its masters get the `kill`s and the probe's `PING` and write.
+    ///   - embedded: the embedded server to restart, when the run has one; `nil` otherwise.
     ///   - kinds: the faults to pick from; `restart` is left out without `embedded`.
     ///   - clientName: the `CLIENT SETNAME` of every connection of the run (coordinator,
     ///     instances, probe): the connections a `kill` closes.

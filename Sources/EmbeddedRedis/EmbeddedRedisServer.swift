@@ -13,7 +13,7 @@ import RedisClient
 /// let url = server.url   // "unix:///tmp/embedded-redis-…/redis.sock"
 /// ```
 public final class EmbeddedRedisServer: Sendable {
-    /// The socket path; it stays the same across ``restart()``.
+    /// The socket path; it stays the same across `restart(timeout:)`.
     public let socketPath: String
     /// The temporary directory holding the socket and the server log.
     public let directory: URL
@@ -41,6 +41,7 @@ public final class EmbeddedRedisServer: Sendable {
     ///   - executable: the `redis-server` binary; by default the first on `PATH`, else
     ///     `/usr/bin/redis-server`.
     ///   - arguments: extra `redis-server` options, for example `["--requirepass", "pw"]`.
+    ///   - timeout: how long to wait for the server to answer `PING`.
     /// - Throws: ``EmbeddedRedisError`` when the binary is missing or the server does not come up
     ///   (the message includes the end of the server's log).
     public static func start(
@@ -74,7 +75,7 @@ public final class EmbeddedRedisServer: Sendable {
     deinit { stopProcess() }
 
     /// Kills the server at once (SIGKILL, no shutdown), as a crash would. Its socket stops
-    /// answering; ``restart()`` brings it back on the same path.
+    /// answering; `restart(timeout:)` brings it back on the same path.
     public func kill() {
         stopProcess()
         try? FileManager.default.removeItem(atPath: socketPath)
