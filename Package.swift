@@ -103,10 +103,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Starts and stops a private redis-server (unix socket, no persistence) for the CLI's
-        // defaults and for tests that must kill and restart a server.
+        // defaults and for tests that must kill and restart a server. RedisClient for its
+        // GuardedState (the package's one lock), nothing else.
         .target(
             name: "EmbeddedRedis",
-            dependencies: [],
+            dependencies: ["RedisClient"],
             swiftSettings: strictSettings
         ),
         // The load test engine: workers, invariants, fault injection, results (README: module graph).

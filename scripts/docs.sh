@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the DocC documentation of the library products into .build/docs (one archive per
-# target: .build/docs/ConnectorStatus.doccarchive, .build/docs/RedisClient.doccarchive) with
+# Builds the DocC documentation of every library product into .build/docs (one archive per
+# target: .build/docs/ConnectorStatus.doccarchive, .build/docs/RedisClient.doccarchive, …) with
 # swift-docc-plugin. docc runs with --warnings-as-errors: a broken ``symbol`` link in a `///`
 # comment or a catalog article fails the build. Catalogs: Sources/<Target>/<Target>.docc.
 # View an archive locally with:
@@ -12,7 +12,7 @@ if ! command -v swift >/dev/null 2>&1 && [[ -d /opt/swift/usr/bin ]]; then
     export PATH="/opt/swift/usr/bin:$PATH"
 fi
 
-targets=(ConnectorStatus RedisClient)
+targets=(ConnectorStatus RedisClient ConnectorStatusLoadTest ConnectorStatusDiagnostics ConnectorStatusBench EmbeddedRedis)
 output=.build/docs
 
 target_args=()

@@ -3,6 +3,7 @@ import Foundation
 import Histogram
 import Logging
 import RedisClient
+import Synchronization
 
 /// The scenarios of the line cache (issue 4): a cache hit next to `redis-benchmark GET`, clean
 /// latency with 10 thousand and 1 million keys in Redis, and another client's GET latency while
@@ -25,7 +26,7 @@ public enum CacheScenarios {
         try await cache(pool, logger: logger).set("xx", key: "hit", in: directory, line: line)
     }
 
-    /// The cache-hit scenarios, sized by `requests`; ``prepare(_:)`` first.
+    /// The cache-hit scenarios, sized by `requests`; ``prepare(_:logger:)`` first.
     public static func all(requests: Int, logger: Logger) -> [BenchScenario] {
         [
             BenchScenario(
@@ -174,9 +175,8 @@ public enum CacheScenarios {
 }
 
 /// A flag one task sets and another polls.
-final class ManagedAtomicFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+final class ManagedAtomicFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

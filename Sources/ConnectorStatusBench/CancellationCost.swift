@@ -48,42 +48,43 @@ public enum CancellationCost {
 
 /// A plain thread that resumes the continuations queued to it, in batches, like a connection's
 /// I/O thread resumes callers with their replies.
-private final class ContinuationResumer: @unchecked Sendable {
+private final class ContinuationResumer: Sendable {
     /// A queued call: resumed by the thread, or failed by its cancelled caller, once. Both
     /// kinds of round trip use it, so that they differ by the cancellation handler alone.
-    private final class Call: @unchecked Sendable {
-        private let lock = NSLock()
-        private var continuation: UnsafeContinuation<Void, any Error>?
-        private var outcome: Result<Void, any Error>?
+    private final class Call: Sendable {
+        private struct State {
+            var continuation: UnsafeContinuation<Void, any Error>?
+            var outcome: Result<Void, any Error>?
+        }
+
+        private let state = GuardedState(State())
 
         func set(_ continuation: UnsafeContinuation<Void, any Error>) {
-            lock.lock()
-            if let outcome {
-                lock.unlock()
-                continuation.resume(with: outcome)
-                return
+            let outcome = state.withLock { state -> Result<Void, any Error>? in
+                if let outcome = state.outcome { return outcome }
+                state.continuation = continuation
+                return nil
             }
-            self.continuation = continuation
-            lock.unlock()
+            if let outcome { continuation.resume(with: outcome) }
         }
 
         func finish(_ result: Result<Void, any Error>) {
-            lock.lock()
-            guard outcome == nil else {
-                lock.unlock()
-                return
+            let waiting = state.withLock { state -> UnsafeContinuation<Void, any Error>? in
+                guard state.outcome == nil else { return nil }
+                state.outcome = result
+                defer { state.continuation = nil }
+                return state.continuation
             }
-            outcome = result
-            let waiting = continuation
-            continuation = nil
-            lock.unlock()
             waiting?.resume(with: result)
         }
     }
 
-    private let condition = NSCondition()
-    private var queue: [Call] = []
-    private var stopped = false
+    private struct Queue {
+        var calls: [Call] = []
+        var stopped = false
+    }
+
+    private let queue = GuardedState(Queue())
 
     init() {
         let thread = Thread { [self] in loop() }
@@ -92,33 +93,30 @@ private final class ContinuationResumer: @unchecked Sendable {
     }
 
     func stop() {
-        condition.lock()
-        stopped = true
-        condition.unlock()
-        condition.signal()
+        queue.withLock { $0.stopped = true }
+        queue.signal()
     }
 
     private func loop() {
         while true {
-            condition.lock()
-            while queue.isEmpty && !stopped { condition.wait() }
-            if stopped && queue.isEmpty {
-                condition.unlock()
-                return
-            }
-            let batch = queue
-            queue.removeAll(keepingCapacity: true)
-            condition.unlock()
+            let batch = queue.withLock(
+                waitingUntil: { !$0.calls.isEmpty || $0.stopped },
+                { queue -> [Call]? in
+                    if queue.stopped && queue.calls.isEmpty { return nil }
+                    defer { queue.calls.removeAll(keepingCapacity: true) }
+                    return queue.calls
+                })
+            guard let batch else { return }
             for call in batch { call.finish(.success(())) }
         }
     }
 
     private func submit(_ call: Call) {
-        condition.lock()
-        queue.append(call)
-        let wake = queue.count == 1
-        condition.unlock()
-        if wake { condition.signal() }
+        let wake = queue.withLock { queue in
+            queue.calls.append(call)
+            return queue.calls.count == 1
+        }
+        if wake { queue.signal() }
     }
 
     func roundTrip() async throws {

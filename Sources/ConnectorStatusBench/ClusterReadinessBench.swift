@@ -48,7 +48,7 @@ public struct ClusterReadinessBench {
         return (store, pairs)
     }
 
-    /// Removes what ``prepare(_:durability:)`` wrote (the delete-line script per line).
+    /// Removes what ``prepare(_:durability:logger:)`` wrote (the delete-line script per line).
     /// Throws `ConnectorStatusError`.
     public static func remove(_ store: StatusStore, _ pairs: [StatusPair]) async throws {
         for line in Set(pairs.map(\.line)) { try await store.deleteAll(line: line) }

@@ -25,7 +25,7 @@ public enum StatusScenarios {
         try await store.preloadScripts()
     }
 
-    /// The readiness scenarios, sized by `requests`; ``prepare(_:)`` first.
+    /// The readiness scenarios, sized by `requests`; ``prepare(_:logger:)`` first.
     public static func all(requests: Int, logger: Logger) -> [BenchScenario] {
         let sha = StatusStore.readinessScript.sha1
         let evalsha = ["EVALSHA", sha, "1", statusKey]

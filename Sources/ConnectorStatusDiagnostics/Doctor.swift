@@ -6,7 +6,7 @@ import RedisClient
 /// start-up check: whether this Redis can serve the library, and if not, why.
 public enum Doctor {
     /// Runs every check against `redis`, a client made from `deployment`, for the namespace of
-    /// `keys`. Throws ``ConnectorStatusError`` (`.redis`, `.server`, `.cancelled`) only when Redis
+    /// `keys`. Throws `ConnectorStatusError` (`.redis`, `.server`, `.cancelled`) only when Redis
     /// cannot be reached at all (the first `PING`, or one of the 200 timed ones, fails); every
     /// other failure is a finding of the report.
     ///

@@ -2,7 +2,7 @@ import RedisClient
 
 /// `doctor`'s TLS check: whether the connection uses TLS, and for `rediss` URLs the protocol
 /// version, cipher and the server certificate's subject, issuer and expiry, read from one
-/// extra connection (``RedisTLSSessionInfo/probe(_:)``) to the deployment's first address (the
+/// extra connection (`RedisTLSSessionInfo.probe(_:)`) to the deployment's first address (the
 /// server, the first cluster seed, or the first sentinel).
 public struct DoctorTLS: Sendable {
     /// The address probed; `nil` for a plain deployment.

@@ -12,7 +12,7 @@ import RedisClient
 /// (a cluster: through a pool of its own to each master, from `CLUSTER SLOTS`); then `PING` and
 /// `SET probeKey 1 PX 1000` until both succeed. A restart kills the embedded server's process
 /// and starts it again on the same address and data directory.
-public final class FaultInjector: @unchecked Sendable {
+public final class FaultInjector: Sendable {
     /// What can be injected.
     public enum Kind: String, Sendable, Hashable {
         /// Kill and restart the embedded redis-server.
@@ -44,12 +44,17 @@ public final class FaultInjector: @unchecked Sendable {
     private let clientName: String
     private let probeKey: String
     private let logger: Logger
-    private var masterPools: [RedisEndpoint: RedisConnectionPool] = [:]  // guarded by lock
-    private let lock = NSLock()
-    private var faults: [Fault] = []  // guarded by lock
+    private struct State {
+        var masterPools: [RedisEndpoint: RedisConnectionPool] = [:]
+        var faults: [Fault] = []
+    }
+
+    private let state = GuardedState(State())
     private let started = ContinuousClock.now
 
     /// - Parameters:
+    ///   - redis: the run's client: its masters get the `kill`s and the probe's `PING` and write.
+    ///   - embedded: the embedded server to restart, when the run has one; `nil` otherwise.
     ///   - kinds: the faults to pick from; `restart` is left out without `embedded`.
     ///   - clientName: the `CLIENT SETNAME` of every connection of the run (coordinator,
     ///     instances, probe): the connections a `kill` closes.
@@ -88,15 +93,15 @@ public final class FaultInjector: @unchecked Sendable {
             let fault = Fault(
                 kind: restart ? "redis restart" : "client kill", atSeconds: at,
                 recoveryMilliseconds: (recovered - faultTime).milliseconds)
-            lock.withLock { faults.append(fault) }
+            state.withLock { $0.faults.append(fault) }
         }
     }
 
     /// The faults injected so far; closes the connections made to a cluster's masters.
     public func finish() async -> [Fault] {
-        let (found, pools) = lock.withLock {
-            defer { masterPools = [:] }
-            return (faults, Array(masterPools.values))
+        let (found, pools) = state.withLock { state in
+            defer { state.masterPools = [:] }
+            return (state.faults, Array(state.masterPools.values))
         }
         for pool in pools { await pool.close() }
         return found
@@ -122,15 +127,15 @@ public final class FaultInjector: @unchecked Sendable {
         guard let cluster = redis as? RedisClusterClient else { return [redis] }
         guard let topology = try? await cluster.currentTopology() else { return [] }
         return topology.masters.compactMap { master in
-            lock.withLock { () -> RedisConnectionPool? in
-                if let pool = masterPools[master] { return pool }
+            state.withLock { state -> RedisConnectionPool? in
+                if let pool = state.masterPools[master] { return pool }
                 var configuration = cluster.template
                 configuration.endpoint = master
                 configuration.poolSize = 1
                 configuration.clientName = nil
                 guard let pool = try? RedisConnectionPool(configuration: configuration, logger: logger)
                 else { return nil }
-                masterPools[master] = pool
+                state.masterPools[master] = pool
                 return pool
             }
         }

@@ -10,12 +10,15 @@ import RedisClient
 /// to the master that serves the key's slot (found in the client's slot map, with the
 /// cluster's credentials); a `MOVED` or `ASK` inside it makes the transaction fail (the caller
 /// skips that check) and refreshes the map.
-final class KeyTransaction: @unchecked Sendable {
+final class KeyTransaction: Sendable {
     private let redis: any RedisCommandClient
     private let logger: Logger
-    private let lock = NSLock()
-    private var pools: [RedisEndpoint: RedisConnectionPool] = [:]  // guarded by lock
-    private var isClosed = false  // guarded by lock
+    private struct Pools {
+        var byMaster: [RedisEndpoint: RedisConnectionPool] = [:]
+        var isClosed = false
+    }
+
+    private let pools = GuardedState(Pools())
 
     init(redis: any RedisCommandClient, logger: Logger) {
         self.redis = redis
@@ -45,23 +48,23 @@ final class KeyTransaction: @unchecked Sendable {
 
     /// Closes the pools made for a cluster's masters.
     func close() async {
-        let open = lock.withLock {
-            isClosed = true
-            defer { pools = [:] }
-            return Array(pools.values)
+        let open = pools.withLock { pools in
+            pools.isClosed = true
+            defer { pools.byMaster = [:] }
+            return Array(pools.byMaster.values)
         }
         for pool in open { await pool.close() }
     }
 
     private func pool(for master: RedisEndpoint, template: RedisConfiguration) throws -> RedisConnectionPool {
-        try lock.withLock {
-            if isClosed { throw RedisClientError(.poolClosed, "the transaction pools are closed") }
-            if let pool = pools[master] { return pool }
+        try pools.withLock { pools in
+            if pools.isClosed { throw RedisClientError(.poolClosed, "the transaction pools are closed") }
+            if let pool = pools.byMaster[master] { return pool }
             var configuration = template
             configuration.endpoint = master
             configuration.poolSize = 1
             let pool = try RedisConnectionPool(configuration: configuration, logger: logger)
-            pools[master] = pool
+            pools.byMaster[master] = pool
             return pool
         }
     }

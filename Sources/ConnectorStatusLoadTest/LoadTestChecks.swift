@@ -9,7 +9,7 @@ public enum LoadTestChecks {
     /// lost, or applied more often than sent.
     ///
     /// Sends `HGET <status key> VERSION` for every pair, pipelined by 1,000. Throws
-    /// ``ConnectorStatusError`` (`.redis`, `.server`, `.cancelled`) when a reply is an error.
+    /// `ConnectorStatusError` (`.redis`, `.server`, `.cancelled`) when a reply is an error.
     public static func countLostUpdates(
         redis: any RedisCommandClient, keys: KeySpace, total: InstanceReport
     ) async throws(ConnectorStatusError) -> Int {
@@ -41,7 +41,7 @@ public enum LoadTestChecks {
     /// into a namespace an interrupted load test left.
     ///
     /// Sends `SCAN cursor MATCH <namespace>:* COUNT 1000` (on every master of a cluster).
-    /// Throws ``ConnectorStatusError`` when a `SCAN` fails.
+    /// Throws `ConnectorStatusError` when a `SCAN` fails.
     public static func keyNotOfALoadTest(
         _ keys: KeySpace, redis: any RedisCommandClient
     ) async throws(ConnectorStatusError) -> String? {

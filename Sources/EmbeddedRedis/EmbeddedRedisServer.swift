@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 
 /// A private `redis-server` for this process: a unix socket in a fresh temporary directory, no
 /// persistence, no TCP port, stopped (and its directory removed) by ``stop()``.
@@ -11,23 +12,24 @@ import Foundation
 /// defer { server.stop() }
 /// let url = server.url   // "unix:///tmp/embedded-redis-…/redis.sock"
 /// ```
-public final class EmbeddedRedisServer: @unchecked Sendable {
-    /// The socket path; it stays the same across ``restart()``.
+public final class EmbeddedRedisServer: Sendable {
+    /// The socket path; it stays the same across `restart(timeout:)`.
     public let socketPath: String
     /// The temporary directory holding the socket and the server log.
     public let directory: URL
     /// The `redis-server` binary used.
     public let executable: String
     private let extraArguments: [String]
-    private let lock = NSLock()
-    private var process: Process?  // guarded by lock
-    private var watchdog: Watchdog?  // guarded by lock
+    private struct Running {
+        var process: Process?
+        var watchdog: Watchdog?
+    }
+
+    private let running = GuardedState(Running())
 
     /// The server's process id while it runs (for pinning it to CPUs in benchmarks).
     public var processIdentifier: Int32? {
-        lock.lock()
-        defer { lock.unlock() }
-        return process?.processIdentifier
+        running.withLock { $0.process?.processIdentifier }
     }
 
     /// A `unix://` URL for ``socketPath``.
@@ -39,6 +41,7 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
     ///   - executable: the `redis-server` binary; by default the first on `PATH`, else
     ///     `/usr/bin/redis-server`.
     ///   - arguments: extra `redis-server` options, for example `["--requirepass", "pw"]`.
+    ///   - timeout: how long to wait for the server to answer `PING`.
     /// - Throws: ``EmbeddedRedisError`` when the binary is missing or the server does not come up
     ///   (the message includes the end of the server's log).
     public static func start(
@@ -72,7 +75,7 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
     deinit { stopProcess() }
 
     /// Kills the server at once (SIGKILL, no shutdown), as a crash would. Its socket stops
-    /// answering; ``restart()`` brings it back on the same path.
+    /// answering; `restart(timeout:)` brings it back on the same path.
     public func kill() {
         stopProcess()
         try? FileManager.default.removeItem(atPath: socketPath)
@@ -91,9 +94,9 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
     public func stop() {
         stopProcess()
         try? FileManager.default.removeItem(at: directory)
-        let watchdog = lock.withLock { () -> Watchdog? in
-            defer { self.watchdog = nil }
-            return self.watchdog
+        let watchdog = running.withLock { running -> Watchdog? in
+            defer { running.watchdog = nil }
+            return running.watchdog
         }
         watchdog?.dismiss()
     }
@@ -137,7 +140,7 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
                 message: "cannot run /bin/sh (the server's watchdog): \(error.localizedDescription)")
         }
         try? pipe.fileHandleForReading.close()  // the shell holds its own copy
-        lock.withLock { watchdog = Watchdog(process: process, pipe: pipe) }
+        running.withLock { $0.watchdog = Watchdog(process: process, pipe: pipe) }
     }
 
     /// Ends the server with SIGKILL and reaps it. The server holds only throwaway data (no
@@ -145,15 +148,15 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
     /// `Process` inherits the parent's blocked signals, so a Swift process that blocks SIGTERM
     /// (as test runners do) would leave it pending forever.
     private func stopProcess() {
-        lock.lock()
-        let running = process
-        process = nil
-        lock.unlock()
-        guard let running else { return }
-        if running.isRunning {
-            Foundation.kill(running.processIdentifier, SIGKILL)
+        let process = running.withLock { running -> Process? in
+            defer { running.process = nil }
+            return running.process
         }
-        running.waitUntilExit()
+        guard let process else { return }
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
     }
 
     private func launch(timeout: Duration) throws {
@@ -180,9 +183,7 @@ public final class EmbeddedRedisServer: @unchecked Sendable {
         } catch {
             throw EmbeddedRedisError(message: "cannot run \(executable): \(error.localizedDescription)")
         }
-        lock.lock()
-        self.process = process
-        lock.unlock()
+        running.withLock { $0.process = process }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if !process.isRunning { break }

@@ -18,7 +18,8 @@ struct LoadTestCLITests {
         #expect(violations["stale_cache_reads"] == 0)
         #expect(violations["readiness_inconsistent"] == 0)
         #expect(violations["unexpected_errors"] == 0)
-        #expect(violations.count == 4)
+        #expect(violations["stale_near_cache_reads"] == 0)
+        #expect(violations.count == 5)
     }
 
     @Test func shortRunKeepsEveryInvariantAndReportsTheDocumentedJSON() async throws {
@@ -55,6 +56,25 @@ struct LoadTestCLITests {
         let faults = try #require(json["faults"] as? [[String: Any]])
         #expect(!faults.isEmpty)
         #expect(faults.allSatisfy { ($0["recovery_milliseconds"] as? Double ?? 99_999) < 10_000 })
+    }
+
+    /// Through a near cache in each instance, with injected faults (restarts of the embedded
+    /// server, killed connections): no invariant breaks, no instance serves the probe pair longer
+    /// than the bound after a newer write was acknowledged, and the staleness histogram is there.
+    @Test func nearCacheChaosRunServesNothingOlderThanTheBound() async throws {
+        let (status, json) = try await run([
+            "loadtest", "--instances", "2", "--tasks", "8", "--duration", "5", "--lines", "50", "--connectors", "5",
+            "--near-cache", "--chaos", "--json",
+        ])
+        #expect(status == 0)
+        try expectNoViolations(json)
+        let staleness = try #require(json["near_cache_staleness_us"] as? [String: Any])
+        #expect((staleness["versions"] as? Int ?? 0) > 50)
+        #expect(staleness["violations"] as? Int == 0)
+        let latency = try #require(staleness["latency"] as? [String: Double])
+        #expect(latency["p99"] != nil && latency["max"] != nil)
+        let faults = try #require(json["faults"] as? [[String: Any]])
+        #expect(!faults.isEmpty)
     }
 
     /// A deployment URL from the environment (`REDIS_CLUSTER_URL` from scripts/redis-cluster.sh,

@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 
 /// Runs at most one computation per key at a time inside this process; concurrent callers for
 /// the same key wait for the first one's result.
@@ -7,19 +8,26 @@ import Foundation
 /// cancelled stops waiting at once (with `CancellationError`) while the computation goes on for
 /// the callers still waiting and for the cache it fills. A key is free for a new computation as
 /// soon as the previous one has finished, whoever waited for it.
-final class SingleFlight: @unchecked Sendable {
-    /// One computation and who waits for it. Every field is read and written under
-    /// ``SingleFlight/lock`` only (hence unchecked: the lock is the flight's owner's).
-    private final class Flight: @unchecked Sendable {
-        var waiters: [Int: UnsafeContinuation<[UInt8], any Error>] = [:]
-        /// Waiters cancelled before they got to wait (their handler ran first).
-        var cancelledEarly: Set<Int> = []
-        var outcome: Result<[UInt8], any Error>?
+final class SingleFlight: Sendable {
+    /// One computation and who waits for it.
+    private final class Flight: Sendable {
+        struct State {
+            var waiters: [Int: UnsafeContinuation<[UInt8], any Error>] = [:]
+            /// Waiters cancelled before they got to wait (their handler ran first).
+            var cancelledEarly: Set<Int> = []
+            var outcome: Result<[UInt8], any Error>?
+        }
+
+        let state = GuardedState(State())
     }
 
-    private let lock = NSLock()
-    private var flights: [String: Flight] = [:]
-    private var nextWaiter = 0
+    /// The computation running per key, and the number of the last waiter.
+    private struct Flights {
+        var running: [String: Flight] = [:]
+        var nextWaiter = 0
+    }
+
+    private let flights = GuardedState(Flights())
 
     /// Returns the result of `work` for `key`, sharing one run among concurrent callers, and
     /// whether this caller started it (`leader`).
@@ -29,12 +37,12 @@ final class SingleFlight: @unchecked Sendable {
     func run(
         _ key: String, _ work: @escaping @Sendable () async throws -> [UInt8]
     ) async throws -> (bytes: [UInt8], leader: Bool) {
-        let (flight, waiter, leader) = lock.withLock { () -> (Flight, Int, Bool) in
-            nextWaiter += 1
-            if let running = flights[key] { return (running, nextWaiter, false) }
+        let (flight, waiter, leader) = flights.withLock { flights -> (Flight, Int, Bool) in
+            flights.nextWaiter += 1
+            if let running = flights.running[key] { return (running, flights.nextWaiter, false) }
             let flight = Flight()
-            flights[key] = flight
-            return (flight, nextWaiter, true)
+            flights.running[key] = flight
+            return (flight, flights.nextWaiter, true)
         }
         if leader {
             Task {
@@ -50,35 +58,36 @@ final class SingleFlight: @unchecked Sendable {
     private func wait(for flight: Flight, as waiter: Int) async throws -> [UInt8] {
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
-                lock.lock()
-                if let outcome = flight.outcome {
-                    lock.unlock()
-                    continuation.resume(with: outcome)
-                } else if flight.cancelledEarly.remove(waiter) != nil {
-                    lock.unlock()
-                    continuation.resume(throwing: CancellationError())
-                } else {
-                    flight.waiters[waiter] = continuation
-                    lock.unlock()
+                let now = flight.state.withLock { state -> Result<[UInt8], any Error>? in
+                    if let outcome = state.outcome { return outcome }
+                    if state.cancelledEarly.remove(waiter) != nil { return .failure(CancellationError()) }
+                    state.waiters[waiter] = continuation
+                    return nil
                 }
+                if let now { continuation.resume(with: now) }
             }
         } onCancel: {
-            lock.lock()
-            let continuation = flight.waiters.removeValue(forKey: waiter)
-            if continuation == nil && flight.outcome == nil { flight.cancelledEarly.insert(waiter) }
-            lock.unlock()
+            let continuation = flight.state.withLock { state in
+                let continuation = state.waiters.removeValue(forKey: waiter)
+                if continuation == nil && state.outcome == nil { state.cancelledEarly.insert(waiter) }
+                return continuation
+            }
             continuation?.resume(throwing: CancellationError())
         }
     }
 
-    /// Records `outcome`, frees `key` for the next computation and resumes every waiter.
+    /// Frees `key` for the next computation, then records `outcome` and resumes every waiter. (A
+    /// caller arriving between the two starts a new flight; one that joined this flight before
+    /// gets `outcome`.)
     private func finish(_ flight: Flight, key: String, _ outcome: Result<[UInt8], any Error>) {
-        lock.lock()
-        flight.outcome = outcome
-        let waiters = flight.waiters.values
-        flight.waiters = [:]
-        if flights[key] === flight { flights[key] = nil }
-        lock.unlock()
+        flights.withLock { flights in
+            if flights.running[key] === flight { flights.running[key] = nil }
+        }
+        let waiters = flight.state.withLock { state in
+            state.outcome = outcome
+            defer { state.waiters = [:] }
+            return state.waiters.values
+        }
         for continuation in waiters { continuation.resume(with: outcome) }
     }
 }

@@ -81,14 +81,12 @@ public struct StatusEvents: AsyncSequence, Sendable {
 }
 
 /// The sequence of the last message read per line, shared by a ``StatusEvents`` and its iterator.
-final class SequenceProgress: @unchecked Sendable {
-    // @unchecked: `last` is only touched under `lock` (NSLock: pthread-based, which TSan understands).
-    private let lock = NSLock()
-    private var last: [LineID: Int64] = [:]
+final class SequenceProgress: Sendable {
+    private let last = GuardedState<[LineID: Int64]>([:])
 
     subscript(line: LineID) -> Int64? {
-        get { lock.withLock { last[line] } }
-        set { lock.withLock { last[line] = newValue } }
+        get { last.withLock { $0[line] } }
+        set { last.withLock { $0[line] = newValue } }
     }
 }
 

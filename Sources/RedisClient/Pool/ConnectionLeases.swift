@@ -6,23 +6,42 @@ import DequeModule
 ///
 /// Leased connections never carry the pool's shared traffic, so whatever state a lease leaves
 /// behind can only meet the next lease, which starts after `DISCARD`/`UNWATCH` when needed.
-final class ConnectionLeases: @unchecked Sendable {
-    private let limit: Int
-    private let make: (Int) -> RedisConnection
-    private let lock = ConditionLock()
-    // Guarded by lock.
-    private var idle: [RedisConnection] = []
-    private var all: [RedisConnection] = []
-    /// Connections taken out by ``retire(_:)`` and still closing.
-    private var retired: [RedisConnection] = []
-    private var waiters: Deque<(id: Int, continuation: UnsafeContinuation<RedisConnection, any Error>)> = []
-    private var cancelledWaiters: Set<Int> = []
-    private var nextWaiterID = 0
-    /// How many connections were ever made (names the next one).
-    private var madeTotal = 0
-    private var isClosed = false
+final class ConnectionLeases: Sendable {
+    private typealias Waiter = (id: Int, continuation: UnsafeContinuation<RedisConnection, any Error>)
 
-    init(limit: Int, make: @escaping (Int) -> RedisConnection) {
+    private struct State {
+        var idle: [RedisConnection] = []
+        var all: [RedisConnection] = []
+        /// Connections taken out by ``retire(_:)`` and still closing.
+        var retired: [RedisConnection] = []
+        var waiters: Deque<Waiter> = []
+        var cancelledWaiters: Set<Int> = []
+        var nextWaiterID = 0
+        /// How many connections were ever made (names the next one).
+        var madeTotal = 0
+        var isClosed = false
+
+        /// Makes a connection and counts it among ``all``.
+        mutating func makeConnection(_ make: (Int) -> RedisConnection) -> RedisConnection {
+            let connection = make(madeTotal)
+            madeTotal += 1
+            all.append(connection)
+            return connection
+        }
+    }
+
+    /// What ``acquire()`` does once the lock is released.
+    private enum Grant {
+        case connection(RedisConnection)
+        case failure(any Error)
+        case wait
+    }
+
+    private let limit: Int
+    private let make: @Sendable (Int) -> RedisConnection
+    private let state = GuardedState(State())
+
+    init(limit: Int, make: @escaping @Sendable (Int) -> RedisConnection) {
         self.limit = limit
         self.make = make
     }
@@ -32,91 +51,85 @@ final class ConnectionLeases: @unchecked Sendable {
     /// - Throws: `CancellationError` when the caller is cancelled while waiting;
     ///   ``RedisClientError`` of kind `poolClosed` after ``close()``.
     func acquire() async throws -> RedisConnection {
-        let id: Int = lock.withLock {
-            nextWaiterID += 1
-            return nextWaiterID
+        let id: Int = state.withLock {
+            $0.nextWaiterID += 1
+            return $0.nextWaiterID
         }
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { continuation in
-                lock.lock()
-                if isClosed {
-                    lock.unlock()
-                    continuation.resume(throwing: RedisClientError(.poolClosed, "the Redis connection pool is closed"))
-                } else if cancelledWaiters.remove(id) != nil {
-                    lock.unlock()
-                    continuation.resume(throwing: CancellationError())
-                } else if let connection = idle.popLast() {
-                    lock.unlock()
-                    continuation.resume(returning: connection)
-                } else if all.count < limit {
-                    let connection = make(madeTotal)
-                    madeTotal += 1
-                    all.append(connection)
-                    lock.unlock()
-                    continuation.resume(returning: connection)
-                } else {
-                    waiters.append((id, continuation))
-                    lock.unlock()
+                let grant = state.withLock { state -> Grant in
+                    if state.isClosed {
+                        return .failure(RedisClientError(.poolClosed, "the Redis connection pool is closed"))
+                    } else if state.cancelledWaiters.remove(id) != nil {
+                        return .failure(CancellationError())
+                    } else if let connection = state.idle.popLast() {
+                        return .connection(connection)
+                    } else if state.all.count < limit {
+                        return .connection(state.makeConnection(make))
+                    } else {
+                        state.waiters.append((id, continuation))
+                        return .wait
+                    }
+                }
+                switch grant {
+                case .connection(let connection): continuation.resume(returning: connection)
+                case .failure(let error): continuation.resume(throwing: error)
+                case .wait: break
                 }
             }
         } onCancel: {
-            lock.lock()
-            if let index = waiters.firstIndex(where: { $0.id == id }) {
-                let waiter = waiters.remove(at: index)
-                lock.unlock()
-                waiter.continuation.resume(throwing: CancellationError())
-            } else {
-                cancelledWaiters.insert(id)
-                lock.unlock()
+            let waiter = state.withLock { state -> Waiter? in
+                if let index = state.waiters.firstIndex(where: { $0.id == id }) {
+                    return state.waiters.remove(at: index)
+                }
+                state.cancelledWaiters.insert(id)
+                return nil
             }
+            waiter?.continuation.resume(throwing: CancellationError())
         }
     }
 
     /// Gives `connection` back: to the first waiter, or to the idle list.
     func release(_ connection: RedisConnection) {
-        lock.lock()
-        if let waiter = waiters.popFirst() {
-            lock.unlock()
-            waiter.continuation.resume(returning: connection)
-            return
+        let waiter = state.withLock { state -> Waiter? in
+            if let waiter = state.waiters.popFirst() { return waiter }
+            state.idle.append(connection)
+            return nil
         }
-        idle.append(connection)
-        lock.unlock()
+        waiter?.continuation.resume(returning: connection)
     }
 
     /// Takes `connection` out of the leases for good and closes it in the background (a task
     /// that escaped its lease may still be using it); the first waiter gets a new connection.
     func retire(_ connection: RedisConnection) {
-        lock.lock()
-        all.removeAll { $0 === connection }
-        retired.append(connection)
-        var handoff: (UnsafeContinuation<RedisConnection, any Error>, RedisConnection)?
-        if !isClosed, let waiter = waiters.popFirst() {
-            let made = make(madeTotal)
-            madeTotal += 1
-            all.append(made)
-            handoff = (waiter.continuation, made)
+        let handoff = state.withLock { state -> (UnsafeContinuation<RedisConnection, any Error>, RedisConnection)? in
+            state.all.removeAll { $0 === connection }
+            state.retired.append(connection)
+            guard !state.isClosed, let waiter = state.waiters.popFirst() else { return nil }
+            return (waiter.continuation, state.makeConnection(make))
         }
-        lock.unlock()
         if let (continuation, made) = handoff { continuation.resume(returning: made) }
         Task {
             await connection.close()
-            lock.withLock { retired.removeAll { $0 === connection } }
+            state.withLock { $0.retired.removeAll { $0 === connection } }
         }
     }
 
     /// Fails the waiters and closes every connection made (a lease still running sees its
     /// commands fail with `poolClosed`).
     func close() async {
-        let (connections, waiting) = lock.withLock {
-            isClosed = true
+        let (connections, waiting) = state.withLock { state -> ([RedisConnection], [Waiter]) in
+            state.isClosed = true
             defer {
-                waiters.removeAll()
-                idle.removeAll()
+                state.waiters.removeAll()
+                state.idle.removeAll()
             }
             // (An empty Deque copied to an Array writes to the shared empty-array storage, which
             // ThreadSanitizer reports as a race between two pools closing at once.)
-            return (retired.isEmpty ? all : all + retired, waiters.isEmpty ? [] : Array(waiters))
+            return (
+                state.retired.isEmpty ? state.all : state.all + state.retired,
+                state.waiters.isEmpty ? [] : Array(state.waiters)
+            )
         }
         let error = RedisClientError(.poolClosed, "the Redis connection pool is closed")
         for waiter in waiting { waiter.continuation.resume(throwing: error) }
@@ -124,5 +137,5 @@ final class ConnectionLeases: @unchecked Sendable {
     }
 
     /// How many connections were made for leases (for tests).
-    var madeCount: Int { lock.withLock { all.count } }
+    var madeCount: Int { state.withLock { $0.all.count } }
 }

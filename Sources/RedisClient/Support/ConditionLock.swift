@@ -6,13 +6,16 @@ import CHiredis
     import Darwin
 #endif
 
-/// A pthread mutex with one condition variable.
+/// A pthread mutex with one condition variable: the lock under ``GuardedState`` (the type to
+/// use for shared state), and used directly only where a thread sleeps on a condition over
+/// state spread across one owner's fields (`RedisConnection`'s I/O thread waiting for work).
 ///
 /// Used instead of `Synchronization.Mutex` because the I/O threads must sleep on a condition,
 /// and because ThreadSanitizer understands pthread locks (it reports false races inside
 /// `Mutex.withLock` under contention). The state it guards lives in the owner, which documents
 /// which fields need the lock.
 final class ConditionLock: @unchecked Sendable {
+    // @unchecked: the pthread objects are made once and only handed to pthread calls.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 

@@ -302,21 +302,22 @@ struct CacheCommand: AsyncParsableCommand {
 
 /// Prints `\r reclaimed N of M examined` on stderr after each reclaim batch once a directory is
 /// large (1,000 entries examined), and ends the line when done.
-final class ProgressReporter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var printed = false
+final class ProgressReporter: Sendable {
+    /// Whether a progress line was printed; held while printing, so lines never interleave.
+    private let printed = GuardedState(false)
 
     func report(_ progress: ReclaimProgress) {
         guard progress.examined >= 1000 else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        printed = true
-        FileHandle.standardError.write(Data("\r reclaimed \(progress.reclaimed) of \(progress.examined) examined".utf8))
+        printed.withLock { printed in
+            printed = true
+            FileHandle.standardError.write(
+                Data("\r reclaimed \(progress.reclaimed) of \(progress.examined) examined".utf8))
+        }
     }
 
     func finish() {
-        lock.lock()
-        defer { lock.unlock() }
-        if printed { FileHandle.standardError.write(Data("\n".utf8)) }
+        printed.withLock { printed in
+            if printed { FileHandle.standardError.write(Data("\n".utf8)) }
+        }
     }
 }

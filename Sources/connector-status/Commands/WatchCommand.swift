@@ -2,6 +2,7 @@ import ArgumentParser
 import ConnectorStatus
 import Foundation
 import RedisClient
+import Synchronization
 
 /// `watch [--line L]`: prints status events as they happen, from every instance.
 struct WatchCommand: AsyncParsableCommand {
@@ -161,10 +162,9 @@ struct WatchCommand: AsyncParsableCommand {
 }
 
 /// Set once the subscription is confirmed (read by the first-connect watchdog).
-final class SubscribedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false  // guarded by lock
+final class SubscribedFlag: Sendable {
+    private let value = Atomic<Bool>(false)
 
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 
 /// A child `connector-status` process (one demo or load-test instance) whose output lines are
 /// collected by a reader thread — never on Swift's cooperative pool — and optionally echoed
@@ -8,14 +9,19 @@ import Foundation
 /// travels in the child's environment (`REDIS_URL`, readable only by the same user). The child's
 /// standard input is a pipe this process holds open and never writes: when this process dies,
 /// however it dies, the child sees the pipe end and exits (``ParentWatch``).
-final class ChildProcess: @unchecked Sendable {
+final class ChildProcess: Sendable {
     let name: String
     private let process = Process()
     private let parentPipe = Pipe()
-    private let lock = NSLock()
-    private var lines: [String] = []  // guarded by lock
-    private var status: Int32?  // guarded by lock: the exit status once reaped
-    private var progress = 0  // guarded by lock: the number on the last "progress N" line
+    private struct Collected {
+        var lines: [String] = []
+        /// The exit status once reaped.
+        var status: Int32?
+        /// The number on the last "progress N" line.
+        var progress = 0
+    }
+
+    private let collected = GuardedState(Collected())
 
     /// Starts `connector-status <arguments>` (this same executable) with `redisURL` as its
     /// `REDIS_URL` (the password never on a command line).
@@ -45,26 +51,26 @@ final class ChildProcess: @unchecked Sendable {
                     buffer.removeSubrange(buffer.startIndex...newline)
                     if let echoPrefix { print("\(echoPrefix)\(line.escapingControlCharacters)") }
                     if line.hasPrefix("progress "), let count = Int(line.dropFirst("progress ".count)) {
-                        lock.withLock { progress = count }
+                        self.collected.withLock { $0.progress = count }
                         continue
                     }
-                    lock.withLock { lines.append(line) }
+                    self.collected.withLock { $0.lines.append(line) }
                 }
             }
             process.waitUntilExit()
             let code = process.terminationStatus
-            lock.withLock { status = code }
+            self.collected.withLock { $0.status = code }
         }.start()
     }
 
     /// The count from the child's last `progress N` line (those lines are not kept).
-    var lastProgress: Int { lock.withLock { progress } }
+    var lastProgress: Int { collected.withLock { $0.progress } }
 
     /// The exit status once the child has exited and its output is read; `nil` while it runs.
-    var exitStatus: Int32? { lock.withLock { status } }
+    var exitStatus: Int32? { collected.withLock { $0.status } }
 
     /// The output lines so far (without the `progress` lines).
-    var outputLines: [String] { lock.withLock { lines } }
+    var outputLines: [String] { collected.withLock { $0.lines } }
 
     /// The process id (for tests and diagnostics).
     var processIdentifier: Int32 { process.processIdentifier }
@@ -78,7 +84,7 @@ final class ChildProcess: @unchecked Sendable {
     func waitForLine(_ line: String, timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            let (seen, done) = lock.withLock { (lines.contains(line), status != nil) }
+            let (seen, done) = collected.withLock { ($0.lines.contains(line), $0.status != nil) }
             if seen { return true }
             if done { return false }
             try? await Task.sleep(for: .milliseconds(10))

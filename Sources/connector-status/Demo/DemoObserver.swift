@@ -79,25 +79,24 @@ struct DemoObserver {
 }
 
 /// The observer's findings, shared between its event listener and its polling loop.
-final class DemoCollected: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: DemoObservation
+final class DemoCollected: Sendable {
+    private let value: GuardedState<DemoObservation>
 
-    init(instance: String) { value = DemoObservation(instance: instance) }
+    init(instance: String) { value = GuardedState(DemoObservation(instance: instance)) }
 
-    var observation: DemoObservation { lock.withLock { value } }
-    func add(_ event: DemoObservation.SeenEvent) { lock.withLock { value.events.append(event) } }
-    func resync() { lock.withLock { value.resyncs += 1 } }
-    func missed() { lock.withLock { value.missedEvents += 1 } }
-    func checked(_ count: Int) { lock.withLock { value.readinessChecks += count } }
+    var observation: DemoObservation { value.withLock { $0 } }
+    func add(_ event: DemoObservation.SeenEvent) { value.withLock { $0.events.append(event) } }
+    func resync() { value.withLock { $0.resyncs += 1 } }
+    func missed() { value.withLock { $0.missedEvents += 1 } }
+    func checked(_ count: Int) { value.withLock { $0.readinessChecks += count } }
     func readinessChanged(_ change: DemoObservation.ReadinessChange) {
-        lock.withLock { value.readinessChanges.append(change) }
+        value.withLock { $0.readinessChanges.append(change) }
     }
-    func computed() { lock.withLock { value.cacheComputations += 1 } }
+    func computed() { value.withLock { $0.cacheComputations += 1 } }
     func read(line: LineID, info: String) {
-        lock.withLock {
-            value.cacheReads += 1
-            value.lastLineInfo[String(line.rawValue)] = info
+        value.withLock {
+            $0.cacheReads += 1
+            $0.lastLineInfo[String(line.rawValue)] = info
         }
     }
 }

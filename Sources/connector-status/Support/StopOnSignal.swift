@@ -14,14 +14,17 @@ enum StopOnSignal {
     /// How long a cancelled command may take to wind down.
     static let grace: Duration = .seconds(3)
 
-    private static let lock = NSLock()
-    // All guarded by lock; the sources must stay alive for the life of the process.
-    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
-    nonisolated(unsafe) private static var servers: [EmbeddedRedisServer] = []
-    nonisolated(unsafe) private static var helpers: Set<Int32> = []
-    nonisolated(unsafe) private static var received: Int32?
-    nonisolated(unsafe) private static var cancelCommand: (@Sendable () -> Void)?
-    nonisolated(unsafe) private static var exiting = false
+    private struct State {
+        /// The signal sources: they must stay alive for the life of the process.
+        var sources: [any DispatchSourceSignal] = []
+        var servers: [EmbeddedRedisServer] = []
+        var helpers: Set<Int32> = []
+        var received: Int32?
+        var cancelCommand: (@Sendable () -> Void)?
+        var exiting = false
+    }
+
+    private static let state = GuardedState(State())
 
     /// Called once, first thing in `main`. A signal ignored by the parent stays ignored across
     /// `exec` (the demo's and the load test's instances are started by a tool that handles
@@ -31,25 +34,25 @@ enum StopOnSignal {
         sigemptyset(&unblocked)
         for signalNumber in signals { sigaddset(&unblocked, signalNumber) }
         pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
-        lock.lock()
-        defer { lock.unlock() }
-        for signalNumber in signals {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { received(signalNumber) }
-            source.resume()
-            sources.append(source)
+        state.withLock { state in
+            for signalNumber in signals {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler { received(signalNumber) }
+                source.resume()
+                state.sources.append(source)
+            }
         }
     }
 
     /// Registers the command's task canceller: called on the first signal.
     static func onSignal(_ cancel: @escaping @Sendable () -> Void) {
-        lock.withLock { cancelCommand = cancel }
+        state.withLock { $0.cancelCommand = cancel }
     }
 
     /// Registers an embedded server to stop on a signal (and at a forced exit).
     static func install(_ server: EmbeddedRedisServer) {
-        lock.withLock { servers.append(server) }
+        state.withLock { $0.servers.append(server) }
     }
 
     /// Registers a helper process (redis-benchmark) to kill on a signal: it inherits this
@@ -57,42 +60,42 @@ enum StopOnSignal {
     /// it, and it would go on loading the user's Redis alone. Call ``forgetHelper(_:)`` once
     /// it has exited.
     static func killOnExit(_ pid: Int32) {
-        lock.withLock { _ = helpers.insert(pid) }
+        state.withLock { _ = $0.helpers.insert(pid) }
     }
 
     /// Forgets a helper registered with ``killOnExit(_:)`` (it has exited).
     static func forgetHelper(_ pid: Int32) {
-        lock.withLock { _ = helpers.remove(pid) }
+        state.withLock { _ = $0.helpers.remove(pid) }
     }
 
     /// The signal received, if any.
-    static var receivedSignal: Int32? { lock.withLock { received } }
+    static var receivedSignal: Int32? { state.withLock { $0.received } }
 
     /// Stops every registered embedded server (idempotent).
     static func stopServers() {
-        for server in lock.withLock({ servers }) { server.stop() }
+        for server in state.withLock({ $0.servers }) { server.stop() }
     }
 
     /// Stops the servers and exits with 128 + `signalNumber`. Only the first caller exits (the
     /// grace timer and the command's own end may race); any other waits for it.
     static func exitInterrupted(_ signalNumber: Int32) -> Never {
-        let first = lock.withLock { () -> Bool in
-            defer { exiting = true }
-            return !exiting
+        let first = state.withLock { state -> Bool in
+            defer { state.exiting = true }
+            return !state.exiting
         }
         guard first else {
             while true { pause() }
         }
-        for pid in lock.withLock({ helpers }) { kill(pid, SIGKILL) }
+        for pid in state.withLock({ $0.helpers }) { kill(pid, SIGKILL) }
         stopServers()
         exit(128 + signalNumber)
     }
 
     private static func received(_ signalNumber: Int32) {
-        let (first, cancel) = lock.withLock { () -> (Bool, (@Sendable () -> Void)?) in
-            if received != nil { return (false, nil) }
-            received = signalNumber
-            return (true, cancelCommand)
+        let (first, cancel) = state.withLock { state -> (Bool, (@Sendable () -> Void)?) in
+            if state.received != nil { return (false, nil) }
+            state.received = signalNumber
+            return (true, state.cancelCommand)
         }
         guard first else { exitInterrupted(signalNumber) }  // a second signal: now
         guard let cancel else { exitInterrupted(signalNumber) }
