@@ -33,7 +33,7 @@ public struct LoadTestInstance: Sendable {
         public var chaos: Bool
         /// Status writes and cache cleans wait for one replica (``LoadTestInstance/durableWrites``).
         public var durable: Bool
-        /// Readiness checks and status reads go through a ``NearCache`` (its default bounds), and
+        /// Readiness checks and status reads go through a `NearCache` (its default bounds), and
         /// the ``StalenessProbe`` runs: instance 1 writes the probe, the others read it.
         public var nearCache = false
         /// Test hook: cleans are recorded as completed without cleaning and this instance reads
