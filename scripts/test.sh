@@ -65,6 +65,8 @@ else
     timing="CancellationTests|OverloadTests|ConnectionInvariantTests|ConnectFailureTests|SubscriptionTests|AdversarialReviewTests"
     # The service lifecycle suite counts the process's threads and drains under load: alone too.
     timing+="|ServiceLifecycleTests"
+    # The near cache under a stalled or restarted server bounds how long old values live: alone too.
+    timing+="|NearCacheFaultTests"
     fuzz="MisuseFuzzTests"
     swift test --skip-build "${swift_flags[@]}" --skip "$heavy|$timing|$fuzz" || status=$?
     echo "== swift test --filter $heavy (run alone)"

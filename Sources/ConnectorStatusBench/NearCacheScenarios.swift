@@ -99,4 +99,20 @@ public enum NearCacheScenarios {
             opsPerSecond: Double(total) / elapsed.seconds, p50Microseconds: sorted[sorted.count / 2],
             p99Microseconds: sorted[min(sorted.count - 1, sorted.count * 99 / 100)])
     }
+
+    /// Fact lines: the near cache's memory under a Zipf read load over 1 million pairs (50,000
+    /// lines × 20 connectors), with 10,000 and then 100,000 entries allowed — entries held, the
+    /// byte estimate and the growth of this process's resident set (no Redis: the bound alone).
+    public static func memoryFacts(reads: Int = 3_000_000) -> [String] {
+        [10_000, 100_000].map { maxEntries in
+            let figures = NearCacheMemory.measure(
+                lines: 50_000, connectors: 20, maxEntries: maxEntries, reads: reads)
+            return String(
+                format:
+                    "Near-cache memory, Zipf (s = 1.1) reads over 1M pairs, maxEntries %d: %d entries held, "
+                    + "estimate %.1f MiB, RSS +%.1f MiB, hit rate %.0f %%, %d evictions (%d reads)",
+                maxEntries, figures.entries, Double(figures.estimatedBytes) / 1_048_576,
+                Double(figures.residentGrowth) / 1_048_576, figures.hitRate * 100, figures.evictions, reads)
+        }
+    }
 }

@@ -19,10 +19,10 @@ struct NearCacheTests {
         let task: Task<Void, Never>
         let name: String
 
-        init(keys: KeySpace, options: NearCacheOptions = NearCacheOptions()) throws {
+        init(keys: KeySpace, options: NearCacheOptions = NearCacheOptions(), url: String? = nil) throws {
             name = "nc-" + UUID().uuidString.prefix(8).lowercased()
             let name = name
-            pool = try RedisDeployment(url: StatusTestRedis.url).withConfiguration {
+            pool = try RedisDeployment(url: url ?? StatusTestRedis.url).withConfiguration {
                 $0.poolSize = 2
                 $0.clientName = name
             }.makeClient()

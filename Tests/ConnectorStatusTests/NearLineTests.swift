@@ -171,4 +171,15 @@ struct NearLineTests {
         #expect(lines.barrierCandidates(now: 1 + 31 * Self.second, idleAfter: 30 * Self.second).isEmpty)
         #expect(lines.usage(now: 1).entries == 0)
     }
+
+    @Test func memoryStaysWithinTheEntryBoundUnderAZipfLoad() {
+        let figures = NearCacheMemory.measure(lines: 5_000, connectors: 20, maxEntries: 10_000, reads: 200_000)
+        #expect(figures.entries <= 10_000)
+        #expect(figures.entries > 5_000)
+        #expect(figures.evictions > 0)
+        #expect(figures.hitRate > 0.3)
+        // ~300 bytes per status and its line: far below 64 MiB (a loose bound: the allocator and
+        // the test process's other suites move the resident set too).
+        #expect(figures.residentGrowth < 64 << 20)
+    }
 }

@@ -108,6 +108,9 @@ struct BenchCommand: AsyncParsableCommand {
             if !skipFacts && (filter == nil || "cancellation".localizedCaseInsensitiveContains(filter ?? "")) {
                 facts.append(await CancellationCost.fact())
             }
+            if !skipFacts && (filter == nil || "near cache memory".localizedCaseInsensitiveContains(filter ?? "")) {
+                facts += NearCacheScenarios.memoryFacts()
+            }
             try await pool.send("DEL", ClientScenarios.key)
             try await NamespaceGuard.removeAll(StatusScenarios.keys, redis: pool)
             try await NamespaceGuard.removeAll(CacheScenarios.keys, redis: pool)
