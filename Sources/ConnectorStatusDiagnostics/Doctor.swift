@@ -13,7 +13,8 @@ public enum Doctor {
     /// Redis commands: `PING` (201 times); those of ``DoctorDeployment/examine(_:redis:logger:)``
     /// and ``DoctorTLS/examine(_:)``; `SCRIPT LOAD` of every library script on every master;
     /// `ACL WHOAMI` and `ACL DRYRUN <user> …` of each command the library sends (on keys under
-    /// the namespace: nothing is written); `CONFIG GET maxmemory-policy`.
+    /// the namespace: nothing is written); `CONFIG GET maxmemory-policy`; those of
+    /// ``DoctorNearCache/examine(redis:keys:timeout:logger:)`` (a near cache run for up to 3 s).
     public static func examine(
         redis: any RedisCommandClient, deployment: RedisDeployment, keys: KeySpace, logger: Logger
     ) async throws(ConnectorStatusError) -> DoctorReport {
@@ -58,6 +59,7 @@ public enum Doctor {
         }
 
         report.eviction = await DoctorEviction.examine(redis: redis)
+        report.nearCache = await DoctorNearCache.examine(redis: redis, keys: keys, logger: logger)
 
         var samples: [Duration] = []
         samples.reserveCapacity(200)

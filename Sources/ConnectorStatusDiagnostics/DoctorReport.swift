@@ -46,6 +46,9 @@ public struct DoctorReport: Sendable {
     public var eviction = DoctorEviction(policy: nil, unavailable: "not checked")
     /// The TLS session, for `rediss` deployments.
     public var tls = DoctorTLS()
+    /// The near cache's self-test (``DoctorNearCache``). A finding, not a failure: the near cache
+    /// is optional.
+    public var nearCache = DoctorNearCache()
 
     init(deployment: DoctorDeployment) {
         self.deployment = deployment

@@ -431,6 +431,11 @@ struct CLITests {
         #expect(report["version"] as? String == version.map(String.init))
         #expect(report["mode"] as? String == (StatusFixture.isCluster ? "cluster" : "standalone"))
         #expect(report["ok"] as? Bool == true)
+        // The near cache's self-test proved a line on this deployment.
+        let near = try #require(report["near_cache"] as? [String: Any])
+        #expect(near["proven"] as? Bool == true, "\(near)")
+        #expect(near["subscribed"] as? Bool == true)
+        #expect(near["problem"] is NSNull)
         await context.close()
     }
 

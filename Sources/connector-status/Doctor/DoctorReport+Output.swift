@@ -30,6 +30,7 @@ extension DoctorReport {
                     scripts.map { .object(["name": .string($0.name), "sha1": .string($0.sha1)]) }),
             ]),
             "acl": .object(acl),
+            "near_cache": nearCacheObject,
             "eviction": .object([
                 "policy": eviction.policy.map { .string($0) } ?? .null, "safe": .bool(!eviction.isUnsafe),
                 "verdict": .string(eviction.verdict),
@@ -38,6 +39,16 @@ extension DoctorReport {
                 "median": .number((medianMicroseconds * 10).rounded() / 10), "pings": .number(200),
             ]),
             "ok": .bool(healthy),
+        ])
+    }
+
+    /// The near cache's self-test as JSON.
+    private var nearCacheObject: JSONValue {
+        let firstProof: JSONValue = nearCache.firstProofMilliseconds.map { .integer(Int64($0)) } ?? .null
+        let problem: JSONValue = nearCache.problem.map { .string($0) } ?? .null
+        return .object([
+            "subscribed": .bool(nearCache.subscribed), "proven": .bool(nearCache.proven),
+            "first_proof_ms": firstProof, "problem": problem,
         ])
     }
 
@@ -67,6 +78,7 @@ extension DoctorReport {
             }
         }
         lines.append("Eviction:      \(eviction.verdict)")
+        lines.append(nearCache.line)
         lines.append(String(format: "Latency:       median %.1f µs (200 PINGs)", medianMicroseconds))
         if healthy {
             lines.append("OK")
