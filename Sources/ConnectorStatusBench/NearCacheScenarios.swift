@@ -110,7 +110,7 @@ public enum NearCacheScenarios {
             return String(
                 format:
                     "Near-cache memory, Zipf (s = 1.1) reads over 1M pairs, maxEntries %d: %d entries held, "
-                    + "estimate %.1f MiB, RSS +%.1f MiB, hit rate %.0f %%, %d evictions (%d reads)",
+                    + "estimate %.1f MiB, RSS %+.1f MiB, hit rate %.0f %%, %d evictions (%d reads)",
                 maxEntries, figures.entries, Double(figures.estimatedBytes) / 1_048_576,
                 Double(figures.residentGrowth) / 1_048_576, figures.hitRate * 100, figures.evictions, reads)
         }

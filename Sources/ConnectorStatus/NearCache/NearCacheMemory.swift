@@ -34,6 +34,7 @@ package enum NearCacheMemory {
         let snapshots = names.map { name in try! StatusSnapshot(connector: name, line: try! LineID(1), hash: hash) }
         let zipf = ZipfTable(count: lines * connectors, exponent: 1.1)
         var generator = SystemRandomNumberGenerator()
+        trimHeap()
         let before = residentBytes()
         var hits = 0
         let now = CoarseClock.now()
@@ -51,10 +52,19 @@ package enum NearCacheMemory {
             _ = cache.confirm(line: line, identity: ticket.identity, link: link, startedAt: now)
         }
         let usage = cache.usage(now: now)
+        trimHeap()
         let growth = residentBytes() - before
         return NearCacheMemoryFigures(
             entries: usage.entries, maxEntries: maxEntries, estimatedBytes: usage.bytes, residentGrowth: growth,
             hitRate: Double(hits) / Double(max(1, reads)), evictions: cache.takeCounters().evictions)
+    }
+
+    /// Returns freed heap memory to the system (glibc `malloc_trim`), so the resident set shows
+    /// what is held rather than what was freed earlier.
+    static func trimHeap() {
+        #if os(Linux)
+            _ = glibcMallocTrim(0)
+        #endif
     }
 
     /// The resident set of this process, bytes (`/proc/self/statm`); 0 where it cannot be read.
@@ -93,3 +103,9 @@ struct ZipfTable {
         return low
     }
 }
+
+#if os(Linux)
+    /// glibc's `malloc_trim` (declared in `<malloc.h>`, which the Glibc module does not expose).
+    @_silgen_name("malloc_trim")
+    private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
