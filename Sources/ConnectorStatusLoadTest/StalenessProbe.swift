@@ -74,17 +74,25 @@ public enum StalenessProbe {
         var seen: [Int64: (first: UInt64, last: UInt64)] = [:]
         var reads = 0
         while ContinuousClock.now < deadline && !stop.isSet {
+            // A read is "served" when it returns (the staleness figure uses that, the later time)
+            // and "began" when it was called (the bound is about reads that begin after it: a slow
+            // read that began earlier may return the older value).
+            let began = monotonicNanoseconds()
             if let status = try? await store.status(connector, line: line) {
-                let now = monotonicNanoseconds()
+                let served = monotonicNanoseconds()
                 reads += 1
-                seen[status.version] = (seen[status.version]?.first ?? now, now)
+                seen[status.version] = (seen[status.version]?.first ?? served, began)
             }
             try? await Task.sleep(for: .milliseconds(1))
         }
         var acknowledged: [Int64: UInt64] = [:]
-        if let reply = try? await store.redis.send("HGETALL", acknowledgements(keys, line: line)),
-            let fields = reply.array
-        {
+        // Retried: with injected faults the connection may be killed or the server restarting.
+        var reply: RedisValue?
+        for _ in 0..<20 where reply == nil {
+            reply = try? await store.redis.send("HGETALL", acknowledgements(keys, line: line))
+            if reply == nil { try? await Task.sleep(for: .milliseconds(250)) }
+        }
+        if let fields = reply?.array {
             for index in stride(from: 0, to: fields.count - 1, by: 2) {
                 if let version = fields[index].string.flatMap({ Int64($0) }),
                     let time = fields[index + 1].string.flatMap({ UInt64($0) })
@@ -125,8 +133,8 @@ public struct StalenessFigures: Codable, Sendable {
         worstOverBoundMicroseconds = max(worstOverBoundMicroseconds, other.worstOverBoundMicroseconds)
     }
 
-    /// The figures of one reader: `seen` maps each version read to when it was first and last
-    /// read, `acknowledged` each version to when its write was acknowledged (nanoseconds of one
+    /// The figures of one reader: `seen` maps each version read to when a read first returned it
+    /// and when the last read that returned it began, `acknowledged` each version to when its write was acknowledged (nanoseconds of one
     /// monotonic clock).
     static func compute(
         seen: [Int64: (first: UInt64, last: UInt64)], acknowledged: [Int64: UInt64], bound: UInt64, reads: Int

@@ -19,7 +19,12 @@ struct NearCacheTests {
         let task: Task<Void, Never>
         let name: String
 
-        init(keys: KeySpace, options: NearCacheOptions = NearCacheOptions(), url: String? = nil) throws {
+        /// The tests' bounds: a barrier every 100 ms, proofs valid for 3 s. The default 300 ms is
+        /// shorter than a barrier's round trip in a ThreadSanitizer process beside every other
+        /// suite, where nothing would ever be proven (correctly: reads then go to Redis).
+        static let testOptions = NearCacheOptions(maxStaleness: .seconds(3))
+
+        init(keys: KeySpace, options: NearCacheOptions = Reader.testOptions, url: String? = nil) throws {
             name = "nc-" + UUID().uuidString.prefix(8).lowercased()
             let name = name
             pool = try RedisDeployment(url: url ?? StatusTestRedis.url).withConfiguration {
@@ -34,8 +39,8 @@ struct NearCacheTests {
 
         /// Waits until the cache is subscribed, then reads `pair` until the read is a hit.
         func warm(_ connector: ConnectorID, line: LineID) async throws -> Bool {
-            #expect(await eventually(timeout: .seconds(10)) { near.state.subscribed })
-            return try await eventually(timeout: .seconds(10)) {
+            #expect(await eventually(timeout: .seconds(30)) { near.state.subscribed })
+            return try await eventually(timeout: .seconds(30)) {
                 let before = near.state.hits
                 _ = try await store.isReady(connector, line: line)
                 return near.state.hits > before
@@ -129,7 +134,7 @@ struct NearCacheTests {
                 #expect(try await reader.store.isReady(telegram, line: line) == false)
             }
             #expect(
-                await eventually(timeout: .seconds(10)) { reader.near.state.resyncs["disconnected", default: 0] > 0 })
+                await eventually(timeout: .seconds(30)) { reader.near.state.resyncs["disconnected", default: 0] > 0 })
             // And it serves from memory again afterwards.
             #expect(try await reader.warm(telegram, line: line))
         }
@@ -186,9 +191,10 @@ struct NearCacheTests {
     }
 
     @Test func theCacheStaysWithinItsEntryBound() async throws {
-        try await Self.withWriterAndReader(NearCacheOptions(maxEntries: 64)) { writer, reader in
+        try await Self.withWriterAndReader(NearCacheOptions(maxEntries: 64, maxStaleness: .seconds(3))) {
+            writer, reader in
             let telegram = try connector("telegram")
-            #expect(await eventually(timeout: .seconds(10)) { reader.near.state.subscribed })
+            #expect(await eventually(timeout: .seconds(30)) { reader.near.state.subscribed })
             let lines = try (1...400).map { try LineID(Int64(1_000 + $0)) }
             for line in lines { try await writer.store.update(telegram, line: line, .bringUp) }
             for line in lines { #expect(try await reader.store.isReady(telegram, line: line)) }
@@ -217,7 +223,7 @@ struct NearCacheTests {
     /// Runs `body` with a writer (a plain store) and a reader (a store with a running near cache) on
     /// one fresh namespace, and closes both whatever happens.
     static func withWriterAndReader(
-        _ options: NearCacheOptions = NearCacheOptions(), _ body: (StatusFixture, Reader) async throws -> Void
+        _ options: NearCacheOptions = Reader.testOptions, _ body: (StatusFixture, Reader) async throws -> Void
     ) async throws {
         let writer = try StatusFixture()
         let reader = try Reader(keys: writer.keys, options: options)

@@ -179,7 +179,9 @@ struct NearLineTests {
         #expect(figures.evictions > 0)
         #expect(figures.hitRate > 0.3)
         // ~300 bytes per status and its line: far below 64 MiB (a loose bound: the allocator and
-        // the test process's other suites move the resident set too).
-        #expect(figures.residentGrowth < 64 << 20)
+        // the test process's other suites move the resident set too; under ThreadSanitizer its
+        // shadow memory grows with every allocation: 243 MiB seen, so 1 GiB there).
+        let underTSan = ProcessInfo.processInfo.environment["TSAN_OPTIONS"] != nil
+        #expect(figures.residentGrowth < (underTSan ? 1 << 30 : 64 << 20))
     }
 }

@@ -69,6 +69,10 @@ final class NearCacheLines: Sendable {
     // MARK: Reads
 
     /// The cached readiness of a pair when its line is proven fresh, else `nil` (a miss).
+    ///
+    /// Written out rather than shared with ``status(line:connector:now:)`` through a generic helper
+    /// taking a closure: that helper measured 6.84M hits/s against 9.45M for this one (`bench
+    /// --filter "near-cache hit"`, same machine, minutes apart).
     @inline(__always)
     func readiness(line: Int64, connector: ConnectorID, now: UInt64) -> Bool? {
         let servableAge = servableAge

@@ -32,14 +32,13 @@ package enum NearCacheMemory {
             + ["DATA", "{\"name\":\"" + String(repeating: "x", count: 30) + "\"}"]
         let hash = fields.map { RedisValue.bulkString(Array($0.utf8)) }
         let snapshots = names.map { name in try! StatusSnapshot(connector: name, line: try! LineID(1), hash: hash) }
-        let zipf = ZipfTable(count: lines * connectors, exponent: 1.1)
-        var generator = SystemRandomNumberGenerator()
+        let zipf = ZipfSampler(count: lines * connectors, exponent: 1.1)
         trimHeap()
         let before = residentBytes()
         var hits = 0
         let now = CoarseClock.now()
         for _ in 0..<reads {
-            let pair = zipf.sample(using: &generator)
+            let pair = zipf.next()
             let line = Int64(pair / connectors + 1)
             let connector = pair % connectors
             if cache.readiness(line: line, connector: names[connector], now: now) != nil {
@@ -73,34 +72,6 @@ package enum NearCacheMemory {
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-}
-
-/// Zipf sampling by inverse CDF over a precomputed table (binary search), for the memory figure.
-struct ZipfTable {
-    private let cumulative: [Double]
-
-    init(count: Int, exponent: Double) {
-        var sums: [Double] = []
-        sums.reserveCapacity(count)
-        var total = 0.0
-        for rank in 1...max(1, count) {
-            total += 1 / pow(Double(rank), exponent)
-            sums.append(total)
-        }
-        cumulative = sums.map { $0 / total }
-    }
-
-    /// A rank in `0..<count`, rank 0 the most likely.
-    func sample(using generator: inout some RandomNumberGenerator) -> Int {
-        let target = Double.random(in: 0..<1, using: &generator)
-        var low = 0
-        var high = cumulative.count - 1
-        while low < high {
-            let middle = (low + high) / 2
-            if cumulative[middle] < target { low = middle + 1 } else { high = middle }
-        }
-        return low
     }
 }
 
