@@ -59,6 +59,9 @@ else
     # These suites run their own processes flat out on both cores; alone, they cannot starve
     # the timing checks of the other suites (which run in parallel with each other).
     heavy="LoadTestCLITests|MultiProcessTests|ProductionSafetyTests"
+    # The near cache's suites run barriers every 100 ms and a memory loop: beside the timing checks
+    # of every other suite under TSan they pushed those over their bounds. With the heavy ones.
+    heavy+="|NearCacheTests|NearLineTests"
     # Suites that bound how long the client takes to give up, cancel or refuse: alone, so that a
     # loaded (TSan) process cannot starve them (all of them failed together once when they ran
     # beside every other suite under TSan). The misuse fuzzer runs 32 tasks flat out: alone too.

@@ -173,9 +173,9 @@ struct NearLineTests {
     }
 
     @Test func memoryStaysWithinTheEntryBoundUnderAZipfLoad() {
-        let figures = NearCacheMemory.measure(lines: 5_000, connectors: 20, maxEntries: 10_000, reads: 200_000)
-        #expect(figures.entries <= 10_000)
-        #expect(figures.entries > 5_000)
+        let figures = NearCacheMemory.measure(lines: 2_000, connectors: 20, maxEntries: 4_000, reads: 60_000)
+        #expect(figures.entries <= 4_000)
+        #expect(figures.entries > 2_000)
         #expect(figures.evictions > 0)
         #expect(figures.hitRate > 0.3)
         // ~300 bytes per status and its line: far below 64 MiB (a loose bound: the allocator and
