@@ -399,7 +399,7 @@ struct CLITests {
     @Test func watchSeesEventsWrittenByAnotherProcess() async throws {
         let context = try Context()
         let watcher = try Started(
-            ["watch", "--line", "50", "--json", "--count", "2", "--timeout", "20"] + context.common)
+            ["watch", "--line", "50", "--json", "--count", "2", "--timeout", "60"] + context.common)
         #expect(await watcher.waitForStderr(containing: "watching line 50"))
         #expect(
             try await context.run(["status", "set", "--connector", "w", "--line", "50", "--active", "true"]).status == 0
