@@ -15,7 +15,12 @@
 #                      confirmed are counted as typed errors (`notReplicated`), as are the
 #                      connection errors while the master was down (anything untyped would be
 #                      the `unexpected_errors` violation).
-# and exits non-zero when a check fails.
+# The reshard and the durable runs read through a near cache in every instance (`--near-cache`):
+# their checks include `stale_near_cache_reads` (a near cache that served a version longer than
+# its bound after the next was acknowledged), and the staleness histogram is printed. The
+# asynchronous runs stay on the plain path: a failover may drop an acknowledged write there, which
+# the staleness probe cannot tell from a stale read.
+# The script exits non-zero when a check fails.
 #
 # Environment: FAULT_DURATION (seconds of load, default 20), FAULT_NODE_TIMEOUT (cluster-node-timeout
 # in ms, default 2000), FAULT_BASE_PORT (default 7600; sentinel servers use 7700, sentinels 26700).
@@ -66,6 +71,10 @@ violations = summary["violations"]
 total = sum(v for v in violations.values() if isinstance(v, int))
 print(f"{name}: {summary['ops']} ops, {summary['ops_per_sec']:.0f} ops/s, errors {summary['errors']}, "
       f"violations {violations}, elapsed {summary['elapsed_seconds']:.1f} s")
+staleness = summary.get("near_cache_staleness_us")
+if staleness:
+    print(f"{name}: near cache: {staleness['versions']} probe versions, {staleness['reads']} reads, "
+          f"acknowledged -> served {staleness['latency']}, {staleness['violations']} older than the bound")
 if max_errors == "report":
     print(f"{name}: reported only (asynchronous replication: acknowledged writes can be lost in a failover)")
     sys.exit(0)
@@ -90,7 +99,7 @@ master_of_slot() {
 }
 
 run_reshard() {
-    LOAD_OPTIONS=""
+    LOAD_OPTIONS="--near-cache"
     echo "== reshard: busy lines' slots move between masters under load"
     CLUSTER_NODE_TIMEOUT="$node_timeout" bash scripts/redis-cluster.sh start
     # shellcheck source=/dev/null
@@ -123,7 +132,7 @@ run_reshard() {
 run_master_kill() {
     local mode="$1"
     LOAD_OPTIONS=""
-    if [[ "$mode" == durable ]]; then LOAD_OPTIONS="--durable"; fi
+    if [[ "$mode" == durable ]]; then LOAD_OPTIONS="--durable --near-cache"; fi
     echo "== master-kill ($mode writes): the master of the busiest line dies under load"
     CLUSTER_NODE_TIMEOUT="$node_timeout" bash scripts/redis-cluster.sh start
     # shellcheck source=/dev/null
@@ -154,7 +163,7 @@ run_master_kill() {
 run_sentinel_failover() {
     local mode="$1"
     LOAD_OPTIONS=""
-    if [[ "$mode" == durable ]]; then LOAD_OPTIONS="--durable"; fi
+    if [[ "$mode" == durable ]]; then LOAD_OPTIONS="--durable --near-cache"; fi
     echo "== sentinel-failover ($mode writes): SENTINEL FAILOVER under load"
     bash scripts/redis-sentinel.sh start
     # shellcheck source=/dev/null

@@ -117,6 +117,10 @@ else
     # Last, alone: kill a master under writes (the cluster is thrown away after).
     echo "== swift test --filter ClusterFailoverTests"
     REDIS_CLUSTER_FAILOVER=1 swift test --skip-build "${swift_flags[@]}" --filter ClusterFailoverTests || status=$?
+    # Then a second master (one that still has a replica) under a near cache's reads.
+    echo "== swift test --filter NearCacheFailoverTests (REDIS_TEST_URL=$REDIS_CLUSTER_URL)"
+    REDIS_NEAR_CACHE_FAILOVER=1 REDIS_TEST_URL="$REDIS_CLUSTER_URL" swift test --skip-build "${swift_flags[@]}" \
+        --filter NearCacheFailoverTests || status=$?
     bash "$repo_root/scripts/redis-cluster.sh" stop
     cluster_started=
     unset REDIS_CLUSTER_URL
@@ -137,6 +141,9 @@ else
         status=$?
     echo "== swift test --filter SentinelTests"
     swift test --skip-build "${swift_flags[@]}" --filter SentinelTests || status=$?
+    echo "== swift test --filter NearCacheFailoverTests (REDIS_TEST_URL=$REDIS_SENTINEL_URL)"
+    REDIS_NEAR_CACHE_FAILOVER=1 REDIS_TEST_URL="$REDIS_SENTINEL_URL" swift test --skip-build "${swift_flags[@]}" \
+        --filter NearCacheFailoverTests || status=$?
 fi
 echo "== swift test exited with $status"
 exit "$status"
