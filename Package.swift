@@ -97,6 +97,7 @@ let package = Package(
                 .embedInCode("../../lua/registry_register.lua"),
                 .embedInCode("../../lua/near_status_get.lua"),
                 .embedInCode("../../lua/near_barrier.lua"),
+                .embedInCode("../../lua/near_cache_get.lua"),
                 // Joined into the write scripts at load time (Redis scripts cannot `require`).
                 .embedInCode("../../lua/lib/prelude.lua"),
             ],

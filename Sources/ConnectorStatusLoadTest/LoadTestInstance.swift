@@ -33,8 +33,10 @@ public struct LoadTestInstance: Sendable {
         public var chaos: Bool
         /// Status writes and cache cleans wait for one replica (``LoadTestInstance/durableWrites``).
         public var durable: Bool
-        /// Readiness checks and status reads go through a `NearCache` (its default bounds), and
-        /// the ``StalenessProbe`` runs: instance 1 writes the probe, the others read it.
+        /// Readiness checks, status reads and line-cache reads go through a `NearCache` (its
+        /// default bounds; a cache read is then held to the cleans completed at least the bound
+        /// before it began), and the ``StalenessProbe`` runs: instance 1 writes the probe, the
+        /// others read it.
         public var nearCache = false
         /// Test hook: cleans are recorded as completed without cleaning and this instance reads
         /// no cache, so only the other instances can see the stale values.
@@ -82,9 +84,10 @@ public struct LoadTestInstance: Sendable {
         progress: (@Sendable (Int) -> Void)? = nil
     ) async -> InstanceReport {
         let durability = options.durable ? Self.durableWrites : .asynchronous
-        let cache = LineCache(
-            redis: redis, keys: keys, options: LineCacheOptions(cleanDurability: durability), logger: logger)
         let near = options.nearCache ? try? NearCache(redis: redis, keys: keys, logger: logger) : nil
+        let cache = LineCache(
+            redis: redis, keys: keys, options: LineCacheOptions(cleanDurability: durability), nearCache: near,
+            logger: logger)
         let nearTask = near.map { near in Task { await near.run() } }
         let store = StatusStore(redis: redis, keys: keys, durability: durability, nearCache: near, logger: logger)
         let stopProbe = StalenessProbe.Stop()

@@ -39,6 +39,7 @@ struct LoadWorker {
         var histograms = LoadOperation.allCases.map { _ in InstanceReport.emptyHistogram() }
         var counts = LoadOperation.allCases.map { _ in 0 }
         var readinessCount = 0
+        var floors = CleanFloorHistory(bound: cache.nearCache?.options.maxStaleness)
         while ContinuousClock.now < deadline {
             let done = operationsDone.increment()
             if let budget, done > budget { break }
@@ -68,7 +69,7 @@ struct LoadWorker {
                 case .update:
                     try await compareAndSet(connector: connector, line: line, report: &report)
                 case .cacheRead:
-                    try await readCache(line: line, report: &report)
+                    try await readCache(line: line, report: &report, floors: &floors)
                 case .cacheClean:
                     let epoch = try await bumpEpoch(line)
                     if !plantStaleRead { try await cache.clean(Self.directory, line: line) }
@@ -147,9 +148,11 @@ struct LoadWorker {
     }
 
     /// Get-or-compute; the value must not predate a clean that completed — in any instance —
-    /// before the read began.
-    private func readCache(line: LineID, report: inout InstanceReport) async throws {
-        let floor = try await highestCompletedClean(line: line)
+    /// before the read began (with a near cache: at least its bound before, see
+    /// ``CleanFloorHistory``).
+    private func readCache(line: LineID, report: inout InstanceReport, floors: inout CleanFloorHistory) async throws {
+        let began = ContinuousClock.now
+        let floor = floors.floor(for: line, read: try await highestCompletedClean(line: line), began: began)
         let redis = self.redis
         let epochKey = epochKey(line)
         let value: CachedLineInfo = try await cache.value(key: "line-info", in: Self.directory, line: line) {

@@ -16,6 +16,7 @@ struct NearCacheTests {
         let pool: any RedisCommandClient
         let near: NearCache
         let store: StatusStore
+        let lineCache: LineCache
         let task: Task<Void, Never>
         let name: String
 
@@ -33,6 +34,7 @@ struct NearCacheTests {
             }.makeClient()
             near = try NearCache(redis: pool, keys: keys, options: options, logger: Logger(label: "test.near"))
             store = StatusStore(redis: pool, keys: keys, nearCache: near, logger: Logger(label: "test"))
+            lineCache = LineCache(redis: pool, keys: keys, nearCache: near, logger: Logger(label: "test"))
             let near = near
             task = Task { await near.run() }
         }
@@ -172,6 +174,120 @@ struct NearCacheTests {
                 ])
             try await Task.sleep(for: reader.near.options.maxStaleness)
             #expect(try await reader.store.isReady(telegram, line: line) == false)
+        }
+    }
+
+    // MARK: Line-cache entries
+
+    @Test func anotherInstancesCacheWritesAndCleansAreSeenWithinTheBound() async throws {
+        try await Self.withWriterAndReader { writer, reader in
+            let line = try line(37)
+            let directory = CacheDirectory.infoConnectorsLine
+            let writerCache = LineCache(redis: writer.pool, keys: writer.keys, logger: Logger(label: "test"))
+            let readerCache = reader.lineCache
+            try await writerCache.set("v1", key: "info", in: directory, line: line)
+            #expect(await eventually(timeout: .seconds(30)) { reader.near.state.subscribed })
+            let warmed = try await eventually(timeout: .seconds(30)) {
+                let before = reader.near.state.hits
+                let value = try await readerCache.get(String.self, key: "info", in: directory, line: line)
+                return value == "v1" && reader.near.state.hits > before
+            }
+            #expect(warmed)
+
+            /// After each change, every read that begins after the bound sees it.
+            func expectAfterTheBound(_ expected: String?, _ change: String) async throws {
+                let bound = ContinuousClock.now + reader.near.options.maxStaleness
+                try await Task.sleep(until: bound)
+                for _ in 0..<200 {
+                    let value = try await readerCache.get(String.self, key: "info", in: directory, line: line)
+                    #expect(value == expected, "after \(change)")
+                }
+            }
+            try await writerCache.set("v2", key: "info", in: directory, line: line)
+            try await expectAfterTheBound("v2", "a set")
+            try await writerCache.remove(key: "info", in: directory, line: line)
+            try await expectAfterTheBound(nil, "a remove")
+            try await writerCache.set("v3", key: "info", in: directory, line: line)
+            try await expectAfterTheBound("v3", "another set")
+            try await writerCache.clean(directory, line: line)
+            try await expectAfterTheBound(nil, "a clean of the line")
+            try await writerCache.set("v4", key: "info", in: directory, line: line)
+            try await expectAfterTheBound("v4", "a set after the clean")
+            try await writerCache.clean(directory)
+            try await expectAfterTheBound(nil, "a clean across lines")
+            try await writerCache.set("v5", key: "info", in: directory, line: line)
+            try await expectAfterTheBound("v5", "a set after the clean across lines")
+            // A status write cleans the line's connector-info directory: announced in its event.
+            try await writer.store.update(try connector("bot"), line: line, .bringUp)
+            try await expectAfterTheBound(nil, "a status write")
+            #expect(reader.near.state.hits > 200)
+        }
+    }
+
+    @Test func aProcessReadsItsOwnCacheWritesAtOnce() async throws {
+        try await Self.withWriterAndReader { _, reader in
+            let line = try line(38)
+            let directory = CacheDirectory.component
+            let cache = reader.lineCache
+            try await cache.set(0, key: "n", in: directory, line: line)
+            #expect(await eventually(timeout: .seconds(30)) { reader.near.state.subscribed })
+            let warmed = try await eventually(timeout: .seconds(30)) {
+                let before = reader.near.state.hits
+                _ = try await cache.get(Int.self, key: "n", in: directory, line: line)
+                return reader.near.state.hits > before
+            }
+            #expect(warmed)
+            for round in 1...10 {
+                try await cache.set(round, key: "n", in: directory, line: line)
+                #expect(try await cache.get(Int.self, key: "n", in: directory, line: line) == round)
+                let computed = try await cache.value(key: "n", in: directory, line: line) { -1 }
+                #expect(computed == round)
+            }
+            try await cache.remove(key: "n", in: directory, line: line)
+            #expect(try await cache.get(Int.self, key: "n", in: directory, line: line) == nil)
+            try await cache.set(11, key: "n", in: directory, line: line)
+            #expect(try await cache.get(Int.self, key: "n", in: directory, line: line) == 11)
+            try await cache.clean(directory, line: line)
+            #expect(try await cache.get(Int.self, key: "n", in: directory, line: line) == nil)
+            try await cache.set(12, key: "n", in: directory, line: line)
+            #expect(try await cache.get(Int.self, key: "n", in: directory, line: line) == 12)
+            try await cache.clean(directory)
+            #expect(try await cache.get(Int.self, key: "n", in: directory, line: line) == nil)
+            // The same entry read as another type is decoded again (a miss when it is not one).
+            try await cache.set(13, key: "n", in: directory, line: line)
+            #expect(try await cache.get(Int.self, key: "n", in: directory, line: line) == 13)
+            #expect(try await cache.get(Double.self, key: "n", in: directory, line: line) == 13.0)
+            #expect(try await cache.get([String].self, key: "n", in: directory, line: line) == nil)
+            // A status write of this process cleans the connector-info directory at once.
+            try await cache.set("info", key: "i", in: .infoConnectorsLine, line: line)
+            #expect(try await cache.get(String.self, key: "i", in: .infoConnectorsLine, line: line) == "info")
+            try await reader.store.update(try connector("bot"), line: line, .bringUp)
+            #expect(try await cache.get(String.self, key: "i", in: .infoConnectorsLine, line: line) == nil)
+        }
+    }
+
+    @Test func aNearCachedEntryIsNeverServedPastItsTimeToLive() async throws {
+        try await Self.withWriterAndReader { writer, reader in
+            let line = try line(39)
+            let directory = CacheDirectory(name: "/short/", defaultTTL: .seconds(3))
+            let writerCache = LineCache(
+                redis: writer.pool, keys: writer.keys, options: LineCacheOptions(ttlJitter: 0),
+                logger: Logger(label: "test"))
+            #expect(await eventually(timeout: .seconds(30)) { reader.near.state.subscribed })
+            try await writerCache.set("brief", key: "k", in: directory, line: line)
+            let written = ContinuousClock.now
+            var hits = 0
+            while ContinuousClock.now < written + .milliseconds(2_500) {
+                let before = reader.near.state.hits
+                _ = try await reader.lineCache.get(String.self, key: "k", in: directory, line: line)
+                if reader.near.state.hits > before { hits += 1 }
+            }
+            #expect(hits > 0)
+            // Expired in Redis without any event: the copy in memory goes with it.
+            try await Task.sleep(until: written + .milliseconds(3_100))
+            for _ in 0..<200 {
+                #expect(try await reader.lineCache.get(String.self, key: "k", in: directory, line: line) == nil)
+            }
         }
     }
 

@@ -52,6 +52,108 @@ struct NearLineTests {
         #expect(line.apply(Self.event(12, from: "b", to: "c")) == .ignored)
     }
 
+    /// A line-cache event of line 7 as the scripts publish it.
+    static func cacheEvent(
+        _ sequence: Int64, from previous: String, to epoch: String, op: String, directory: String = "d",
+        key: String? = "k"
+    ) -> LineEventMessage {
+        var object: [String: Any] = [
+            "type": "cache", "op": op, "line": 7, "seq": sequence, "pep": previous, "ep": epoch, "dir": directory,
+            "gen": 5, "ts": 1,
+        ]
+        if let key { object["key"] = key }
+        let data = try! JSONSerialization.data(withJSONObject: object)
+        return LineEventMessage(json: Array(data))!
+    }
+
+    static func entry(_ text: String, sequence: Int64 = 10, expiresAt: UInt64 = .max) -> NearEntry {
+        NearEntry(
+            generation: 5, payload: Array(text.utf8), decoded: text, expiresAt: expiresAt, sequence: sequence,
+            bytes: 100)
+    }
+
+    @Test func cacheEventsDropTheEntriesTheyChange() {
+        let line = NearLine(identity: 1, now: 0)
+        #expect(line.start(at: ChainLink(sequence: 10, epoch: "a")) == .applied)
+        let key = NearEntryKey(directory: "d", key: "k")
+        let other = NearEntryKey(directory: "d", key: "other")
+        let elsewhere = NearEntryKey(directory: "e", key: "k")
+        line.entries = [key: Self.entry("1"), other: Self.entry("2"), elsewhere: Self.entry("3")]
+        line.bytes = 300
+        // A set of one key drops that key only.
+        #expect(line.apply(Self.cacheEvent(11, from: "a", to: "b", op: "set")) == .applied)
+        #expect(Set(line.entries.keys) == [other, elsewhere])
+        #expect(line.bytes == 200)
+        // A clean of the directory drops all its keys.
+        line.entries[key] = Self.entry("4", sequence: 11)
+        line.bytes += 100
+        #expect(line.apply(Self.cacheEvent(12, from: "b", to: "c", op: "clean", key: nil)) == .applied)
+        #expect(Set(line.entries.keys) == [elsewhere])
+        // A remove, and a status write that cleaned a directory.
+        line.entries[key] = Self.entry("5", sequence: 12)
+        line.bytes += 100
+        #expect(line.apply(Self.cacheEvent(13, from: "c", to: "d", op: "remove", directory: "e")) == .applied)
+        #expect(Set(line.entries.keys) == [key])
+        var status: [String: Any] = [
+            "type": "updated", "line": 7, "seq": 14, "pep": "d", "ep": "e", "connector": "bot", "version": 1,
+            "changed": "ACTIVE", "ts": 1, "dir": "d", "gen": 6,
+        ]
+        #expect(
+            line.apply(LineEventMessage(json: Array(try! JSONSerialization.data(withJSONObject: status)))!) == .applied)
+        #expect(line.entries.isEmpty)
+        #expect(line.bytes == 0)
+        // An entry read after the event was published stays when the event arrives late.
+        line.entries[key] = Self.entry("6", sequence: 15)
+        line.bytes += 100
+        status["seq"] = 15
+        status["pep"] = "e"
+        status["ep"] = "f"
+        #expect(
+            line.apply(LineEventMessage(json: Array(try! JSONSerialization.data(withJSONObject: status)))!) == .applied)
+        #expect(line.entries.count == 1)
+        // A set event without its key: not an event of this release.
+        #expect(line.apply(Self.cacheEvent(16, from: "f", to: "g", op: "set", key: nil)) == .doubt(.unknownEvent))
+    }
+
+    @Test func aCachedEntryIsServedOnlyProvenAndUnexpiredAndForgottenOnALocalWrite() {
+        let lines = NearCacheLines(options: NearCacheOptions(maxStaleness: .milliseconds(300)), stripeCount: 2)
+        let line: Int64 = 7
+        let start: UInt64 = 1_000 * Self.second
+        let name = NearEntryKey(directory: "d", key: "k")
+        let ticket = lines.beginFill(line: line, now: start)
+        #expect(
+            lines.completeCacheFill(
+                ticket, name: name, link: ChainLink(sequence: 3, epoch: "c"),
+                entry: Self.entry("v", expiresAt: start + Self.second)) == .cached)
+        #expect(lines.cacheEntry(line: line, name: name, now: start) == nil)  // not proven yet
+        #expect(
+            lines.confirm(
+                line: line, identity: ticket.identity, link: ChainLink(sequence: 3, epoch: "c"), startedAt: start)
+                == nil)
+        #expect(lines.cacheEntry(line: line, name: name, now: start + Self.second / 10)?.decoded as? String == "v")
+        #expect(lines.usage(now: start).entries == 1)
+        // Past its time to live in Redis: a miss, even though proven.
+        _ = lines.confirm(
+            line: line, identity: ticket.identity, link: ChainLink(sequence: 3, epoch: "c"),
+            startedAt: start + Self.second)
+        #expect(lines.cacheEntry(line: line, name: name, now: start + Self.second + 1) == nil)
+        // A fill that began before a local write caches nothing, and the write forgets the entry.
+        let racing = lines.beginFill(line: line, now: start)
+        lines.noteLocalCacheWrite(line: line, directory: "d", key: "k")
+        #expect(
+            lines.completeCacheFill(
+                racing, name: name, link: ChainLink(sequence: 3, epoch: "c"), entry: Self.entry("w"))
+                == .localWrite)
+        #expect(lines.usage(now: start).entries == 0)
+        // A clean across lines forgets the directory everywhere.
+        let fresh = lines.beginFill(line: line, now: start)
+        lines.completeCacheFill(fresh, name: name, link: ChainLink(sequence: 3, epoch: "c"), entry: Self.entry("x"))
+        #expect(lines.usage(now: start).entries == 1)
+        lines.noteLocalCacheWrite(line: nil, directory: "d", key: nil)
+        #expect(lines.usage(now: start).entries == 0)
+        #expect(lines.usage(now: start).bytes == 0)
+    }
+
     @Test func aGapABrokenLinkOrAnEventWithoutALinkIsADoubt() {
         func started() -> NearLine {
             let line = NearLine(identity: 1, now: 0)
@@ -132,7 +234,7 @@ struct NearLineTests {
         lines.completeFill(first, connector: Self.viber, link: ChainLink(sequence: 5, epoch: "e"), snapshot: nil)
         // A write of this process between the read and its completion.
         let raced = lines.beginFill(line: line, now: 1)
-        lines.noteLocalWrite(line: line, connector: Self.telegram)
+        lines.noteLocalWrite(line: line, connector: Self.telegram, directory: nil)
         #expect(
             lines.completeFill(raced, connector: Self.telegram, link: ChainLink(sequence: 5, epoch: "e"), snapshot: nil)
                 == .localWrite)

@@ -112,6 +112,8 @@ extension LineCache {
         let entry = keys.cacheEntry(directory: directory.name, line: line, key: key)
         let lifetime = jittered(ttl ?? directory.defaultTTL)
         let reply: RedisValue
+        // Reads see this process's writes: the near cache forgets the entry when the script returns.
+        defer { nearCache?.noteLocalCacheWrite(line: line, directory: directory.name, key: key) }
         do {
             reply = try await redis.run(
                 LineCacheScripts.set,
@@ -276,6 +278,7 @@ extension LineCache {
         let generationKey = keys.cacheGeneration(directory: directory.name, line: line)
         let durability = options.cleanDurability
         let reply: RedisValue
+        defer { nearCache?.noteLocalCacheWrite(line: line, directory: directory.name, key: nil) }
         do {
             if durability.replicas > 0 {
                 let acknowledged: Int

@@ -31,6 +31,9 @@ public struct LineCache: Sendable {
     /// The tracer of this cache's spans (one per get-or-compute and clean, with the Redis
     /// client's spans nested inside), or `nil` when tracing is off.
     public let tracer: (any Tracer)?
+    /// Answers bounded reads from memory once it has proven their line fresh (see ``NearCache``);
+    /// `nil` when there is none or its key layout differs from ``keys``.
+    public let nearCache: NearCache?
     let coder: any CacheValueCoder
     let logger: Logger
     let metrics = LineCacheMetrics()
@@ -48,9 +51,14 @@ public struct LineCache: Sendable {
     ///   - tracer: makes a span per get-or-compute (``value(key:in:line:ttl:staleWhileComputing:compute:)``,
     ///     with `line_cache.outcome`) and per clean; `nil` uses the Redis client's tracer
     ///     (`RedisCommandClient.tracer`), and none when that is off.
+    ///   - nearCache: answers ``get(_:key:in:line:consistency:)``, ``lookup(_:key:in:line:consistency:)``
+    ///     and the hits of ``value(key:in:line:ttl:staleWhileComputing:compute:)`` from memory once
+    ///     it has proven the line fresh (the same ``NearCache`` a ``StatusStore`` uses may serve
+    ///     both); ignored, with a warning, when its key layout is not `keys`.
     public init(
         redis: any RedisCommandClient, keys: KeySpace = .standard, options: LineCacheOptions = LineCacheOptions(),
-        coder: any CacheValueCoder = JSONCacheCoder(), logger: Logger, tracer: (any Tracer)? = nil
+        coder: any CacheValueCoder = JSONCacheCoder(), nearCache: NearCache? = nil, logger: Logger,
+        tracer: (any Tracer)? = nil
     ) {
         self.redis = redis
         self.tracer = tracer ?? redis.tracer
@@ -58,6 +66,14 @@ public struct LineCache: Sendable {
         self.options = options
         self.coder = coder
         self.logger = logger
+        if let nearCache, nearCache.keys != keys {
+            logger.warning(
+                "near cache ignored: its key layout differs from the line cache's",
+                metadata: ["cache": "\(keys.namespace)", "nearCache": "\(nearCache.keys.namespace)"])
+            self.nearCache = nil
+        } else {
+            self.nearCache = nearCache
+        }
     }
 
     // MARK: Reading
@@ -66,20 +82,29 @@ public struct LineCache: Sendable {
     /// `Value` counts as a miss and is logged, but stays (another coder or type may own it);
     /// only an entry that is not `<generation>:<payload>` at all is removed by a read.
     ///
-    /// Sends `EVALSHA cache_get` (one round trip).
+    /// Sends `MGET` of the directory's generation and the entry (`EVALSHA cache_get` when the
+    /// generation does not exist yet). With a running ``nearCache`` and `.bounded` consistency (the
+    /// default), answered from memory when the line is proven fresh; a miss sends `EVALSHA
+    /// near_cache_get` (the entry with the line's position) and caches the answer.
     /// - Throws: ``ConnectorStatusError/wrongType(key:message:)`` when another type sits at the
     ///   key, ``ConnectorStatusError/redis(_:)`` for connection failures.
     public func get<Value: Decodable & Sendable>(
-        _ type: Value.Type = Value.self, key: String, in directory: CacheDirectory, line: LineID
+        _ type: Value.Type = Value.self, key: String, in directory: CacheDirectory, line: LineID,
+        consistency: ReadConsistency = .bounded
     ) async throws(ConnectorStatusError) -> Value? {
-        try await lookup(type, key: key, in: directory, line: line).value
+        try await lookup(type, key: key, in: directory, line: line, consistency: consistency).value
     }
 
-    /// Like ``get(_:key:in:line:)``, and also returns the generation read, for a later
+    /// Like ``get(_:key:in:line:consistency:)``, and also returns the generation read, for a later
     /// ``set(_:key:in:line:ttl:ifGeneration:)`` that must not outlive a clean.
     public func lookup<Value: Decodable & Sendable>(
-        _ type: Value.Type = Value.self, key: String, in directory: CacheDirectory, line: LineID
+        _ type: Value.Type = Value.self, key: String, in directory: CacheDirectory, line: LineID,
+        consistency: ReadConsistency = .bounded
     ) async throws(ConnectorStatusError) -> CacheLookup<Value> {
+        if consistency == .bounded, let nearCache {
+            if let answer = nearLookup(type, key: key, directory: directory, line: line) { return answer }
+            if nearCache.isServing { return try await nearFill(type, key: key, directory: directory, line: line) }
+        }
         let read = try await readEntry(key: key, directory: directory, line: line, leaseToken: nil, wantStale: false)
         guard let payload = read.payload, read.state == .hit else {
             metrics.misses.increment()
@@ -140,7 +165,8 @@ public struct LineCache: Sendable {
         key: String, in directory: CacheDirectory, line: LineID, ttl: Duration? = nil,
         staleWhileComputing: Bool = false, compute: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        try await DomainSpan.run(tracer, "LineCache.value", line: line, directory: directory) {
+        if let value = nearLookup(Value.self, key: key, directory: directory, line: line)?.value { return value }
+        return try await DomainSpan.run(tracer, "LineCache.value", line: line, directory: directory) {
             (span: (any Span)?) async throws -> Value in
             let flightKey = keys.cacheEntry(directory: directory.name, line: line, key: key)
             let cache = self
@@ -204,6 +230,7 @@ public struct LineCache: Sendable {
     {
         let entry = keys.cacheEntry(directory: directory.name, line: line, key: key)
         let reply: RedisValue
+        defer { nearCache?.noteLocalCacheWrite(line: line, directory: directory.name, key: key) }
         do {
             reply = try await redis.run(
                 LineCacheScripts.remove, keys: [entry, keys.lineSequence(line), keys.lineEpoch(line)],
@@ -265,6 +292,7 @@ public struct LineCache: Sendable {
     public func clean(_ directory: CacheDirectory) async throws(ConnectorStatusError) -> Int {
         try await DomainSpan.run(tracer, "LineCache.cleanDirectory", directory: directory) {
             (span: (any Span)?) async throws(ConnectorStatusError) -> Int in
+            defer { nearCache?.noteLocalCacheWrite(line: nil, directory: directory.name, key: nil) }
             let pattern = keys.cacheGenerationScanPattern(directory: directory.name)
             var cursor = "0"
             var cleaned = 0

@@ -28,6 +28,9 @@ struct LineEventMessage: Sendable, Hashable {
     /// The line's epoch after this write; `nil` from the previous release.
     var epoch: String?
     var body: Body
+    /// The line-cache directory (encoded as ``KeySpace/encodeName(_:)`` does) whose generation a
+    /// status write bumped (the connector-info directory), when it did.
+    var cleanedDirectory: String?
 
     /// Whether this message carries a chain link (writers of the previous release send none).
     var hasChain: Bool { previousEpoch != nil && epoch != nil }
@@ -46,6 +49,7 @@ struct LineEventMessage: Sendable, Hashable {
             guard let connectorText = wire.connector, let connector = try? ConnectorID(connectorText),
                 let version = wire.version, let changed = wire.changed, let ts = wire.ts
             else { return nil }
+            cleanedDirectory = wire.dir
             body = .status(
                 StatusEvent(
                     kind: kind, connector: connector, line: line, version: version.value, sequence: sequence,

@@ -3,15 +3,18 @@ import Foundation
 import Logging
 import RedisClient
 
-/// An in-process cache of statuses that proves, line by line, that what it serves is fresh: a read
-/// it answers reflects every write acknowledged more than ``NearCacheOptions/maxStaleness`` (300 ms
-/// by default) before the read began, on any instance. On any doubt it answers nothing and the
-/// read goes to Redis.
+/// An in-process cache of statuses and line-cache entries that proves, line by line, that what it
+/// serves is fresh: a read it answers reflects every write acknowledged more than
+/// ``NearCacheOptions/maxStaleness`` (300 ms by default) before the read began, on any instance.
+/// On any doubt it answers nothing and the read goes to Redis.
 ///
-/// Give it to a ``StatusStore`` (`StatusStore(redis:…, nearCache:)`) and run it (``run()``, e.g. in
-/// a task group or as part of a `ServiceGroup` via ``NearCacheService``). Then `isReady` and
-/// `status` with ``ReadConsistency/bounded`` (their default) are answered from memory once the line
-/// is proven, in well under a microsecond; ``ReadConsistency/strict`` always asks Redis.
+/// Give it to a ``StatusStore`` (`StatusStore(redis:…, nearCache:)`) and to a ``LineCache``
+/// (`LineCache(redis:…, nearCache:)`) — one near cache may serve both — and run it (``run()``, e.g.
+/// in a task group or as part of a `ServiceGroup` via ``NearCacheService``). Then `isReady` and
+/// `status`, and the line cache's `get`, `lookup` and the hits of `value`, with
+/// ``ReadConsistency/bounded`` (their default) are answered from memory once the line is proven;
+/// ``ReadConsistency/strict`` always asks Redis. A line-cache entry is never served past its time
+/// to live in Redis.
 ///
 /// How freshness is proven:
 /// - Every write script publishes its event on the line's channel with the line's sequence and a
@@ -24,15 +27,17 @@ import RedisClient
 ///   position agrees is proven as of the barrier's start. No heartbeat, no proof: after
 ///   `maxStaleness` the line is read from Redis again.
 /// - A lost subscription or dropped messages drop every line at once. A write made through a store
-///   of this process drops the pair before the write returns (reads see their own writes).
+///   or line cache of this process drops what it changes before the write returns (reads see their
+///   own writes).
 ///
-/// Not seen (stated in the README): edits of status hashes made outside this library (until the
-/// line's next write or drop), and writes Redis itself loses in a failover (the cache converges to
-/// what the new master holds within `maxStaleness` of reaching it).
+/// Not seen (stated in the README): edits of status hashes or cache keys made outside this library
+/// (until the line's next write or drop), a directory's generation key evicted or deleted, and
+/// writes Redis itself loses in a failover (the cache converges to what the new master holds
+/// within `maxStaleness` of reaching it).
 ///
 /// Redis commands: `PSUBSCRIBE ns:{L*}:ev` and `SUBSCRIBE ns:nc:hb:<instance>` on one dedicated
-/// connection; `EVALSHA near_barrier` per group of lines per barrier; `EVALSHA near_status_get` per
-/// miss.
+/// connection; `EVALSHA near_barrier` per group of lines per barrier; `EVALSHA near_status_get` or
+/// `EVALSHA near_cache_get` per miss.
 public final class NearCache: Sendable {
     /// The key layout; a store uses this near cache only when its own is the same.
     public let keys: KeySpace
@@ -144,7 +149,8 @@ public final class NearCache: Sendable {
         lines.dropAll()
     }
 
-    /// Drops every cached status: the next reads go to Redis and are proven again.
+    /// Drops every cached status and line-cache entry: the next reads go to Redis and are proven
+    /// again.
     public func invalidateAll() {
         drop(.manual)
     }
@@ -198,9 +204,10 @@ public final class NearCache: Sendable {
         return snapshot
     }
 
-    /// This process wrote on `line` (`connector`'s status, or every status when `nil`).
-    func noteLocalWrite(line: LineID, connector: ConnectorID?) {
-        lines.noteLocalWrite(line: line.rawValue, connector: connector)
+    /// This process wrote on `line` (`connector`'s status, or every status when `nil`), which may
+    /// have cleaned the line-cache directory `cleanedDirectory` (encoded).
+    func noteLocalWrite(line: LineID, connector: ConnectorID?, cleanedDirectory: String?) {
+        lines.noteLocalWrite(line: line.rawValue, connector: connector, directory: cleanedDirectory)
     }
 
     // MARK: Events
@@ -237,7 +244,7 @@ public final class NearCache: Sendable {
         if lines.dropAll() > 0 || reason == .manual || reason == .overflow { note(reason) }
     }
 
-    private func note(_ reason: NearCacheDoubt) {
+    func note(_ reason: NearCacheDoubt) {
         metrics.resync(reason)
         control.withLock { $0.resyncs[reason, default: 0] += 1 }
     }

@@ -112,6 +112,28 @@ final class NearCacheLines: Sendable {
         }
     }
 
+    /// The cached line-cache entry `name` of `line` when the line is proven fresh and the entry has
+    /// not expired in Redis, else `nil` (a miss).
+    func cacheEntry(line: Int64, name: NearEntryKey, now: UInt64) -> NearEntry? {
+        let servableAge = servableAge
+        return stripe(line).withLock { stripe -> NearEntry? in
+            guard let slot = stripe.lines[line] else {
+                stripe.counters.misses += 1
+                return nil
+            }
+            slot.lastRead = now
+            slot.referenced = true
+            guard slot.provenAt != 0, now &- slot.provenAt <= servableAge, let entry = slot.entries[name],
+                now < entry.expiresAt
+            else {
+                stripe.counters.misses += 1
+                return nil
+            }
+            stripe.counters.hits += 1
+            return entry
+        }
+    }
+
     // MARK: Fills
 
     /// Registers `line` (when absent) before its read from Redis begins, so events that arrive
@@ -141,17 +163,13 @@ final class NearCacheLines: Sendable {
         -> FillOutcome
     {
         stripe(ticket.line).withLock { stripe -> FillOutcome in
-            guard let slot = stripe.lines[ticket.line], slot.identity == ticket.identity else { return .lineReplaced }
-            guard slot.localWrites == ticket.localWrites else { return .localWrite }
-            guard let link else { return .unprovable }
-            if slot.head == nil, case .doubt(let reason) = slot.start(at: link) {
-                Self.drop(ticket.line, in: &stripe)
-                return .doubted(reason)
-            }
-            guard let head = slot.head, link.sequence >= head.sequence else { return .olderThanEvents }
-            if link.sequence == head.sequence && link.epoch != head.epoch {
-                Self.drop(ticket.line, in: &stripe)
-                return .doubted(.fillMismatch)
+            let slot: NearLine
+            let sequence: Int64
+            switch Self.fillTarget(ticket, link: link, in: &stripe) {
+            case .refused(let outcome): return outcome
+            case .line(let found, let read):
+                slot = found
+                sequence = read
             }
             let bytes = 192 + connector.rawValue.utf8.count + (snapshot?.data?.utf8.count ?? 0)
             if let index = slot.index(of: connector) {
@@ -162,20 +180,40 @@ final class NearCacheLines: Sendable {
             slot.statuses.append(
                 NearStatus(
                     connector: connector, snapshot: snapshot, ready: snapshot?.isReady ?? false,
-                    sequence: link.sequence, bytes: bytes))
+                    sequence: sequence, bytes: bytes))
             slot.bytes += bytes
             stripe.bytes += bytes
             stripe.entries += 1
-            slot.referenced = true
-            if slot.statuses.count > entriesPerStripe || slot.bytes > bytesPerStripe {
-                Self.drop(ticket.line, in: &stripe)  // one line larger than a whole stripe: not cached
-                stripe.counters.evictions += 1
-                return .tooLarge
+            return keepWithinBounds(after: ticket.line, slot: slot, in: &stripe)
+        }
+    }
+
+    /// Caches a line-cache entry a fill read together with the line's position `link`, under the
+    /// same rules as ``completeFill(_:connector:link:snapshot:)``.
+    @discardableResult
+    func completeCacheFill(_ ticket: FillTicket, name: NearEntryKey, link: ChainLink?, entry: NearEntry)
+        -> FillOutcome
+    {
+        stripe(ticket.line).withLock { stripe -> FillOutcome in
+            let slot: NearLine
+            let sequence: Int64
+            switch Self.fillTarget(ticket, link: link, in: &stripe) {
+            case .refused(let outcome): return outcome
+            case .line(let found, let read):
+                slot = found
+                sequence = read
             }
-            while stripe.entries > entriesPerStripe || stripe.bytes > bytesPerStripe {
-                guard Self.evictOne(sparing: ticket.line, in: &stripe) else { break }
+            if let old = slot.removeEntry(name) {
+                stripe.bytes -= old.bytes
+                stripe.entries -= 1
             }
-            return .cached
+            var entry = entry
+            entry.sequence = sequence
+            slot.entries[name] = entry
+            slot.bytes += entry.bytes
+            stripe.bytes += entry.bytes
+            stripe.entries += 1
+            return keepWithinBounds(after: ticket.line, slot: slot, in: &stripe)
         }
     }
 
@@ -199,10 +237,10 @@ final class NearCacheLines: Sendable {
         let line = message.line.rawValue
         return stripe(line).withLock { stripe -> NearCacheDoubt? in
             guard let slot = stripe.lines[line] else { return nil }
-            let entriesBefore = slot.statuses.count
+            let entriesBefore = slot.count
             let bytesBefore = slot.bytes
             let step = slot.apply(message)
-            stripe.entries += slot.statuses.count - entriesBefore
+            stripe.entries += slot.count - entriesBefore
             stripe.bytes += slot.bytes - bytesBefore
             guard case .doubt(let reason) = step else { return nil }
             Self.drop(line, in: &stripe)
@@ -210,22 +248,52 @@ final class NearCacheLines: Sendable {
         }
     }
 
-    /// This process wrote `connector`'s status on `line` (or, with `nil`, every status of the line):
-    /// drops what is cached for it and refuses fills that began before.
-    func noteLocalWrite(line: Int64, connector: ConnectorID?) {
+    /// This process wrote `connector`'s status on `line` (or, with `nil`, every status of the line),
+    /// which may have cleaned the line-cache `directory` (encoded): drops what is cached for them and
+    /// refuses fills that began before.
+    func noteLocalWrite(line: Int64, connector: ConnectorID?, directory: String?) {
         stripe(line).withLock { stripe in
             guard let slot = stripe.lines[line] else { return }
             slot.localWrites += 1
-            let entriesBefore = slot.statuses.count
+            let entriesBefore = slot.count
             let bytesBefore = slot.bytes
             if let connector {
                 if let index = slot.index(of: connector) { slot.remove(at: index) }
             } else {
-                slot.statuses = []
-                slot.bytes = 0
+                for index in slot.statuses.indices.reversed() { slot.remove(at: index) }
             }
-            stripe.entries += slot.statuses.count - entriesBefore
+            if let directory { slot.removeEntries(directory: directory) }
+            stripe.entries += slot.count - entriesBefore
             stripe.bytes += slot.bytes - bytesBefore
+        }
+    }
+
+    /// This process wrote the line-cache entry `key` of `directory` (encoded names) on `line`; with
+    /// `key` `nil`, cleaned the directory; with `line` `nil`, cleaned it on every line. Drops what is
+    /// cached for them and refuses fills that began before.
+    func noteLocalCacheWrite(line: Int64?, directory: String, key: String?) {
+        func forget(_ slot: NearLine, in stripe: inout Stripe) {
+            slot.localWrites += 1
+            let entriesBefore = slot.count
+            let bytesBefore = slot.bytes
+            if let key {
+                slot.removeEntry(NearEntryKey(directory: directory, key: key))
+            } else {
+                slot.removeEntries(directory: directory)
+            }
+            stripe.entries += slot.count - entriesBefore
+            stripe.bytes += slot.bytes - bytesBefore
+        }
+        if let line {
+            stripe(line).withLock { stripe in
+                if let slot = stripe.lines[line] { forget(slot, in: &stripe) }
+            }
+            return
+        }
+        for stripe in stripes {
+            stripe.withLock { stripe in
+                for slot in stripe.lines.values { forget(slot, in: &stripe) }
+            }
         }
     }
 
@@ -321,9 +389,52 @@ final class NearCacheLines: Sendable {
 
     // MARK: Stripe internals (called with the stripe's lock held)
 
+    /// Where a fill may cache what it read.
+    private enum FillTarget {
+        /// Into this line; what was read reflects its events up to this sequence.
+        case line(NearLine, Int64)
+        case refused(FillOutcome)
+    }
+
+    /// The line a fill that read the position `link` may cache into: the line was not dropped or
+    /// written by this process since the read began, the read is not older than the events applied
+    /// since, and it belongs to the same history (a line in doubt is dropped here).
+    private static func fillTarget(_ ticket: FillTicket, link: ChainLink?, in stripe: inout Stripe) -> FillTarget {
+        guard let slot = stripe.lines[ticket.line], slot.identity == ticket.identity else {
+            return .refused(.lineReplaced)
+        }
+        guard slot.localWrites == ticket.localWrites else { return .refused(.localWrite) }
+        guard let link else { return .refused(.unprovable) }
+        if slot.head == nil, case .doubt(let reason) = slot.start(at: link) {
+            drop(ticket.line, in: &stripe)
+            return .refused(.doubted(reason))
+        }
+        guard let head = slot.head, link.sequence >= head.sequence else { return .refused(.olderThanEvents) }
+        if link.sequence == head.sequence && link.epoch != head.epoch {
+            drop(ticket.line, in: &stripe)
+            return .refused(.doubted(.fillMismatch))
+        }
+        return .line(slot, link.sequence)
+    }
+
+    /// After a fill added to `slot`: drops the line when it alone outgrows a stripe, else evicts
+    /// other lines until the stripe is within its bounds.
+    private func keepWithinBounds(after line: Int64, slot: NearLine, in stripe: inout Stripe) -> FillOutcome {
+        slot.referenced = true
+        if slot.count > entriesPerStripe || slot.bytes > bytesPerStripe {
+            Self.drop(line, in: &stripe)  // one line larger than a whole stripe: not cached
+            stripe.counters.evictions += 1
+            return .tooLarge
+        }
+        while stripe.entries > entriesPerStripe || stripe.bytes > bytesPerStripe {
+            guard Self.evictOne(sparing: line, in: &stripe) else { break }
+        }
+        return .cached
+    }
+
     private static func drop(_ line: Int64, in stripe: inout Stripe) {
         guard let slot = stripe.lines.removeValue(forKey: line) else { return }
-        stripe.entries -= slot.statuses.count
+        stripe.entries -= slot.count
         stripe.bytes -= slot.bytes
         // Its id stays in `clock` until the hand meets it.
     }

@@ -40,6 +40,28 @@ struct NearStatus {
     var bytes: Int
 }
 
+/// Names one line-cache entry of a line: its directory and key, encoded as
+/// ``KeySpace/encodeName(_:)`` spells them in keys and events.
+struct NearEntryKey: Hashable {
+    var directory: String
+    var key: String
+}
+
+/// One line-cache entry a near cache holds: the value read under the directory's generation, or
+/// the knowledge that there was none.
+struct NearEntry {
+    var generation: Int64
+    /// The entry's payload (the coder's bytes); `nil`: no entry of this generation (a miss).
+    var payload: [UInt8]?
+    /// The value decoded by the fill, for hits that ask for the same type.
+    var decoded: (any Sendable)?
+    /// Coarse time after which Redis no longer holds the entry (its TTL); `UInt64.max`: no limit.
+    var expiresAt: UInt64
+    /// The line's sequence when it was read: events up to it are reflected.
+    var sequence: Int64
+    var bytes: Int
+}
+
 /// What the near cache knows of one line: where its event stream stands, when it was last proven
 /// to agree with Redis, and the statuses read under that proof.
 ///
@@ -69,7 +91,12 @@ final class NearLine {
     /// The line's cached statuses: a few per line, found by a linear scan (comparing short
     /// strings is cheaper than hashing one).
     @exclusivity(unchecked) var statuses: [NearStatus] = []
+    /// The line's cached line-cache entries.
+    @exclusivity(unchecked) var entries: [NearEntryKey: NearEntry] = [:]
     var bytes = 0
+
+    /// Statuses and line-cache entries held.
+    var count: Int { statuses.count + entries.count }
 
     /// How many applied events are remembered, and how many early events are buffered.
     static let remembered = 16
@@ -117,12 +144,40 @@ final class NearLine {
             if let index = index(of: event.connector), statuses[index].sequence < message.sequence {
                 remove(at: index)
             }
-        case .cache:
-            break  // line-cache entries are not near-cached (yet): the chain moves, no status changes
+            if let directory = message.cleanedDirectory {
+                removeEntries(directory: directory, before: message.sequence)
+            }
+        case .cache(let announcement):
+            switch announcement.operation {
+            case .set, .remove:
+                guard let key = announcement.key else { return .doubt(.unknownEvent) }
+                let name = NearEntryKey(directory: announcement.directory, key: key)
+                if let entry = entries[name], entry.sequence < message.sequence { removeEntry(name) }
+            case .clean:
+                removeEntries(directory: announcement.directory, before: message.sequence)
+            }
         case .other:
             return .doubt(.unknownEvent)
         }
         return .applied
+    }
+
+    /// Removes one line-cache entry; returns it.
+    @discardableResult
+    func removeEntry(_ name: NearEntryKey) -> NearEntry? {
+        guard let entry = entries.removeValue(forKey: name) else { return nil }
+        bytes -= entry.bytes
+        return entry
+    }
+
+    /// Removes the entries of `directory` (every directory when `nil`) read before `sequence`.
+    func removeEntries(directory: String?, before sequence: Int64 = .max) {
+        guard !entries.isEmpty else { return }
+        for (name, entry) in entries
+        where (directory == nil || name.directory == directory) && entry.sequence < sequence {
+            entries.removeValue(forKey: name)
+            bytes -= entry.bytes
+        }
     }
 
     /// Where `connector`'s status is in ``statuses``.

@@ -31,7 +31,10 @@ extension StatusStore {
                 ] + connectors.map(\.rawValue)
             let reply: RedisValue
             do {
-                defer { nearCache?.noteLocalWrite(line: line, connector: nil) }
+                defer {
+                    nearCache?.noteLocalWrite(
+                        line: line, connector: nil, cleanedDirectory: KeySpace.encodeName(connectorInfoDirectory))
+                }
                 reply = try await runWrite(StatusScripts.deleteLine, keys: scriptKeys, arguments: arguments)
             } catch {
                 throw ConnectorStatusError.wrap(error, key: index)

@@ -247,7 +247,10 @@ public struct StatusStore: Sendable {
             ]
             arguments += change.scriptArguments.map { $0 as any RedisArgumentConvertible }
             let reply: RedisValue
-            defer { nearCache?.noteLocalWrite(line: line, connector: connector) }
+            defer {
+                nearCache?.noteLocalWrite(
+                    line: line, connector: connector, cleanedDirectory: KeySpace.encodeName(connectorInfoDirectory))
+            }
             do {
                 reply = try await runWrite(StatusScripts.update, keys: scriptKeys, arguments: arguments)
             } catch {
@@ -293,7 +296,10 @@ public struct StatusStore: Sendable {
             (span: (any Span)?) async throws(ConnectorStatusError) -> Bool in
             let key = keys.status(connector, line: line)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            defer { nearCache?.noteLocalWrite(line: line, connector: connector) }
+            defer {
+                nearCache?.noteLocalWrite(
+                    line: line, connector: connector, cleanedDirectory: KeySpace.encodeName(connectorInfoDirectory))
+            }
             do {
                 let reply = try await runWrite(
                     StatusScripts.delete,
