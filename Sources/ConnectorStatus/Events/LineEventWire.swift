@@ -38,9 +38,11 @@ struct LineEventMessage: Sendable, Hashable {
     /// Decodes one message; `nil` when it is not an event of this library (no `type`, `line`
     /// or `seq`, or a line that is not valid).
     init?(json payload: [UInt8]) {
-        guard let wire = try? JSONDecoder().decode(LineEventWire.self, from: Data(payload)),
-            let line = try? LineID(wire.line.value)
-        else { return nil }
+        // The scripts' flat objects are read by hand (fast); anything else by JSONDecoder.
+        let read =
+            FlatEventParser.parse(payload).flatMap(LineEventWire.init(fields:))
+            ?? (try? JSONDecoder().decode(LineEventWire.self, from: Data(payload)))
+        guard let wire = read, let line = try? LineID(wire.line.value) else { return nil }
         self.line = line
         sequence = wire.seq.value
         previousEpoch = wire.pep
@@ -91,7 +93,7 @@ struct CacheAnnouncement: Sendable, Hashable {
 }
 
 /// The JSON fields of every event the scripts publish; all but `type`, `line` and `seq` optional.
-struct LineEventWire: Decodable {
+struct LineEventWire: Decodable, Equatable {
     var type: String
     var line: ExactInteger
     var seq: ExactInteger
@@ -109,9 +111,45 @@ struct LineEventWire: Decodable {
     var gen: ExactInteger?
 }
 
+extension LineEventWire {
+    /// The fields ``FlatEventParser`` read; `nil` when one has a type `JSONDecoder` would refuse
+    /// (then the caller asks `JSONDecoder`, which refuses it too, or reads what this cannot).
+    init?(fields: [String: FlatEventParser.Value]) {
+        /// `.some(nil)` when absent; `nil` when present but not a string.
+        func string(_ key: String) -> String?? {
+            switch fields[key] {
+            case nil: return .some(nil)
+            case .string(let text): return .some(text)
+            case .integer: return nil
+            }
+        }
+        /// `.some(nil)` when absent; `nil` when present but not an exact integer.
+        func integer(_ key: String) -> ExactInteger?? {
+            switch fields[key] {
+            case nil: return .some(nil)
+            case .integer(let value): return .some(ExactInteger(value))
+            case .string(let text): return Int64(text).map { .some(ExactInteger($0)) }
+            }
+        }
+        guard case .some(.some(let type)) = string("type"), case .some(.some(let line)) = integer("line"),
+            case .some(.some(let seq)) = integer("seq"), let pep = string("pep"), let ep = string("ep"),
+            let ts = integer("ts"), let connector = string("connector"), let version = integer("version"),
+            let changed = string("changed"), let op = string("op"), let dir = string("dir"), let key = string("key"),
+            let gen = integer("gen")
+        else { return nil }
+        self.init(
+            type: type, line: line, seq: seq, pep: pep, ep: ep, ts: ts, connector: connector, version: version,
+            changed: changed, op: op, dir: dir, key: key, gen: gen)
+    }
+}
+
 /// An `Int64` read exactly from JSON decimal text (`"9223372036854775807"`) or a JSON integer.
 struct ExactInteger: Decodable, Hashable {
     var value: Int64
+
+    init(_ value: Int64) {
+        self.value = value
+    }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
