@@ -131,7 +131,7 @@ public struct LineCache: Sendable {
     ///   - directory: the cache directory.
     ///   - line: the line the entry belongs to.
     ///   - ttl: how long the entry lives; `nil` for the directory's default.
-    ///   - ifGeneration: the generation from an earlier ``lookup(_:key:in:line:)``:
+    ///   - ifGeneration: the generation from an earlier ``lookup(_:key:in:line:consistency:)``:
     ///     the write is refused if the directory was cleaned since. `nil` writes under the current
     ///     generation.
     /// - Returns: `true` when stored, `false` when refused because a clean came first.
