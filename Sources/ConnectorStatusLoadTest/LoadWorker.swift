@@ -151,8 +151,10 @@ struct LoadWorker {
     /// before the read began (with a near cache: at least its bound before, see
     /// ``CleanFloorHistory``).
     private func readCache(line: LineID, report: inout InstanceReport, floors: inout CleanFloorHistory) async throws {
-        let began = ContinuousClock.now
-        let floor = floors.floor(for: line, read: try await highestCompletedClean(line: line), began: began)
+        let completed = try await highestCompletedClean(line: line)
+        // Both times are taken when the floor's read returned: it covers only cleans completed by
+        // then, and the cache read below begins after it.
+        let floor = floors.floor(for: line, read: completed, at: .now, readBegins: .now)
         let redis = self.redis
         let epochKey = epochKey(line)
         let value: CachedLineInfo = try await cache.value(key: "line-info", in: Self.directory, line: line) {

@@ -6,31 +6,39 @@ extension LineCache {
     /// The answer the near cache holds for `key` when its line is proven fresh: the value (decoded
     /// by the fill, or decoded now when another type was asked), or a known miss; `nil` when the
     /// near cache has no answer (then ask Redis).
+    ///
+    /// With `countingMisses` `false` a known miss is not counted (the caller goes on to Redis and
+    /// counts the outcome there).
     func nearLookup<Value: Decodable & Sendable>(
-        _ type: Value.Type, key: String, directory: CacheDirectory, line: LineID
+        _ type: Value.Type, key: String, directory: CacheDirectory, line: LineID, countingMisses: Bool = true
     ) -> CacheLookup<Value>? {
         guard let nearCache,
             let entry = nearCache.cachedEntry(
                 line: line, directory: KeySpace.encodeName(directory.name), key: KeySpace.encodeName(key))
         else { return nil }
+        // A known miss first: `nil as? Value` succeeds when `Value` is itself an optional.
+        guard let payload = entry.payload else {
+            if countingMisses { metrics.misses.increment() }
+            return CacheLookup(value: nil, generation: entry.generation)
+        }
         if let value = entry.decoded as? Value {
             metrics.hits.increment()
             return CacheLookup(value: value, generation: entry.generation)
         }
-        guard let payload = entry.payload else {
-            metrics.misses.increment()
-            return CacheLookup(value: nil, generation: entry.generation)
-        }
         // Cached for another type: decode for this one (a miss when it is not one).
         let value = decode(type, payload, key: key, directory: directory, line: line)
-        if value == nil { metrics.misses.increment() } else { metrics.hits.increment() }
+        if value != nil {
+            metrics.hits.increment()
+        } else if countingMisses {
+            metrics.misses.increment()
+        }
         return CacheLookup(value: value, generation: entry.generation)
     }
 
     /// Reads `key` from Redis with its line's position (`EVALSHA near_cache_get`) and caches the
     /// answer in the near cache when that is safe.
     func nearFill<Value: Decodable & Sendable>(
-        _ type: Value.Type, key: String, directory: CacheDirectory, line: LineID
+        _ type: Value.Type, key: String, directory: CacheDirectory, line: LineID, countingMisses: Bool = true
     ) async throws(ConnectorStatusError) -> CacheLookup<Value> {
         guard let nearCache else {
             return try await lookup(type, key: key, in: directory, line: line, consistency: .strict)
@@ -44,12 +52,30 @@ extension LineCache {
         }
         guard fill.state == "hit", let payload = fill.payload else {
             nearCache.completeCacheFill(fill, decoded: nil)
-            metrics.misses.increment()
+            if countingMisses { metrics.misses.increment() }
             return CacheLookup(value: nil, generation: fill.generation)
         }
         let value = decode(type, payload, key: key, directory: directory, line: line)
         nearCache.completeCacheFill(fill, decoded: value)
-        if value == nil { metrics.misses.increment() } else { metrics.hits.increment() }
+        if value != nil {
+            metrics.hits.increment()
+        } else if countingMisses {
+            metrics.misses.increment()
+        }
         return CacheLookup(value: value, generation: fill.generation)
+    }
+
+    /// For ``value(key:in:line:ttl:staleWhileComputing:compute:)``: the value from the near cache,
+    /// or read into it from Redis, when there is one; `nil` (nothing counted) when the caller must
+    /// go on to the lease path.
+    func nearValue<Value: Decodable & Sendable>(
+        _ type: Value.Type, key: String, directory: CacheDirectory, line: LineID
+    ) async throws(ConnectorStatusError) -> Value? {
+        guard let nearCache else { return nil }
+        if let answer = nearLookup(type, key: key, directory: directory, line: line, countingMisses: false) {
+            return answer.value
+        }
+        guard nearCache.isServing else { return nil }
+        return try await nearFill(type, key: key, directory: directory, line: line, countingMisses: false).value
     }
 }

@@ -75,9 +75,13 @@ extension NearCache {
         switch fill.state {
         case "hit":
             guard decoded != nil, fill.payload != nil else { return }
+            // PTTL is whole milliseconds (up to 1 ms more than is left) and the coarse clock lags
+            // by up to its resolution: both are taken off, so Redis always expires it first.
+            let margin = CoarseClock.resolution + 1_000_000
+            let lifetime = UInt64(max(0, fill.timeToLiveMilliseconds)) &* 1_000_000
             expiresAt =
                 fill.timeToLiveMilliseconds < 0
-                ? .max : fill.startedAt &+ UInt64(fill.timeToLiveMilliseconds) &* 1_000_000
+                ? .max : (lifetime > margin ? fill.startedAt &+ (lifetime - margin) : fill.startedAt)
         case "miss":
             expiresAt = .max
         default:

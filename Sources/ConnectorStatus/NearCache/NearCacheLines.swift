@@ -207,6 +207,9 @@ final class NearCacheLines: Sendable {
                 stripe.bytes -= old.bytes
                 stripe.entries -= 1
             }
+            // An entry that alone would take a quarter of a stripe is not cached (the line and its
+            // other values stay).
+            guard entry.bytes <= bytesPerStripe / 4 else { return .tooLarge }
             var entry = entry
             entry.sequence = sequence
             slot.entries[name] = entry
@@ -414,7 +417,11 @@ final class NearCacheLines: Sendable {
             drop(ticket.line, in: &stripe)
             return .refused(.doubted(.fillMismatch))
         }
-        return .line(slot, link.sequence)
+        // A read ahead of the events applied (they are still in flight) is kept as of the head, so
+        // every event applied after it drops what it changes: the read's own position cannot be
+        // checked against those events (a failover may replace them with another history of the
+        // same sequence numbers).
+        return .line(slot, head.sequence)
     }
 
     /// After a fill added to `slot`: drops the line when it alone outgrows a stripe, else evicts
