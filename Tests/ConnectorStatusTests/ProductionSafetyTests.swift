@@ -373,6 +373,25 @@ struct ProductionSafetyTests {
         #expect(await honest.exitStatus(within: .seconds(120)) == 0, "\(honest.description)")
     }
 
+    @Test func withANearCacheThePlantedStaleReadIsStillCaught() async throws {
+        // The same plant with every cache read through a near cache: the check is then held to
+        // cleans completed a bound (300 ms) before each read, so the run lasts a few seconds, and
+        // only instance 1 cleans (its planted cleans): with real cleans of instance 2 as well, its
+        // values would be recomputed well within the bound and be legitimately fresh.
+        let planted = try ToolProcess([
+            "loadtest", "--redis", Self.url, "--instances", "2", "--tasks", "4", "--duration", "3", "--lines", "3",
+            "--connectors", "2", "--mix", "0,0,100,0", "--near-cache", "--json", "--namespace", Self.namespace("pn"),
+            "--plant-stale-read",
+        ])
+        #expect(await planted.exitStatus(within: .seconds(120)) == 1, "\(planted.description)")
+        let json = try #require(
+            planted.stdout.text.split(separator: "\n").last.flatMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }, "\(planted.description)")
+        let violations = try #require(json["violations"] as? [String: Int])
+        #expect((violations["stale_cache_reads"] ?? 0) > 0, "\(violations)")
+    }
+
     @Test func demoWhoseRedisDiesSaysRedisIsUnreachableNotThatTheInstancesDisagreed() async throws {
         // The old demo exited 1 ("no": the instances disagreed) when an instance exited 3.
         let server = try await EmbeddedRedisServer.start()
