@@ -104,6 +104,29 @@ extension LineCache {
         return EntryRead(generation: generation, state: .hit, payload: Array(value[(separator + 1)...]))
     }
 
+    /// The first read of get-or-compute: `MGET` (``readEntryPlain(key:directory:line:)``), or with
+    /// a serving near cache `EVALSHA near_cache_get`, which also fills it (one round trip either
+    /// way).
+    func firstRead(key: String, directory: CacheDirectory, line: LineID) async throws(ConnectorStatusError)
+        -> EntryRead
+    {
+        guard let nearCache, nearCache.isServing else {
+            return try await readEntryPlain(key: key, directory: directory, line: line)
+        }
+        let fill = try await nearCache.readCacheEntry(directoryName: directory.name, key: key, line: line)
+        nearCache.completeCacheFill(fill, decoded: nil)
+        switch fill.state {
+        case "hit": return EntryRead(generation: fill.generation, state: .hit, payload: fill.payload)
+        case "corrupt":
+            metrics.corrupt.increment()
+            logger.warning(
+                "removed a line-cache entry without a generation prefix",
+                metadata: ["key": "\(keys.cacheEntry(directory: directory.name, line: line, key: key))"])
+            return EntryRead(generation: fill.generation, state: .corrupt, payload: nil)
+        default: return EntryRead(generation: fill.generation, state: .miss, payload: nil)
+        }
+    }
+
     @discardableResult
     func store(
         _ bytes: [UInt8], key: String, directory: CacheDirectory, line: LineID, ttl: Duration?,
@@ -152,8 +175,9 @@ extension LineCache {
         let token = UUID().uuidString
         let deadline = ContinuousClock.now + options.leaseWait
         var waited = false
-        // Hits are the common case: one MGET first; the lease script only on a miss.
-        let first = try await readEntryPlain(key: key, directory: directory, line: line)
+        // Hits are the common case: one MGET first (with a near cache, the read that fills it);
+        // the lease script only on a miss.
+        let first = try await firstRead(key: key, directory: directory, line: line)
         if first.state == .hit, let payload = first.payload {
             metrics.hits.increment()
             span?.attributes["line_cache.outcome"] = "hit"

@@ -65,17 +65,4 @@ extension LineCache {
         return CacheLookup(value: value, generation: fill.generation)
     }
 
-    /// For ``value(key:in:line:ttl:staleWhileComputing:compute:)``: the value from the near cache,
-    /// or read into it from Redis, when there is one; `nil` (nothing counted) when the caller must
-    /// go on to the lease path.
-    func nearValue<Value: Decodable & Sendable>(
-        _ type: Value.Type, key: String, directory: CacheDirectory, line: LineID
-    ) async throws(ConnectorStatusError) -> Value? {
-        guard let nearCache else { return nil }
-        if let answer = nearLookup(type, key: key, directory: directory, line: line, countingMisses: false) {
-            return answer.value
-        }
-        guard nearCache.isServing else { return nil }
-        return try await nearFill(type, key: key, directory: directory, line: line, countingMisses: false).value
-    }
 }

@@ -159,15 +159,18 @@ public struct LineCache: Sendable {
     ///
     /// Sends `EVALSHA cache_get` (taking the lease on a miss), then on a miss `EVALSHA
     /// cache_set` and `EVALSHA cache_release_lease`. With a running ``nearCache``, a value it holds
-    /// for a proven line is returned from memory (no command, no span), and otherwise `EVALSHA
-    /// near_cache_get` reads the entry into it first; a miss then takes the path above.
+    /// for a proven line is returned from memory (no command, no span); otherwise the first read
+    /// is `EVALSHA near_cache_get`, which also fills it.
     /// - Throws: what `compute` throws (nothing is stored then), encoding and size errors, Redis
     ///   failures.
     public func value<Value: Codable & Sendable>(
         key: String, in directory: CacheDirectory, line: LineID, ttl: Duration? = nil,
         staleWhileComputing: Bool = false, compute: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
-        if let value = try await nearValue(Value.self, key: key, directory: directory, line: line) { return value }
+        if let value = nearLookup(Value.self, key: key, directory: directory, line: line, countingMisses: false)?.value
+        {
+            return value
+        }
         return try await DomainSpan.run(tracer, "LineCache.value", line: line, directory: directory) {
             (span: (any Span)?) async throws -> Value in
             let flightKey = keys.cacheEntry(directory: directory.name, line: line, key: key)

@@ -69,12 +69,13 @@ extension NearCache {
     }
 
     /// Caches what ``readCacheEntry(directoryName:key:line:)`` read when that is still safe: a hit
-    /// with its decoded value (`decoded`; `nil` when it did not decode: nothing is cached), or a miss.
+    /// (with its decoded value when the caller decoded it: later hits of that type take it as is,
+    /// others decode the bytes), or a miss.
     func completeCacheFill(_ fill: CacheFill, decoded: (any Sendable)?) {
         let expiresAt: UInt64
         switch fill.state {
         case "hit":
-            guard decoded != nil, fill.payload != nil else { return }
+            guard fill.payload != nil else { return }
             // PTTL is whole milliseconds (up to 1 ms more than is left) and the coarse clock lags
             // by up to its resolution: both are taken off, so Redis always expires it first.
             let margin = CoarseClock.resolution + 1_000_000
