@@ -16,7 +16,9 @@
 --   outcome: 'added' | 'updated' | 'unchanged' | 'conflict'
 -- Equal values write nothing, bump nothing and publish nothing.
 -- The event: type, connector, line, version, seq, changed, ts (what the previous release reads),
--- pep and ep (the chain), and dir and gen when the connector-info directory got a new generation.
+-- pep and ep (the chain), flags (ACTIVE, CONNECTION, REGISTER, ERROR after the write, one 'Y'/'N'
+-- each: a near cache updates its copy in place when DATA did not change), and dir and gen when
+-- the connector-info directory got a new generation.
 --
 -- All or nothing: every key is checked (type; integer where one is read) before anything is
 -- written, and the event is published before the first write, so a PUBLISH the ACL denies
@@ -81,9 +83,11 @@ local seq = tonumber(seqText or '0') + 1
 local seqOut = string.format('%d', seq)
 local outcome = exists and 'updated' or 'added'
 local list = table.concat(changed, ',')
+local function yn(value) if value == 'Y' then return 'Y' end return 'N' end
 local event = {
   type = outcome, connector = ARGV[1], line = wire(ARGV[2]), version = wire(versionOut), changed = list,
-  ts = wire(ARGV[4])
+  ts = wire(ARGV[4]),
+  flags = yn(after.ACTIVE) .. yn(after.CONNECTION) .. yn(after.REGISTER) .. yn(after.ERROR)
 }
 local newGen = nil
 if flagChanged then

@@ -10,7 +10,7 @@ import Testing
 struct EventParserFuzzTests {
     /// Events as cjson prints them (`/` escaped), numbers as numbers or exact text.
     static let seeds = [
-        #"{"type":"updated","line":7,"seq":12,"pep":"00000000000000aa","ep":"00000000000000ab","connector":"telegram","version":3,"changed":"ACTIVE,ERROR","ts":1796185065330,"dir":"\/imconnector\/infoconnectorsline\/","gen":1796185065330123}"#,
+        #"{"type":"updated","line":7,"seq":12,"pep":"00000000000000aa","ep":"00000000000000ab","connector":"telegram","version":3,"changed":"ACTIVE,ERROR","flags":"YNYY","ts":1796185065330,"dir":"\/imconnector\/infoconnectorsline\/","gen":1796185065330123}"#,
         #"{"type":"cache","op":"set","line":"9223372036854775807","seq":"123456789012345678","pep":"","ep":"0123456789abcdef","dir":"\/a%20b\/","key":"k%3Ax","gen":5,"ts":1}"#,
         #"{"type":"cache","op":"clean","line":1,"seq":2,"pep":"a","ep":"b","dir":"d","gen":-3,"ts":0}"#,
         #"{ "type" : "deleted" , "line" : 42 , "seq" : 1 , "connector" : "bot" , "version" : 1 , "changed" : "" , "ts" : 5 }"#,

@@ -154,6 +154,47 @@ struct NearLineTests {
         #expect(lines.usage(now: start).bytes == 0)
     }
 
+    @Test func anUpdateThatCarriesItsFlagsUpdatesTheCopyInPlace() {
+        func statusEvent(_ sequence: Int64, from previous: String, to epoch: String, changed: String, flags: String?)
+            -> LineEventMessage
+        {
+            var object: [String: Any] = [
+                "type": "updated", "line": 7, "seq": sequence, "pep": previous, "ep": epoch, "connector": "telegram",
+                "version": sequence, "changed": changed, "ts": 1_796_185_065_330,
+            ]
+            if let flags { object["flags"] = flags }
+            return LineEventMessage(json: Array(try! JSONSerialization.data(withJSONObject: object)))!
+        }
+        let line = NearLine(identity: 1, now: 0)
+        #expect(line.start(at: ChainLink(sequence: 10, epoch: "a")) == .applied)
+        line.statuses = [
+            NearStatus(
+                connector: Self.telegram, snapshot: Self.snapshot(ready: true), ready: true, sequence: 10, bytes: 200)
+        ]
+        line.bytes = 200
+        // ERROR set: the copy follows, not ready any more, with the event's version and time.
+        #expect(line.apply(statusEvent(11, from: "a", to: "b", changed: "ERROR", flags: "YYYY")) == .applied)
+        #expect(line.statuses.count == 1)
+        #expect(line.statuses[0].ready == false)
+        #expect(line.statuses[0].snapshot?.error == true)
+        #expect(line.statuses[0].snapshot?.version == 11)
+        #expect(line.statuses[0].snapshot?.updatedAt == Date(timeIntervalSince1970: 1_796_185_065_330 / 1000))
+        #expect(line.statuses[0].sequence == 11)
+        #expect(line.bytes == 200)
+        // DATA changed: the event does not carry it, so the copy goes.
+        #expect(line.apply(statusEvent(12, from: "b", to: "c", changed: "DATA", flags: "YYYY")) == .applied)
+        #expect(line.statuses.isEmpty)
+        #expect(line.bytes == 0)
+        // A writer of the previous release sends no flags: the copy goes.
+        line.statuses = [
+            NearStatus(
+                connector: Self.telegram, snapshot: Self.snapshot(ready: true), ready: true, sequence: 12, bytes: 200)
+        ]
+        line.bytes = 200
+        #expect(line.apply(statusEvent(13, from: "c", to: "d", changed: "ERROR", flags: nil)) == .applied)
+        #expect(line.statuses.isEmpty)
+    }
+
     @Test func aGapABrokenLinkOrAnEventWithoutALinkIsADoubt() {
         func started() -> NearLine {
             let line = NearLine(identity: 1, now: 0)

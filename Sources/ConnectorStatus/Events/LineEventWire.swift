@@ -31,6 +31,9 @@ struct LineEventMessage: Sendable, Hashable {
     /// The line-cache directory (encoded as ``KeySpace/encodeName(_:)`` does) whose generation a
     /// status write bumped (the connector-info directory), when it did.
     var cleanedDirectory: String?
+    /// A status update's flags after the write (`ACTIVE`, `CONNECTION`, `REGISTER`, `ERROR`, one
+    /// `Y`/`N` each), when the writer sent them (this release's `status_update.lua`).
+    var flags: String?
 
     /// Whether this message carries a chain link (writers of the previous release send none).
     var hasChain: Bool { previousEpoch != nil && epoch != nil }
@@ -52,6 +55,7 @@ struct LineEventMessage: Sendable, Hashable {
                 let version = wire.version, let changed = wire.changed, let ts = wire.ts
             else { return nil }
             cleanedDirectory = wire.dir
+            flags = wire.flags
             body = .status(
                 StatusEvent(
                     kind: kind, connector: connector, line: line, version: version.value, sequence: sequence,
@@ -104,6 +108,7 @@ struct LineEventWire: Decodable, Equatable {
     var connector: String?
     var version: ExactInteger?
     var changed: String?
+    var flags: String?
     // Cache events (`dir` and `gen` also on status events that cleaned the connector-info directory).
     var op: String?
     var dir: String?
@@ -134,12 +139,12 @@ extension LineEventWire {
         guard case .some(.some(let type)) = string("type"), case .some(.some(let line)) = integer("line"),
             case .some(.some(let seq)) = integer("seq"), let pep = string("pep"), let ep = string("ep"),
             let ts = integer("ts"), let connector = string("connector"), let version = integer("version"),
-            let changed = string("changed"), let op = string("op"), let dir = string("dir"), let key = string("key"),
-            let gen = integer("gen")
+            let changed = string("changed"), let flags = string("flags"), let op = string("op"),
+            let dir = string("dir"), let key = string("key"), let gen = integer("gen")
         else { return nil }
         self.init(
             type: type, line: line, seq: seq, pep: pep, ep: ep, ts: ts, connector: connector, version: version,
-            changed: changed, op: op, dir: dir, key: key, gen: gen)
+            changed: changed, flags: flags, op: op, dir: dir, key: key, gen: gen)
     }
 }
 

@@ -142,7 +142,9 @@ final class NearLine {
         switch message.body {
         case .status(let event):
             if let index = index(of: event.connector), statuses[index].sequence < message.sequence {
-                remove(at: index)
+                if !update(at: index, with: event, flags: message.flags, sequence: message.sequence) {
+                    remove(at: index)
+                }
             }
             if let directory = message.cleanedDirectory {
                 removeEntries(directory: directory, before: message.sequence)
@@ -160,6 +162,27 @@ final class NearLine {
             return .doubt(.unknownEvent)
         }
         return .applied
+    }
+
+    /// Applies a status update to the cached copy at `index` in place, when the event says all that
+    /// changed: an update (not an add or delete) that did not change `DATA`, with the flags after
+    /// it. By the chain rule the copy is the pair's state just before this event, so the result is
+    /// what Redis holds after it. `false`: the copy must be dropped instead.
+    func update(at index: Int, with event: StatusEvent, flags: String?, sequence: Int64) -> Bool {
+        guard event.kind == .updated, !event.changedFields.contains("DATA"), let flags, flags.utf8.count == 4,
+            var snapshot = statuses[index].snapshot, snapshot.version < event.version
+        else { return false }
+        let yes = Array(flags.utf8).map { $0 == UInt8(ascii: "Y") }
+        snapshot.active = yes[0]
+        snapshot.connection = yes[1]
+        snapshot.register = yes[2]
+        snapshot.error = yes[3]
+        snapshot.version = event.version
+        snapshot.updatedAt = event.timestamp
+        statuses[index].snapshot = snapshot
+        statuses[index].ready = snapshot.isReady
+        statuses[index].sequence = sequence
+        return true
     }
 
     /// Removes one line-cache entry; returns it.
