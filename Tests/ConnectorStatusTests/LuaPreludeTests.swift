@@ -11,7 +11,7 @@ struct LuaPreludeTests {
     /// The scripts that are joined with the prelude.
     static let preludeUsers: Set<String> = [
         "status_update", "status_delete", "status_delete_line", "cache_get", "cache_set", "cache_clean",
-        "cache_remove",
+        "cache_remove", "near_cache_get",
     ]
 
     static let luaDirectory = URL(fileURLWithPath: #filePath)

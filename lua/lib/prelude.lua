@@ -1,5 +1,5 @@
 -- lua/lib/prelude.lua: the functions every write script shares (status_update, status_delete,
--- status_delete_line, cache_get, cache_set, cache_remove, cache_clean). Redis scripts cannot `require`, so the
+-- status_delete_line, cache_get, cache_set, cache_remove, cache_clean, near_cache_get). Redis scripts cannot `require`, so the
 -- library joins this text into each of them when it loads them (after a '#!lua' line, before the
 -- script's own text); what Redis runs, and what its SHA1 names, is the joined text.
 --
