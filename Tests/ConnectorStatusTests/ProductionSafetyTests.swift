@@ -361,12 +361,7 @@ struct ProductionSafetyTests {
         ]
         let planted = try ToolProcess(arguments + ["--namespace", Self.namespace("ps"), "--plant-stale-read"])
         #expect(await planted.exitStatus(within: .seconds(120)) == 1, "\(planted.description)")
-        let json = try #require(
-            planted.stdout.text.split(separator: "\n").last.flatMap {
-                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-            }, "\(planted.description)")
-        let violations = try #require(json["violations"] as? [String: Int])
-        #expect((violations["stale_cache_reads"] ?? 0) > 0, "\(violations)")
+        try Self.expectStaleCacheReads(in: planted)
 
         // The same load without the plant: no stale read.
         let honest = try ToolProcess(arguments + ["--namespace", Self.namespace("ph")])
@@ -384,10 +379,15 @@ struct ProductionSafetyTests {
             "--plant-stale-read",
         ])
         #expect(await planted.exitStatus(within: .seconds(120)) == 1, "\(planted.description)")
+        try Self.expectStaleCacheReads(in: planted)
+    }
+
+    /// The load test's JSON summary (its last line) counts stale cache reads.
+    static func expectStaleCacheReads(in run: ToolProcess) throws {
         let json = try #require(
-            planted.stdout.text.split(separator: "\n").last.flatMap {
+            run.stdout.text.split(separator: "\n").last.flatMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-            }, "\(planted.description)")
+            }, "\(run.description)")
         let violations = try #require(json["violations"] as? [String: Int])
         #expect((violations["stale_cache_reads"] ?? 0) > 0, "\(violations)")
     }
