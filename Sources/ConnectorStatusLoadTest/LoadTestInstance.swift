@@ -101,7 +101,7 @@ public struct LoadTestInstance: Sendable {
             }
         }
         let counter = OperationCounter()
-        let transaction = KeyTransaction(redis: redis, logger: logger)
+        let transaction = KeyTransaction(redis: redis)
         let shape = options.shape
         let worker = LoadWorker(
             store: store, cache: cache, redis: redis, transaction: transaction, keys: keys, shape: shape,
@@ -134,7 +134,6 @@ public struct LoadTestInstance: Sendable {
         near?.close()
         nearTask?.cancel()
         await nearTask?.value
-        await transaction.close()
         report.elapsedSeconds = (ContinuousClock.now - started).seconds
         return report
     }
