@@ -8,10 +8,11 @@ import RedisClient
 /// client connections (those named `clientName`, on every master of a cluster; other clients of
 /// a shared Redis are left alone) — and measures how long Redis takes to answer again after each.
 ///
-/// Redis commands: `CLIENT LIST TYPE normal` and `CLIENT KILL ID … SKIPME yes` on every master
-/// (a cluster: through a pool of its own to each master, from `CLUSTER SLOTS`); then `PING` and
-/// `SET probeKey 1 PX 1000` until both succeed. A restart kills the embedded server's process
-/// and starts it again on the same address and data directory.
+/// Redis commands: `CLIENT LIST TYPE normal` and `CLIENT KILL ID … SKIPME yes` on every master,
+/// on a connection the run's client lends (a cluster: one to each master of its slot map,
+/// `RedisClusterClient.withConnection(toMaster:_:)`; it is spared by `SKIPME`); then `PING`
+/// and `SET probeKey 1 PX 1000` until both succeed. A restart kills the embedded server's
+/// process and starts it again on the same address and data directory.
 public final class FaultInjector: Sendable {
     /// What can be injected.
     public enum Kind: String, Sendable, Hashable {
@@ -44,12 +45,7 @@ public final class FaultInjector: Sendable {
     private let clientName: String
     private let probeKey: String
     private let logger: Logger
-    private struct State {
-        var masterPools: [RedisEndpoint: RedisConnectionPool] = [:]
-        var faults: [Fault] = []
-    }
-
-    private let state = GuardedState(State())
+    private let faults = GuardedState<[Fault]>([])
     private let started = ContinuousClock.now
 
     /// - Parameters:
@@ -60,7 +56,7 @@ public final class FaultInjector: Sendable {
     ///     instances, probe): the connections a `kill` closes.
     ///   - probeKey: the key (in the run's namespace: `KeySpace.toolKey("probe")`) written to
     ///     tell that Redis answers again; it expires after a second.
-    ///   - logger: for the pools made to a cluster's masters.
+    ///   - logger: where a master that could not be reached for a `kill` is reported (debug).
     public init(
         redis: any RedisCommandClient, embedded: EmbeddedRedisServer?, kinds: Set<Kind>, clientName: String,
         probeKey: String, logger: Logger
@@ -93,51 +89,45 @@ public final class FaultInjector: Sendable {
             let fault = Fault(
                 kind: restart ? "redis restart" : "client kill", atSeconds: at,
                 recoveryMilliseconds: (recovered - faultTime).milliseconds)
-            state.withLock { $0.faults.append(fault) }
+            faults.withLock { $0.append(fault) }
         }
     }
 
-    /// The faults injected so far; closes the connections made to a cluster's masters.
+    /// The faults injected so far.
     public func finish() async -> [Fault] {
-        let (found, pools) = state.withLock { state in
-            defer { state.masterPools = [:] }
-            return (state.faults, Array(state.masterPools.values))
-        }
-        for pool in pools { await pool.close() }
-        return found
+        faults.withLock { $0 }
     }
 
     /// Closes every connection named ``clientName`` on every master: `CLIENT LIST TYPE normal`,
-    /// then `CLIENT KILL ID id SKIPME yes` for each (the connection asking survives).
+    /// then `CLIENT KILL ID id SKIPME yes` for each (the lent connection asking survives).
     private func killClients() async {
-        for server in await masters() {
-            guard let list = try? await server.send("CLIENT", "LIST", "TYPE", "normal").string else { continue }
+        let clientName = clientName
+        let kill: @Sendable (RedisLeasedConnection) async throws -> Void = { connection in
+            let list = try await connection.send("CLIENT", "LIST", "TYPE", "normal").string ?? ""
             let ids = list.split(whereSeparator: \.isNewline).compactMap { line -> String? in
                 let fields = line.split(separator: " ")
                 guard fields.contains(Substring("name=\(clientName)")) else { return nil }
                 return fields.first { $0.hasPrefix("id=") }.map { String($0.dropFirst(3)) }
             }
-            _ = await server.pipeline(ids.map { RedisCommand("CLIENT", "KILL", "ID", $0, "SKIPME", "yes") })
+            _ = await connection.pipeline(ids.map { RedisCommand("CLIENT", "KILL", "ID", $0, "SKIPME", "yes") })
         }
-    }
-
-    /// A client per master: the client itself for one server or Sentinel (its keyless commands
-    /// go to the one master); on a cluster, a pool of our own (unnamed) to each master.
-    private func masters() async -> [any RedisCommandClient] {
-        guard let cluster = redis as? RedisClusterClient else { return [redis] }
-        guard let topology = try? await cluster.currentTopology() else { return [] }
-        return topology.masters.compactMap { master in
-            state.withLock { state -> RedisConnectionPool? in
-                if let pool = state.masterPools[master] { return pool }
-                var configuration = cluster.template
-                configuration.endpoint = master
-                configuration.poolSize = 1
-                configuration.clientName = nil
-                guard let pool = try? RedisConnectionPool(configuration: configuration, logger: logger)
-                else { return nil }
-                state.masterPools[master] = pool
-                return pool
+        do {
+            guard let cluster = redis as? RedisClusterClient else {
+                // One server or Sentinel: every key is on the one master.
+                try await redis.withConnection(forKey: probeKey, kill)
+                return
             }
+            for master in try await cluster.currentTopology().masters {
+                do {
+                    try await cluster.withConnection(toMaster: master, kill)
+                } catch {
+                    logger.debug(
+                        "fault injection: a master could not be reached",
+                        metadata: ["redis.endpoint": "\(master)", "error": "\(error)"])
+                }
+            }
+        } catch {
+            logger.debug("fault injection: Redis could not be reached", metadata: ["error": "\(error)"])
         }
     }
 

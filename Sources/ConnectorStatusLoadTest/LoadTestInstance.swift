@@ -104,7 +104,7 @@ public struct LoadTestInstance: Sendable {
             }
         }
         let counter = OperationCounter()
-        let transaction = KeyTransaction(redis: redis, logger: logger)
+        let transaction = KeyTransaction(redis: redis)
         let shape = options.shape
         let worker = LoadWorker(
             store: store, cache: cache, redis: redis, transaction: transaction, keys: keys, shape: shape,
@@ -137,7 +137,6 @@ public struct LoadTestInstance: Sendable {
         near?.close()
         nearTask?.cancel()
         await nearTask?.value
-        await transaction.close()
         report.elapsedSeconds = (ContinuousClock.now - started).seconds
         return report
     }

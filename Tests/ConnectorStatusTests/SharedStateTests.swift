@@ -11,14 +11,12 @@ struct SharedStateTests {
     static let otherLocksAllowed: [String: String] = [
         "RedisClient/Support/ConditionLock.swift": "the pthread mutex and condition under GuardedState",
         "RedisClient/Support/GuardedState.swift": "its ConditionLock",
-        "RedisClient/Connection/RedisConnection.swift": "its I/O thread sleeps on a ConditionLock over the queue",
     ]
 
     /// Files that may declare a type `@unchecked Sendable`, and why the compiler cannot check it.
     static let uncheckedAllowed: [String: String] = [
         "RedisClient/Support/GuardedState.swift": "the primitive: its value is reached only with its lock held",
         "RedisClient/Support/ConditionLock.swift": "pthread objects made once, handed only to pthread calls",
-        "RedisClient/Connection/RedisConnection.swift": "its I/O thread owns the hiredis context; the rest is locked",
         "RedisClient/Connection/PendingWork.swift": "handed between a caller and an I/O thread by atomics",
         "RedisClient/PubSub/SubscriptionWorker.swift": "owned by its I/O thread; only `stopped` is shared (atomic)",
         "connector-status/ConnectorStatusTool.swift": "hands the parsed command (not Sendable) to its one task",

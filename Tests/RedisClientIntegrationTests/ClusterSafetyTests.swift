@@ -60,6 +60,30 @@ struct ClusterSafetyTests {
         try await cluster.send("DEL", "\(tag):a")
     }
 
+    /// Before: no way to reach one master on a connection of the client's own (the load test's
+    /// fault injector and transactions built pools of their own to each master).
+    @Test func withConnectionLendsEachMasterAndRefusesOtherNodes() async throws {
+        let cluster = try TestCluster.client()
+        defer { Task { await cluster.close() } }
+        let topology = try await cluster.refreshTopology()
+        for master in topology.masters {
+            guard case .tcp(_, let port) = master else { continue }
+            let info = try await cluster.withConnection(toMaster: master) { connection in
+                try await connection.send("INFO", "server").string ?? ""
+            }
+            #expect(info.contains("tcp_port:\(port)\r\n"), "\(master) answered from another node")
+        }
+        // A replica of the map (a node the client knows of), or, without replicas, no node at all.
+        let notAMaster = topology.ranges.flatMap(\.replicas).first ?? .tcp(host: "127.0.0.1", port: 1)
+        let error = await #expect(throws: RedisClientError.self) {
+            try await cluster.withConnection(toMaster: notAMaster) { connection in
+                try await connection.send("PING")
+            }
+        }
+        #expect(error?.kind == .invalidArgument)
+        #expect(!cluster.openPoolEndpoints.contains(notAMaster), "no pool for a node that is not a master")
+    }
+
     @Test func withConnectionLendsTheKeysMaster() async throws {
         let cluster = try TestCluster.client()
         defer { Task { await cluster.close() } }

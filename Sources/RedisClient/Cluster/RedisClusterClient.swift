@@ -359,6 +359,28 @@ public final class RedisClusterClient: RedisCommandClient {
         return try await pool(for: master).withConnection(body)
     }
 
+    /// Lends `body` a connection of its own to `master`, one of the masters of the slot map in
+    /// use (``currentTopology()``'s ``ClusterTopology/masters``), for commands about that node
+    /// itself rather than a key: `CLIENT LIST`, `CLIENT KILL`, `INFO`, `CONFIG GET`, … (for a key,
+    /// use ``withConnection(forKey:_:)``). The connection comes from the pool this client keeps
+    /// for that master (so it carries the template's credentials and client name); see
+    /// ``RedisConnectionPool/withConnection(_:)``. Sends nothing itself (`CLUSTER SLOTS` first
+    /// when no slot map is known yet).
+    ///
+    /// - Throws: what `body` throws; ``RedisClientError`` of kind `invalidArgument` when `master`
+    ///   is not a master of the slot map in use, `clusterUnavailable` when no slot map can be
+    ///   read, `poolClosed` after ``close()``; `CancellationError` while waiting for a connection.
+    public func withConnection<Value: Sendable>(
+        toMaster master: RedisEndpoint, _ body: (RedisLeasedConnection) async throws -> Value
+    ) async throws -> Value {
+        try lifecycle.enter()
+        defer { lifecycle.leave() }
+        guard try await currentTopology().masters.contains(master) else {
+            throw RedisClientError(.invalidArgument, "\(master) is not a master of the Redis Cluster's slot map")
+        }
+        return try await pool(for: master).withConnection(body)
+    }
+
     /// Runs `script` on the master that serves its keys (which must share one slot: asserted in
     /// debug builds), loading it there if that node answers `NOSCRIPT`.
     ///

@@ -7,13 +7,12 @@ import CHiredis
 #endif
 
 /// A pthread mutex with one condition variable: the lock under ``GuardedState`` (the type to
-/// use for shared state), and used directly only where a thread sleeps on a condition over
-/// state spread across one owner's fields (`RedisConnection`'s I/O thread waiting for work).
+/// use for shared state, also where a thread sleeps until the state changes), used directly by
+/// nothing else.
 ///
 /// Used instead of `Synchronization.Mutex` because the I/O threads must sleep on a condition,
 /// and because ThreadSanitizer understands pthread locks (it reports false races inside
-/// `Mutex.withLock` under contention). The state it guards lives in the owner, which documents
-/// which fields need the lock.
+/// `Mutex.withLock` under contention).
 final class ConditionLock: @unchecked Sendable {
     // @unchecked: the pthread objects are made once and only handed to pthread calls.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>

@@ -29,8 +29,9 @@
 /// ## When to use something else
 /// - A single word read without a lock (a flag, a counter, a generation): `Atomic` from
 ///   `Synchronization` (TSan understands atomics).
-/// - State one thread owns (a connection's I/O thread): no lock; the owning type documents it
-///   (`RedisConnection`'s thread-owned fields, `PendingWork`'s hand-off by atomics).
+/// - State one thread owns (a connection's I/O thread): no lock, and no `Sendable`: send it to
+///   its thread (`IOThread.start` takes a `sending` closure; see `ConnectionIOThread`), and the
+///   compiler checks that nobody else keeps it. `PendingWork` is handed over by atomics.
 ///
 /// ## Rules
 /// - Keep the closure short; it cannot `await`. Resume continuations and call out to other code
@@ -74,8 +75,28 @@ package final class GuardedState<Value>: @unchecked Sendable {
         return try body(&value)
     }
 
-    /// Wakes one thread waiting in ``withLock(waitingUntil:_:)``. Call after the change, with or
-    /// without the lock held.
+    /// Like ``withLock(waitingUntil:_:)``, but waits at most `timeout`: then runs `body` whether
+    /// `ready` holds or not (check again in `body` when it matters).
+    ///
+    /// Blocks the calling thread: call it from a thread of your own, never from a task on
+    /// Swift's cooperative pool.
+    package func withLock<Result, Failure: Error>(
+        waitingUntil ready: (inout Value) -> Bool, timeout: Duration,
+        _ body: (inout Value) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let deadline = ContinuousClock.now + timeout
+        lock.lock()
+        defer { lock.unlock() }
+        while !ready(&value) {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { break }
+            lock.wait(timeout: left)
+        }
+        return try body(&value)
+    }
+
+    /// Wakes one thread waiting in ``withLock(waitingUntil:_:)`` (or its timed form). Call after
+    /// the change, with or without the lock held.
     package func signal() { lock.signal() }
 
     /// Wakes every thread waiting in ``withLock(waitingUntil:_:)``.

@@ -15,7 +15,11 @@ enum IOThread {
 
     /// Starts a detached thread named `name` (shown by `top -H`, truncated to 15 bytes) that
     /// runs `body` once.
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+    ///
+    /// `body` is *sent* to the thread: it may capture state that is not `Sendable` (a
+    /// connection's ``ConnectionIOThread``), and the compiler then checks that the caller keeps
+    /// no other reference to it, so that state is the new thread's alone.
+    static func start(name: String, _ body: sending @escaping () -> Void) {
         let box = Unmanaged.passRetained(
             Box {
                 chiredis_name_current_thread(name)
