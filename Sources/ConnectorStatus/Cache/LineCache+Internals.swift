@@ -116,8 +116,8 @@ extension LineCache {
         let fill = try await nearCache.readCacheEntry(directoryName: directory.name, key: key, line: line)
         nearCache.completeCacheFill(fill, decoded: nil)
         switch fill.state {
-        case "hit": return EntryRead(generation: fill.generation, state: .hit, payload: fill.payload)
-        case "corrupt":
+        case .hit: return EntryRead(generation: fill.generation, state: .hit, payload: fill.payload)
+        case .corrupt:
             metrics.corrupt.increment()
             logger.warning(
                 "removed a line-cache entry without a generation prefix",

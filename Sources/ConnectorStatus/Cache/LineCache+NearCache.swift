@@ -44,13 +44,13 @@ extension LineCache {
             return try await lookup(type, key: key, in: directory, line: line, consistency: .strict)
         }
         let fill = try await nearCache.readCacheEntry(directoryName: directory.name, key: key, line: line)
-        if fill.state == "corrupt" {
+        if fill.state == .corrupt {
             metrics.corrupt.increment()
             logger.warning(
                 "removed a line-cache entry without a generation prefix",
                 metadata: ["key": "\(keys.cacheEntry(directory: directory.name, line: line, key: key))"])
         }
-        guard fill.state == "hit", let payload = fill.payload else {
+        guard fill.state == .hit, let payload = fill.payload else {
             nearCache.completeCacheFill(fill, decoded: nil)
             if countingMisses { metrics.misses.increment() }
             return CacheLookup(value: nil, generation: fill.generation)

@@ -18,8 +18,8 @@ extension NearCache {
         /// The position the read saw; `nil` when it cannot prove anything (a key of another type).
         var link: ChainLink?
         var generation: Int64
-        /// `hit`, `miss` or `corrupt`, as `near_cache_get.lua` answers.
-        var state: String
+        /// `.hit`, `.miss` or `.corrupt`, as `near_cache_get.lua` answers.
+        var state: LineCache.EntryRead.State
         var payload: [UInt8]?
         /// The entry's time to live in Redis when read, milliseconds; negative: none.
         var timeToLiveMilliseconds: Int64
@@ -58,14 +58,15 @@ extension NearCache {
         } catch {
             throw ConnectorStatusError.wrap(error, key: entry)
         }
-        guard let parts = reply.array, parts.count == 6, let generation = parts[0].int, let state = parts[1].string,
+        guard let parts = reply.array, parts.count == 6, let generation = parts[0].int,
+            let state = parts[1].string.flatMap(LineCache.EntryRead.State.init(rawValue:)),
             let sequence = parts[3].string, let epoch = parts[4].string, let timeToLive = parts[5].int
         else { throw .unexpectedReply("near_cache_get returned \(reply)") }
         return CacheFill(
             ticket: ticket,
             name: NearEntryKey(directory: KeySpace.encodeName(directoryName), key: KeySpace.encodeName(key)),
             link: Self.link(sequence: sequence, epoch: epoch), generation: generation, state: state,
-            payload: state == "hit" ? parts[2].bytes : nil, timeToLiveMilliseconds: timeToLive, startedAt: startedAt)
+            payload: state == .hit ? parts[2].bytes : nil, timeToLiveMilliseconds: timeToLive, startedAt: startedAt)
     }
 
     /// Caches what ``readCacheEntry(directoryName:key:line:)`` read when that is still safe: a hit
@@ -74,7 +75,7 @@ extension NearCache {
     func completeCacheFill(_ fill: CacheFill, decoded: (any Sendable)?) {
         let expiresAt: UInt64
         switch fill.state {
-        case "hit":
+        case .hit:
             guard fill.payload != nil else { return }
             // PTTL is whole milliseconds (up to 1 ms more than is left) and the coarse clock lags
             // by up to its resolution: both are taken off, so Redis always expires it first.
@@ -83,7 +84,7 @@ extension NearCache {
             expiresAt =
                 fill.timeToLiveMilliseconds < 0
                 ? .max : (lifetime > margin ? fill.startedAt &+ (lifetime - margin) : fill.startedAt)
-        case "miss":
+        case .miss:
             expiresAt = .max
         default:
             return
