@@ -59,12 +59,7 @@ extension LineCache {
         guard let parts = reply.array, parts.count >= 2, let generation = parts[0].int,
             let state = parts[1].string.flatMap(EntryRead.State.init(rawValue:))
         else { throw .unexpectedReply("cache_get returned \(reply)") }
-        if state == .corrupt {
-            metrics.corrupt.increment()
-            logger.warning(
-                "removed a line-cache entry without a generation prefix",
-                metadata: ["key": "\(entry)"])
-        }
+        if state == .corrupt { noteRemovedCorruptEntry(entry) }
         return EntryRead(generation: generation, state: state, payload: parts.count > 2 ? parts[2].bytes : nil)
     }
 
@@ -93,8 +88,7 @@ extension LineCache {
         }
         guard let value = parts[1].bytes else { return EntryRead(generation: generation, state: .miss, payload: nil) }
         guard let separator = value.firstIndex(of: UInt8(ascii: ":")) else {
-            metrics.corrupt.increment()
-            logger.warning("removed a line-cache entry without a generation prefix", metadata: ["key": "\(entry)"])
+            noteRemovedCorruptEntry(entry)
             _ = try await send(RedisCommand("UNLINK", entry), key: entry)
             return EntryRead(generation: generation, state: .corrupt, payload: nil)
         }
@@ -102,6 +96,22 @@ extension LineCache {
             return EntryRead(generation: generation, state: .miss, payload: nil)
         }
         return EntryRead(generation: generation, state: .hit, payload: Array(value[(separator + 1)...]))
+    }
+
+    /// A read found `entry` not `<generation>:<payload>` and removed it: counted and logged.
+    func noteRemovedCorruptEntry(_ entry: String) {
+        metrics.corrupt.increment()
+        logger.warning("removed a line-cache entry without a generation prefix", metadata: ["key": "\(entry)"])
+    }
+
+    /// Counts a read's outcome: a hit when it found a value, else a miss unless `countingMisses` is
+    /// `false` (the caller goes on to Redis and counts there).
+    func count(found: Bool, countingMisses: Bool = true) {
+        if found {
+            metrics.hits.increment()
+        } else if countingMisses {
+            metrics.misses.increment()
+        }
     }
 
     /// The first read of get-or-compute: `MGET` (``readEntryPlain(key:directory:line:)``), or with
@@ -118,10 +128,7 @@ extension LineCache {
         switch fill.state {
         case .hit: return EntryRead(generation: fill.generation, state: .hit, payload: fill.payload)
         case .corrupt:
-            metrics.corrupt.increment()
-            logger.warning(
-                "removed a line-cache entry without a generation prefix",
-                metadata: ["key": "\(keys.cacheEntry(directory: directory.name, line: line, key: key))"])
+            noteRemovedCorruptEntry(keys.cacheEntry(directory: directory.name, line: line, key: key))
             return EntryRead(generation: fill.generation, state: .corrupt, payload: nil)
         default: return EntryRead(generation: fill.generation, state: .miss, payload: nil)
         }

@@ -18,20 +18,16 @@ extension LineCache {
         else { return nil }
         // A known miss first: `nil as? Value` succeeds when `Value` is itself an optional.
         guard let payload = entry.payload else {
-            if countingMisses { metrics.misses.increment() }
+            count(found: false, countingMisses: countingMisses)
             return CacheLookup(value: nil, generation: entry.generation)
         }
         if let value = entry.decoded as? Value {
-            metrics.hits.increment()
+            count(found: true)
             return CacheLookup(value: value, generation: entry.generation)
         }
         // Cached for another type: decode for this one (a miss when it is not one).
         let value = decode(type, payload, key: key, directory: directory, line: line)
-        if value != nil {
-            metrics.hits.increment()
-        } else if countingMisses {
-            metrics.misses.increment()
-        }
+        count(found: value != nil, countingMisses: countingMisses)
         return CacheLookup(value: value, generation: entry.generation)
     }
 
@@ -45,24 +41,16 @@ extension LineCache {
         }
         let fill = try await nearCache.readCacheEntry(directoryName: directory.name, key: key, line: line)
         if fill.state == .corrupt {
-            metrics.corrupt.increment()
-            logger.warning(
-                "removed a line-cache entry without a generation prefix",
-                metadata: ["key": "\(keys.cacheEntry(directory: directory.name, line: line, key: key))"])
+            noteRemovedCorruptEntry(keys.cacheEntry(directory: directory.name, line: line, key: key))
         }
         guard fill.state == .hit, let payload = fill.payload else {
             nearCache.completeCacheFill(fill, decoded: nil)
-            if countingMisses { metrics.misses.increment() }
+            count(found: false, countingMisses: countingMisses)
             return CacheLookup(value: nil, generation: fill.generation)
         }
         let value = decode(type, payload, key: key, directory: directory, line: line)
         nearCache.completeCacheFill(fill, decoded: value)
-        if value != nil {
-            metrics.hits.increment()
-        } else if countingMisses {
-            metrics.misses.increment()
-        }
+        count(found: value != nil, countingMisses: countingMisses)
         return CacheLookup(value: value, generation: fill.generation)
     }
-
 }
