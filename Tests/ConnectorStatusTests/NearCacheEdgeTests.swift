@@ -74,3 +74,49 @@ extension NearCacheTests {
         }
     }
 }
+
+extension NearCacheTests {
+    /// A key of another type at each key a near-cached line-cache read touches: a typed error or a
+    /// miss, never a trap, and nothing of the bad key is served from memory.
+    @Test func keysOfAnotherTypeUnderANearCachedReadAreAnErrorOrAMiss() async throws {
+        try await Self.withWriterAndReader { writer, reader in
+            let line = try line(64)
+            let directory = CacheDirectory.component
+            let bot = try connector("bot")
+            try await writer.store.update(bot, line: line, .bringUp)
+            #expect(try await reader.warm(bot, line: line))
+            let cache = reader.lineCache
+            // The entry holds a hash: a miss, or (when the read must first make the generation,
+            // whose checks look at the entry) the typed error naming it; twice the same.
+            let entry = writer.keys.cacheEntry(directory: directory.name, line: line, key: "h")
+            try await writer.pool.send("HSET", entry, "f", "v")
+            for _ in 0..<2 {
+                do {
+                    #expect(try await cache.get(String.self, key: "h", in: directory, line: line) == nil)
+                } catch let error as ConnectorStatusError {
+                    guard case .wrongType(let key, _) = error else { throw error }
+                    #expect(key == entry)
+                }
+            }
+            // The generation holds a list, then text that is not a generation: typed errors.
+            let generation = writer.keys.cacheGeneration(directory: "/bad/", line: line)
+            try await writer.pool.send("RPUSH", generation, "x")
+            await #expect(throws: ConnectorStatusError.self) {
+                try await cache.get(
+                    String.self, key: "k", in: CacheDirectory(name: "/bad/", defaultTTL: .seconds(60)), line: line)
+            }
+            try await writer.pool.send("DEL", generation)
+            try await writer.pool.send("SET", generation, "not-a-number")
+            await #expect(throws: ConnectorStatusError.self) {
+                try await cache.get(
+                    String.self, key: "k", in: CacheDirectory(name: "/bad/", defaultTTL: .seconds(60)), line: line)
+            }
+            // The line's sequence holds a set: the read still answers (from Redis), and the
+            // near cache proves nothing from it.
+            let other = try LineID(65)
+            try await writer.pool.send("SADD", writer.keys.lineSequence(other), "x")
+            #expect(try await cache.get(String.self, key: "k", in: directory, line: other) == nil)
+            #expect(try await reader.store.status(bot, line: other) == nil)
+        }
+    }
+}
